@@ -1,0 +1,19 @@
+/** Finds and loads the config for a CLI invocation: --config, then $CCR_FOLLOW_CONFIG, then ./ccr-follow.yml. */
+import { existsSync } from 'node:fs';
+import nodePath from 'node:path';
+import { defaultConfig, loadConfig, type DaemonConfig } from '../daemon/config.js';
+import type { SecretRegistry } from '../util/secrets.js';
+
+export const DEFAULT_CONFIG_FILE = 'ccr-follow.yml';
+
+export async function resolveConfig(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string, secrets?: SecretRegistry): Promise<DaemonConfig> {
+  const file = explicit ?? env.CCR_FOLLOW_CONFIG ?? (existsSync(nodePath.join(cwd, DEFAULT_CONFIG_FILE)) ? nodePath.join(cwd, DEFAULT_CONFIG_FILE) : undefined);
+  if (file === undefined) return defaultConfig(cwd);
+  return loadConfig(nodePath.resolve(cwd, file), env, secrets);
+}
+
+/** The control API's URL as the CLI should call it (a wildcard bind address is reached on loopback). */
+export function controlUrl(config: DaemonConfig): string {
+  const host = config.control.host === '0.0.0.0' || config.control.host === '::' ? '127.0.0.1' : config.control.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.control.port}`;
+}

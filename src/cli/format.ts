@@ -1,0 +1,44 @@
+/** Human-readable renderings of the control API's answers. `--json` prints the answers as they are. */
+import type { FollowerIndexStats } from '../follow/index-follower.js';
+import type { FollowerInfo } from '../follow/follow-manager.js';
+import { formatBytes, formatDuration } from '../util/units.js';
+
+export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+export function renderStats(indices: readonly FollowerIndexStats[]): string {
+  if (indices.length === 0) return 'no follower indices';
+  const rows = indices.map((s) => {
+    const sum = (pick: (x: FollowerIndexStats['shards'][number]) => number): number => s.shards.reduce((a, x) => a + pick(x), 0);
+    const lagMillis = Math.max(0, ...s.shards.map((x) => x.lag_millis));
+    const retries = sum((x) => x.failed_read_requests + x.failed_write_requests);
+    return [
+      `${s.follower_cluster}/${s.index}`,
+      `${s.remote_cluster}/${s.leader_index}`,
+      s.state,
+      String(s.shards.length),
+      String(s.total_global_checkpoint_lag),
+      formatDuration(lagMillis),
+      String(s.operations_written),
+      `${sum((x) => x.write_buffer_operation_count)} ops / ${formatBytes(sum((x) => x.write_buffer_size_in_bytes))}`,
+      String(retries),
+    ];
+  });
+  const table = renderTable(['FOLLOWER', 'LEADER', 'STATE', 'SHARDS', 'LAG OPS', 'LAG TIME', 'WRITTEN', 'BUFFER', 'RETRIES'], rows);
+  const fatal = indices
+    .filter((s) => s.fatal_exception)
+    .map((s) => `${s.follower_cluster}/${s.index} paused by an error: ${s.fatal_exception!.type}: ${s.fatal_exception!.reason}`);
+  return [table, ...fatal].join('\n');
+}
+
+export function renderInfo(infos: readonly FollowerInfo[]): string {
+  if (infos.length === 0) return 'no follower indices';
+  return infos.map((i) => {
+    const params = Object.entries(i.parameters).map(([k, v]) => `    ${k}: ${v}`).join('\n');
+    const fatal = i.fatal_exception ? `\n  fatal_exception: ${i.fatal_exception.type}: ${i.fatal_exception.reason}` : '';
+    return `${i.follower_cluster}/${i.follower_index} ← ${i.remote_cluster}/${i.leader_index}\n  status: ${i.status}${fatal}\n  parameters:\n${params}`;
+  }).join('\n\n');
+}

@@ -1,0 +1,253 @@
+/**
+ * One client per cluster alias: the typed REST calls the follower needs, identical for
+ * Elasticsearch and OpenSearch. Every request ccr-follow makes to a cluster is built here.
+ */
+import type { ClusterConfig } from './cluster-config.js';
+import { ClusterProtocolError, ClusterResponseError } from './errors.js';
+import { createTransport, describeErrorBody, type Flavor, type RestTransport } from './rest-transport.js';
+import { detectFlavor } from './detect-flavor.js';
+import type {
+  BulkItemResult, DocumentWrite, ClusterInfo, ExternalOp, IndexMetadata, MetadataVersions, SeqNoHit, SeqNoSearch, ShardSeqNoState,
+} from './types.js';
+
+export class ClusterClient {
+  readonly info: ClusterInfo;
+  readonly #transport: RestTransport;
+
+  constructor(info: ClusterInfo, transport: RestTransport) {
+    this.info = info;
+    this.#transport = transport;
+  }
+
+  get alias(): string {
+    return this.info.alias;
+  }
+
+  /** Detects flavor and version, then builds the matching official client. */
+  static async connect(config: ClusterConfig, signal?: AbortSignal): Promise<ClusterClient> {
+    const { flavor, version } = await detectFlavor(config, signal);
+    return new ClusterClient({ alias: config.alias, flavor, version }, createTransport(config, flavor));
+  }
+
+  /** For tests that must force a flavor's client. */
+  static withFlavor(config: ClusterConfig, flavor: Flavor, version: string): ClusterClient {
+    return new ClusterClient({ alias: config.alias, flavor, version }, createTransport(config, flavor));
+  }
+
+  close(): Promise<void> {
+    return this.#transport.close();
+  }
+
+  /** Global checkpoint and max seq_no of every primary shard, in one call (DESIGN.md step 1). */
+  async shardSeqNos(index: string, signal?: AbortSignal): Promise<ShardSeqNoState[]> {
+    interface Copy { routing?: { primary?: boolean }; seq_no?: { global_checkpoint: number; max_seq_no: number; local_checkpoint: number } }
+    interface StatsBody { indices?: Record<string, { shards?: Record<string, Copy[]> }> }
+    const res = await this.#transport.request<StatsBody>('read shard sequence numbers', {
+      method: 'GET',
+      path: `/${encodeURIComponent(index)}/_stats/docs`,
+      query: { level: 'shards', filter_path: 'indices.*.shards.*.routing.primary,indices.*.shards.*.seq_no' },
+    }, signal);
+    // The response is keyed by the concrete index name, which is `index` unless it was an alias.
+    const shards = Object.values(res.body.indices ?? {})[0]?.shards ?? {};
+    const result: ShardSeqNoState[] = [];
+    for (const [shardId, copies] of Object.entries(shards)) {
+      const primary = copies.find((c) => c.routing?.primary === true);
+      if (primary?.seq_no === undefined) {
+        throw new ClusterResponseError({
+          alias: this.alias, operation: 'read shard sequence numbers', statusCode: 503,
+          esType: 'no_shard_available_action_exception', reason: `primary of shard ${shardId} of [${index}] is not started`,
+        });
+      }
+      result.push({
+        shard: Number(shardId),
+        globalCheckpoint: primary.seq_no.global_checkpoint,
+        maxSeqNo: primary.seq_no.max_seq_no,
+        localCheckpoint: primary.seq_no.local_checkpoint,
+      });
+    }
+    return result.sort((a, b) => a.shard - b.shard);
+  }
+
+  /**
+   * One page of live documents of one shard with `_seq_no` in (fromExclusive, toInclusive],
+   * sorted by `_seq_no`. Partial results are refused: a shard that failed must never look empty.
+   */
+  async searchShardBySeqNo(index: string, search: SeqNoSearch, signal?: AbortSignal): Promise<SeqNoHit[]> {
+    interface Hit { _id: string; _routing?: string; _seq_no: number; _primary_term: number; _source?: unknown }
+    interface SearchBody { _shards?: { total: number; successful: number; failed: number }; timed_out?: boolean; hits?: { hits?: Hit[] } }
+    const operation = `read operations of shard ${search.shard}`;
+    const res = await this.#transport.request<SearchBody>(operation, {
+      method: 'POST',
+      path: `/${encodeURIComponent(index)}/_search`,
+      query: {
+        preference: `_shards:${search.shard}`,
+        allow_partial_search_results: false,
+        filter_path: '_shards,timed_out,hits.hits._id,hits.hits._routing,hits.hits._seq_no,hits.hits._primary_term,hits.hits._source',
+      },
+      body: {
+        size: search.size,
+        track_total_hits: false,
+        seq_no_primary_term: true,
+        query: { range: { _seq_no: { gt: search.fromExclusive, lte: search.toInclusive } } },
+        sort: [{ _seq_no: 'asc' }],
+        ...(search.searchAfter === undefined ? {} : { search_after: [search.searchAfter] }),
+      },
+    }, signal);
+    const shards = res.body._shards;
+    if (!shards || shards.failed > 0 || shards.successful < 1 || res.body.timed_out) {
+      throw new ClusterProtocolError({
+        alias: this.alias, operation, statusCode: 503,
+        reason: `shard search incomplete (${JSON.stringify(shards)}, timed_out=${res.body.timed_out})`,
+      });
+    }
+    return (res.body.hits?.hits ?? []).map((h) => {
+      const sourceJson = JSON.stringify(h._source ?? {});
+      return {
+        id: h._id,
+        routing: h._routing,
+        seqNo: h._seq_no,
+        primaryTerm: h._primary_term,
+        sourceJson,
+        sizeInBytes: Buffer.byteLength(sourceJson) + Buffer.byteLength(h._id) + 64,
+      };
+    });
+  }
+
+  /** Applies operations with `version_type=external`; a 409 means "already there": success. */
+  async bulkExternal(index: string, ops: readonly ExternalOp[], signal?: AbortSignal): Promise<BulkItemResult[]> {
+    type Item = Record<string, { _id: string; status: number; error?: { type?: string; reason?: string; caused_by?: unknown } }>;
+    const lines: string[] = [];
+    for (const op of ops) {
+      const meta = { _id: op.id, version: op.version, version_type: 'external', ...(op.routing === undefined ? {} : { routing: op.routing }) };
+      lines.push(JSON.stringify({ [op.op]: meta }));
+      if (op.op === 'index') lines.push(op.sourceJson);
+    }
+    const res = await this.#transport.request<{ errors: boolean; items: Item[] }>('bulk write', {
+      method: 'POST',
+      path: `/${encodeURIComponent(index)}/_bulk`,
+      query: { filter_path: 'errors,items.*._id,items.*.status,items.*.error' },
+      ndjson: `${lines.join('\n')}\n`,
+    }, signal);
+    return res.body.items.map((wrapped) => {
+      const item = Object.values(wrapped)[0]!;
+      if (item.status < 300) return { outcome: 'applied', id: item._id };
+      if (item.status === 409) return { outcome: 'already_applied', id: item._id };
+      const { esType, reason } = describeErrorBody({ error: item.error });
+      const error = new ClusterResponseError({
+        alias: this.alias, operation: `write document [${item._id}]`, statusCode: item.status, esType, reason: reason ?? 'no reason given',
+      });
+      return { outcome: 'failed', id: item._id, error };
+    });
+  }
+
+  /**
+   * Ordinary writes (not replication): index or delete documents with the cluster's own
+   * versioning. Used by the quickstart's sample data and by tools; throws if any item failed.
+   */
+  async writeDocuments(index: string, docs: readonly DocumentWrite[], options: { refresh?: boolean } = {}, signal?: AbortSignal): Promise<void> {
+    const lines: string[] = [];
+    for (const d of docs) {
+      const meta = { ...(d.id === undefined ? {} : { _id: d.id }), ...(d.routing === undefined ? {} : { routing: d.routing }) };
+      lines.push(JSON.stringify({ [d.op]: meta }));
+      if (d.op === 'index') lines.push(JSON.stringify(d.source));
+    }
+    const res = await this.#transport.request<{ errors: boolean; items: Record<string, { status: number; error?: unknown }>[] }>('write documents', {
+      method: 'POST', path: `/${encodeURIComponent(index)}/_bulk`,
+      query: { filter_path: 'errors,items.*.status,items.*.error', ...(options.refresh ? { refresh: 'true' } : {}) },
+      ndjson: `${lines.join('\n')}\n`,
+    }, signal);
+    if (res.body.errors) {
+      const failed = res.body.items.map((i) => Object.values(i)[0]!).find((i) => i.status >= 300 && i.status !== 404);
+      if (failed) {
+        const { esType, reason } = describeErrorBody({ error: failed.error });
+        throw new ClusterResponseError({ alias: this.alias, operation: 'write documents', statusCode: failed.status, esType, reason: reason ?? 'bulk item failed' });
+      }
+    }
+  }
+
+  async indexExists(index: string, signal?: AbortSignal): Promise<boolean> {
+    const res = await this.#transport.request('check index exists', { method: 'HEAD', path: `/${encodeURIComponent(index)}`, accept: [404] }, signal);
+    return res.status === 200;
+  }
+
+  /** Number of shards, routing shards, mappings, flat settings, aliases and metadata versions. */
+  async indexMetadata(index: string, signal?: AbortSignal): Promise<IndexMetadata> {
+    interface IndexBody { aliases?: Record<string, unknown>; mappings?: Record<string, unknown>; settings?: Record<string, unknown> }
+    const res = await this.#transport.request<Record<string, IndexBody>>('read index metadata', {
+      method: 'GET', path: `/${encodeURIComponent(index)}`, query: { flat_settings: true },
+    }, signal);
+    const [name, body] = Object.entries(res.body)[0] ?? [];
+    if (name === undefined || body === undefined) {
+      throw new ClusterProtocolError({ alias: this.alias, operation: 'read index metadata', reason: `empty answer for [${index}]` });
+    }
+    const state = await this.#clusterStateOf(name, signal);
+    const settings = body.settings ?? {};
+    return {
+      index: name,
+      uuid: String(settings['index.uuid'] ?? ''),
+      numberOfShards: Number(settings['index.number_of_shards']),
+      routingNumShards: state.routing_num_shards,
+      settings,
+      mappings: body.mappings ?? {},
+      aliases: body.aliases ?? {},
+      mappingVersion: state.mapping_version ?? 0,
+      settingsVersion: state.settings_version ?? 0,
+      aliasesVersion: state.aliases_version ?? 0,
+      state: state.state === 'close' ? 'close' : 'open',
+    };
+  }
+
+  /** The mapping / settings / aliases versions only: cheap enough to check before every write. */
+  async metadataVersions(index: string, signal?: AbortSignal): Promise<MetadataVersions> {
+    const s = await this.#clusterStateOf(index, signal);
+    return { mappingVersion: s.mapping_version ?? 0, settingsVersion: s.settings_version ?? 0, aliasesVersion: s.aliases_version ?? 0 };
+  }
+
+  async #clusterStateOf(index: string, signal?: AbortSignal): Promise<ClusterStateIndex> {
+    const res = await this.#transport.request<{ metadata?: { indices?: Record<string, ClusterStateIndex> } }>('read index versions', {
+      method: 'GET',
+      path: `/_cluster/state/metadata/${encodeURIComponent(index)}`,
+      query: { filter_path: 'metadata.indices.*.state,metadata.indices.*.mapping_version,metadata.indices.*.settings_version,metadata.indices.*.aliases_version,metadata.indices.*.routing_num_shards' },
+    }, signal);
+    const found = Object.values(res.body.metadata?.indices ?? {})[0];
+    if (!found) {
+      throw new ClusterResponseError({ alias: this.alias, operation: 'read index versions', statusCode: 404, esType: 'index_not_found_exception', reason: `no such index [${index}]` });
+    }
+    return found;
+  }
+
+  async createIndex(index: string, body: { settings: Record<string, unknown>; mappings: Record<string, unknown>; aliases?: Record<string, unknown> }, signal?: AbortSignal): Promise<void> {
+    await this.#transport.request('create index', {
+      method: 'PUT', path: `/${encodeURIComponent(index)}`, query: { wait_for_active_shards: 1 }, body,
+    }, signal);
+  }
+
+  async putMapping(index: string, mappings: Record<string, unknown>, signal?: AbortSignal): Promise<void> {
+    await this.#transport.request('update mapping', { method: 'PUT', path: `/${encodeURIComponent(index)}/_mapping`, body: mappings }, signal);
+  }
+
+  async putSettings(index: string, settings: Record<string, unknown>, signal?: AbortSignal): Promise<void> {
+    await this.#transport.request('update settings', { method: 'PUT', path: `/${encodeURIComponent(index)}/_settings`, body: settings }, signal);
+  }
+
+  async refresh(index: string, signal?: AbortSignal): Promise<void> {
+    await this.#transport.request('refresh', { method: 'POST', path: `/${encodeURIComponent(index)}/_refresh` }, signal);
+  }
+
+  async deleteIndex(index: string, signal?: AbortSignal): Promise<void> {
+    await this.#transport.request('delete index', { method: 'DELETE', path: `/${encodeURIComponent(index)}` }, signal);
+  }
+
+  /** An arbitrary call for tests and tools that need an API the product does not use. */
+  raw<T>(operation: string, req: Parameters<RestTransport['request']>[1], signal?: AbortSignal): Promise<{ status: number; body: T }> {
+    return this.#transport.request<T>(operation, req, signal);
+  }
+}
+
+interface ClusterStateIndex {
+  state?: string;
+  mapping_version?: number;
+  settings_version?: number;
+  aliases_version?: number;
+  routing_num_shards?: number;
+}

@@ -1,0 +1,60 @@
+/**
+ * One ClusterClient per configured alias, connected (flavor detected) on first use and shared.
+ * A failed connection is not cached: the next call tries again.
+ */
+import type { ClusterConfig } from './cluster-config.js';
+import { ClusterClient } from './cluster-client.js';
+
+export class UnknownClusterError extends Error {
+  readonly alias: string;
+  constructor(alias: string, known: readonly string[]) {
+    super(`unknown cluster alias [${alias}]; configured: ${known.length > 0 ? known.join(', ') : '(none)'}`);
+    this.name = 'UnknownClusterError';
+    this.alias = alias;
+  }
+}
+
+export type ConnectFn = (config: ClusterConfig, signal?: AbortSignal) => Promise<ClusterClient>;
+
+export class ClusterRegistry {
+  readonly #configs: ReadonlyMap<string, ClusterConfig>;
+  readonly #connect: ConnectFn;
+  readonly #clients = new Map<string, Promise<ClusterClient>>();
+
+  constructor(configs: ReadonlyMap<string, ClusterConfig>, connect: ConnectFn = (c, s) => ClusterClient.connect(c, s)) {
+    this.#configs = configs;
+    this.#connect = connect;
+  }
+
+  get aliases(): string[] {
+    return [...this.#configs.keys()];
+  }
+
+  has(alias: string): boolean {
+    return this.#configs.has(alias);
+  }
+
+  /** Throws UnknownClusterError for an alias the config does not define. */
+  config(alias: string): ClusterConfig {
+    const config = this.#configs.get(alias);
+    if (!config) throw new UnknownClusterError(alias, this.aliases);
+    return config;
+  }
+
+  async client(alias: string, signal?: AbortSignal): Promise<ClusterClient> {
+    const config = this.config(alias);
+    let pending = this.#clients.get(alias);
+    if (!pending) {
+      pending = this.#connect(config, signal);
+      this.#clients.set(alias, pending);
+      pending.catch(() => this.#clients.delete(alias));
+    }
+    return pending;
+  }
+
+  async close(): Promise<void> {
+    const clients = await Promise.allSettled([...this.#clients.values()]);
+    this.#clients.clear();
+    await Promise.allSettled(clients.map((c) => (c.status === 'fulfilled' ? c.value.close() : undefined)));
+  }
+}

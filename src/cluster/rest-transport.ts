@@ -1,0 +1,166 @@
+/**
+ * A tiny adapter over the two official clients: one `request()` for both, with client retries
+ * off (`shard/retry-policy.ts` is the only retry layer) and every client error converted once
+ * into the `ClusterError` family. Nothing outside `cluster/` sees either client.
+ */
+import { Client as EsClient } from '@elastic/elasticsearch';
+import { Client as OsClient } from '@opensearch-project/opensearch';
+import type { ClusterConfig } from './cluster-config.js';
+import {
+  ClusterAbortedError, ClusterConnectionError, ClusterError, ClusterProtocolError,
+  ClusterResponseError, ClusterTimeoutError, type ClusterErrorDetails,
+} from './errors.js';
+
+export type Flavor = 'elasticsearch' | 'opensearch';
+
+export interface RestRequest {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD';
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string | number | boolean>>;
+  readonly body?: unknown;
+  /** Newline-delimited JSON, already serialised (bulk). */
+  readonly ndjson?: string;
+  /** Statuses that are answers, not errors (e.g. 404 for an existence check). */
+  readonly accept?: readonly number[];
+}
+
+export interface RestResponse<T> {
+  readonly status: number;
+  readonly body: T;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+export interface RestTransport {
+  readonly alias: string;
+  request<T>(operation: string, req: RestRequest, signal?: AbortSignal): Promise<RestResponse<T>>;
+  close(): Promise<void>;
+}
+
+interface ClientResponse {
+  body: unknown;
+  statusCode: number | null;
+  headers: Record<string, unknown> | null;
+}
+
+/** What both clients' `transport.request` have in common, once the abort styles are unified. */
+type SendFn = (req: RestRequest, signal: AbortSignal | undefined) => Promise<ClientResponse>;
+
+export function createTransport(config: ClusterConfig, flavor: Flavor): RestTransport {
+  const { send, close } = flavor === 'elasticsearch' ? elasticsearchSender(config) : opensearchSender(config);
+  return {
+    alias: config.alias,
+    async request<T>(operation: string, req: RestRequest, signal?: AbortSignal): Promise<RestResponse<T>> {
+      if (signal?.aborted) throw abortedError(config.alias, operation, req);
+      let res: ClientResponse;
+      try {
+        res = await send(req, signal);
+      } catch (err) {
+        throw toClusterError(err, config.alias, operation, req);
+      }
+      return { status: res.statusCode ?? 0, body: res.body as T, headers: (res.headers ?? {}) as RestResponse<T>['headers'] };
+    },
+    close,
+  };
+}
+
+function elasticsearchSender(config: ClusterConfig): { send: SendFn; close: () => Promise<void> } {
+  const auth = config.auth;
+  const client = new EsClient({
+    nodes: [...config.urls],
+    maxRetries: 0,
+    requestTimeout: config.requestTimeoutMs,
+    ...(auth.type === 'basic' ? { auth: { username: auth.username, password: auth.password } } : {}),
+    ...(auth.type === 'api_key' ? { auth: { apiKey: auth.apiKey } } : {}),
+    ...(auth.type === 'bearer' ? { auth: { bearer: auth.token } } : {}),
+    ...(config.tls ? { tls: { ...(config.tls.ca ? { ca: config.tls.ca } : {}), rejectUnauthorized: config.tls.rejectUnauthorized } } : {}),
+  });
+  const send: SendFn = async (req, signal) => {
+    const res = await client.transport.request(
+      { method: req.method, path: req.path, querystring: req.query, ...bodyOf(req) },
+      { meta: true, signal, ignore: req.accept ? [...req.accept] : undefined },
+    );
+    return { body: res.body, statusCode: res.statusCode, headers: res.headers as Record<string, unknown> };
+  };
+  return { send, close: () => client.close() };
+}
+
+function opensearchSender(config: ClusterConfig): { send: SendFn; close: () => Promise<void> } {
+  const auth = config.auth;
+  // opensearch-js only knows basic auth natively; API keys and bearer tokens are plain headers.
+  const headers: Record<string, string> = {};
+  if (auth.type === 'api_key') headers.authorization = `ApiKey ${auth.apiKey}`;
+  if (auth.type === 'bearer') headers.authorization = `Bearer ${auth.token}`;
+  const client = new OsClient({
+    nodes: [...config.urls],
+    maxRetries: 0,
+    requestTimeout: config.requestTimeoutMs,
+    headers,
+    ...(auth.type === 'basic' ? { auth: { username: auth.username, password: auth.password } } : {}),
+    ...(config.tls ? { ssl: { ...(config.tls.ca ? { ca: config.tls.ca } : {}), rejectUnauthorized: config.tls.rejectUnauthorized } } : {}),
+  });
+  const send: SendFn = (req, signal) => {
+    const pending = client.transport.request(
+      { method: req.method, path: req.path, querystring: req.query as Record<string, unknown> | undefined, ...bodyOf(req) },
+      { ignore: req.accept ? [...req.accept] : undefined },
+    );
+    // opensearch-js predates AbortSignal: its promise has an abort() method instead.
+    const onAbort = (): void => pending.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return Promise.resolve(pending).finally(() => signal?.removeEventListener('abort', onAbort)) as Promise<ClientResponse>;
+  };
+  return { send, close: () => client.close() };
+}
+
+function bodyOf(req: RestRequest): { body?: never; bulkBody?: string } | { body: never } {
+  if (req.ndjson !== undefined) return { bulkBody: req.ndjson };
+  if (req.body !== undefined) return { body: req.body as never };
+  return {};
+}
+
+/** Converts either client's error into a ClusterError. Reads the error's class name, never its text. */
+export function toClusterError(err: unknown, alias: string, operation: string, req: RestRequest): ClusterError {
+  if (err instanceof ClusterError) return err;
+  const request = `${req.method} ${req.path}`;
+  const name = err instanceof Error ? err.name : 'Error';
+  const message = redactUrls(err instanceof Error ? err.message : String(err));
+  const base: ClusterErrorDetails = { alias, operation, request, reason: message, cause: undefined };
+  switch (name) {
+    case 'ResponseError': {
+      const meta = (err as { meta?: { statusCode?: number; body?: unknown } }).meta;
+      const { esType, reason } = describeErrorBody(meta?.body);
+      return new ClusterResponseError({ ...base, statusCode: meta?.statusCode, esType, reason: reason ?? message });
+    }
+    case 'ConnectionError':
+    case 'NoLivingConnectionsError':
+      return new ClusterConnectionError(base);
+    case 'TimeoutError':
+      return new ClusterTimeoutError(base);
+    case 'RequestAbortedError':
+    case 'AbortError':
+      return abortedError(alias, operation, req);
+    default:
+      return new ClusterProtocolError(base);
+  }
+}
+
+function abortedError(alias: string, operation: string, req: RestRequest): ClusterAbortedError {
+  return new ClusterAbortedError({ alias, operation, request: `${req.method} ${req.path}`, reason: 'request aborted' });
+}
+
+interface EsErrorBody {
+  error?: string | { type?: string; reason?: string; caused_by?: { type?: string; reason?: string } };
+}
+
+/** Pulls `error.type` and a readable reason (with its first cause) out of an ES/OpenSearch error body. */
+export function describeErrorBody(body: unknown): { esType?: string; reason?: string } {
+  if (typeof body === 'string') return { reason: redactUrls(body.slice(0, 500)) };
+  const error = (body as EsErrorBody | undefined)?.error;
+  if (typeof error === 'string') return { reason: error };
+  if (error === undefined || error === null) return {};
+  const cause = error.caused_by?.reason ? ` (caused by ${error.caused_by.type}: ${error.caused_by.reason})` : '';
+  return { esType: error.type, reason: `${error.reason ?? 'no reason given'}${cause}` };
+}
+
+function redactUrls(text: string): string {
+  return text.replace(/\/\/[^/@\s]+@/g, '//');
+}

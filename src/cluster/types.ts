@@ -1,0 +1,79 @@
+/** The typed shapes the cluster layer hands to the rest of ccr-follow. */
+import type { ClusterResponseError } from './errors.js';
+import type { Flavor } from './rest-transport.js';
+
+export type { Flavor };
+
+export interface ClusterInfo {
+  readonly alias: string;
+  readonly flavor: Flavor;
+  readonly version: string;
+}
+
+/** Sequence-number state of one primary shard (DESIGN.md, shard step 1). */
+export interface ShardSeqNoState {
+  readonly shard: number;
+  readonly globalCheckpoint: number;
+  readonly maxSeqNo: number;
+  readonly localCheckpoint: number;
+}
+
+/** One live document as the leader's shard search returns it. */
+export interface SeqNoHit {
+  readonly id: string;
+  readonly routing: string | undefined;
+  readonly seqNo: number;
+  readonly primaryTerm: number;
+  /** `_source` serialised once, as it will be sent to the follower. */
+  readonly sourceJson: string;
+  /** Bytes this operation costs in the write buffer and in a bulk request. */
+  readonly sizeInBytes: number;
+}
+
+export interface SeqNoSearch {
+  readonly shard: number;
+  /** Operations strictly above this seq_no ... */
+  readonly fromExclusive: number;
+  /** ... and at or below this one. */
+  readonly toInclusive: number;
+  readonly size: number;
+  /** The last hit's `_seq_no` of the previous page. */
+  readonly searchAfter?: number;
+}
+
+/** A write to the follower with `version_type=external` (DESIGN.md, shard step 5). */
+export type ExternalOp =
+  | { readonly op: 'index'; readonly id: string; readonly routing: string | undefined; readonly version: number; readonly sourceJson: string }
+  | { readonly op: 'delete'; readonly id: string; readonly routing: string | undefined; readonly version: number };
+
+export type BulkItemResult =
+  | { readonly outcome: 'applied'; readonly id: string }
+  /** 409: the follower already holds this version or a newer one: success, not error. */
+  | { readonly outcome: 'already_applied'; readonly id: string }
+  | { readonly outcome: 'failed'; readonly id: string; readonly error: ClusterResponseError };
+
+export interface IndexMetadata {
+  readonly index: string;
+  readonly uuid: string;
+  readonly numberOfShards: number;
+  readonly routingNumShards: number | undefined;
+  /** Flat settings, e.g. `index.analysis.analyzer.x.type`. */
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly mappings: Readonly<Record<string, unknown>>;
+  readonly aliases: Readonly<Record<string, unknown>>;
+  readonly mappingVersion: number;
+  readonly settingsVersion: number;
+  readonly aliasesVersion: number;
+  readonly state: 'open' | 'close';
+}
+
+export interface MetadataVersions {
+  readonly mappingVersion: number;
+  readonly settingsVersion: number;
+  readonly aliasesVersion: number;
+}
+
+/** An ordinary (non-replication) document write. */
+export type DocumentWrite =
+  | { readonly op: 'index'; readonly id?: string; readonly routing?: string; readonly source: Record<string, unknown> }
+  | { readonly op: 'delete'; readonly id: string; readonly routing?: string };

@@ -1,0 +1,83 @@
+/**
+ * The daemon: state store, cluster clients, follow manager and control API, started and stopped
+ * as one. `stop()` is idempotent, runs every cleanup step even when one fails, and reports the
+ * failures together (STYLE.md practice 10).
+ */
+import type { FastifyInstance } from 'fastify';
+import { ClusterRegistry } from '../cluster/cluster-registry.js';
+import { FollowManager } from '../follow/follow-manager.js';
+import { FileStateStore } from '../state/file-state-store.js';
+import type { StateStore } from '../state/state-store.js';
+import type { Logger } from '../util/logger.js';
+import type { DaemonConfig } from './config.js';
+import { buildControlServer } from './control-server.js';
+import { VERSION } from './version.js';
+
+export interface DaemonOptions {
+  readonly config: DaemonConfig;
+  readonly logger: Logger;
+  /** Defaults to the file state store in `config.stateDir`. */
+  readonly openState?: (config: DaemonConfig) => Promise<StateStore>;
+  readonly clusters?: ClusterRegistry;
+  readonly checkpointIntervalMs?: number;
+}
+
+export class Daemon {
+  readonly #logger: Logger;
+  readonly #state: StateStore;
+  readonly #clusters: ClusterRegistry;
+  readonly manager: FollowManager;
+  readonly #server: FastifyInstance;
+  #stopping: Promise<void> | undefined;
+  readonly url: string;
+
+  private constructor(parts: { logger: Logger; state: StateStore; clusters: ClusterRegistry; manager: FollowManager; server: FastifyInstance; url: string }) {
+    this.#logger = parts.logger;
+    this.#state = parts.state;
+    this.#clusters = parts.clusters;
+    this.manager = parts.manager;
+    this.#server = parts.server;
+    this.url = parts.url;
+  }
+
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const { config, logger } = options;
+    const state = await (options.openState ?? ((c) => FileStateStore.open(c.stateDir)))(config);
+    const clusters = options.clusters ?? new ClusterRegistry(config.clusters);
+    const manager = new FollowManager({ clusters, state, logger, checkpointIntervalMs: options.checkpointIntervalMs });
+    const server = buildControlServer({ manager, logger, version: VERSION });
+    try {
+      await manager.restore();
+      const address = await server.listen({ host: config.control.host, port: config.control.port });
+      logger.info(`ccr-follow ${VERSION} daemon listening on ${address}`, { state_dir: config.stateDir, clusters: clusters.aliases });
+      return new Daemon({ logger, state, clusters, manager, server, url: address });
+    } catch (err) {
+      await Promise.allSettled([server.close(), manager.close()]);
+      await Promise.allSettled([clusters.close(), state.close()]);
+      throw err;
+    }
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= this.#shutdown();
+    return this.#stopping;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#logger.info('daemon stopping: finishing in-flight writes and saving checkpoints');
+    const failures: unknown[] = [];
+    const step = async (fn: () => Promise<unknown>): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        failures.push(err);
+      }
+    };
+    await step(() => this.#server.close());
+    await step(() => this.manager.close());
+    await step(() => this.#clusters.close());
+    await step(() => this.#state.close());
+    if (failures.length > 0) throw new AggregateError(failures, 'daemon did not stop cleanly');
+    this.#logger.info('daemon stopped');
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * All follower indices of one daemon: the follow / pause / resume / unfollow / stats / info
+ * operations behind the control API, with CCR's semantics and error names.
+ */
+import { classify } from '../cluster/classify.js';
+import { ClusterError } from '../cluster/errors.js';
+import { ClusterRegistry, UnknownClusterError } from '../cluster/cluster-registry.js';
+import type { ClusterClient } from '../cluster/cluster-client.js';
+import { parseFollowParams, FollowParamsError, type FollowParams } from '../shard/follow-params.js';
+import { followerKey, type FollowerKey, type FollowerRecord, type StateStore } from '../state/state-store.js';
+import type { Logger } from '../util/logger.js';
+import { FollowError } from './follow-errors.js';
+import { followerCreationSettings } from './index-settings.js';
+import { invalidIndexNameReason } from './index-name.js';
+import { IndexFollower, type FollowerIndexStats } from './index-follower.js';
+
+export interface FollowRequest {
+  readonly leaderCluster: string;
+  readonly leaderIndex: string;
+  readonly followerCluster: string;
+  readonly followerIndex: string;
+  readonly params?: Readonly<Record<string, unknown>>;
+}
+
+export interface FollowerInfo {
+  readonly follower_index: string;
+  readonly follower_cluster: string;
+  readonly remote_cluster: string;
+  readonly leader_index: string;
+  readonly status: 'active' | 'paused';
+  readonly parameters: FollowParams;
+  readonly fatal_exception?: { type: string; reason: string; at: string };
+}
+
+export interface FollowManagerDeps {
+  readonly clusters: ClusterRegistry;
+  readonly state: StateStore;
+  readonly logger: Logger;
+  readonly checkpointIntervalMs?: number;
+}
+
+export class FollowManager {
+  readonly #deps: FollowManagerDeps;
+  readonly #followers = new Map<FollowerKey, IndexFollower>();
+  /** Keys with a follow request in progress, so two requests cannot both create the index. */
+  readonly #creating = new Set<FollowerKey>();
+
+  constructor(deps: FollowManagerDeps) {
+    this.#deps = deps;
+  }
+
+  /** Brings back every follower recorded in the state (daemon start). */
+  async restore(): Promise<void> {
+    for (const record of await this.#deps.state.listFollowers()) {
+      try {
+        const follower = await this.#build(record);
+        this.#followers.set(follower.key, follower);
+        follower.begin();
+      } catch (err) {
+        // One broken follower (e.g. its cluster alias was removed from the config) must not stop the others.
+        this.#deps.logger.error(`cannot restore follower ${followerKey(record.followerCluster, record.followerIndex)}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  async follow(req: FollowRequest): Promise<{ follow_index_created: boolean; follow_index_shards_acked: boolean; index_following_started: boolean }> {
+    const key = followerKey(req.followerCluster, req.followerIndex);
+    this.#checkName('leader index', req.leaderIndex);
+    this.#checkName('follower index', req.followerIndex);
+    const params = this.#parseParams(req.params ?? {});
+    this.#checkAlias(req.leaderCluster);
+    this.#checkAlias(req.followerCluster);
+    if (this.#followers.has(key) || this.#creating.has(key)) {
+      throw new FollowError('resource_already_exists_exception', `[${key}] is already a follower index`);
+    }
+    this.#creating.add(key);
+    try {
+      const leader = await this.#client(req.leaderCluster);
+      const follower = await this.#client(req.followerCluster);
+      const leaderMeta = await this.#call(req.leaderCluster, () => leader.indexMetadata(req.leaderIndex), `leader index [${req.leaderIndex}]`);
+      if (leaderMeta.state !== 'open') throw new FollowError('illegal_state_exception', `leader index [${req.leaderIndex}] is closed`);
+      if (await this.#call(req.followerCluster, () => follower.indexExists(req.followerIndex))) {
+        throw new FollowError('resource_already_exists_exception',
+          `follower index [${req.followerIndex}] already exists on [${req.followerCluster}] and is not a follower; choose another name or delete it`);
+      }
+      await this.#call(req.followerCluster, () => follower.createIndex(req.followerIndex, {
+        settings: followerCreationSettings(leaderMeta.settings, leaderMeta.routingNumShards),
+        mappings: leaderMeta.mappings as Record<string, unknown>,
+      }), `follower index [${req.followerIndex}]`);
+      const record: FollowerRecord = {
+        leaderCluster: req.leaderCluster, leaderIndex: req.leaderIndex,
+        followerCluster: req.followerCluster, followerIndex: req.followerIndex,
+        params: params as unknown as Record<string, number>, status: 'active', createdAt: new Date().toISOString(),
+      };
+      await this.#deps.state.putFollower(record);
+      const indexFollower = await this.#build(record);
+      this.#followers.set(key, indexFollower);
+      indexFollower.begin();
+      this.#deps.logger.info(`following ${req.leaderCluster}/${req.leaderIndex} into ${key}`, { shards: leaderMeta.numberOfShards });
+      return { follow_index_created: true, follow_index_shards_acked: true, index_following_started: true };
+    } finally {
+      this.#creating.delete(key);
+    }
+  }
+
+  async pause(key: FollowerKey): Promise<void> {
+    const follower = this.#get(key);
+    if (follower.record.status === 'paused') {
+      throw new FollowError('illegal_state_exception', `cannot pause [${key}]: it is not following (already paused)`);
+    }
+    await follower.pause();
+  }
+
+  async resume(key: FollowerKey, paramOverrides: Readonly<Record<string, unknown>> = {}): Promise<void> {
+    const follower = this.#get(key);
+    if (follower.record.status === 'active') {
+      throw new FollowError('illegal_state_exception', `cannot resume [${key}]: it is already following`);
+    }
+    // As in CCR, parameters given on resume replace the stored ones; the rest keep their values.
+    await follower.resume(this.#parseParams(paramOverrides, follower.params));
+  }
+
+  /** Removes the follow, leaving the follower index as an ordinary index. It must be paused first. */
+  async unfollow(key: FollowerKey): Promise<void> {
+    const follower = this.#get(key);
+    if (follower.record.status !== 'paused') {
+      throw new FollowError('illegal_state_exception', `cannot unfollow [${key}] while it is following; pause it first`);
+    }
+    await follower.close();
+    await this.#deps.state.deleteFollower(key);
+    this.#followers.delete(key);
+    this.#deps.logger.info(`unfollowed ${key}: it is now an ordinary index`);
+  }
+
+  stats(key?: FollowerKey): FollowerIndexStats[] {
+    return this.#select(key).map((f) => f.stats());
+  }
+
+  info(key?: FollowerKey): FollowerInfo[] {
+    return this.#select(key).map((f) => {
+      const r = f.record;
+      return {
+        follower_index: r.followerIndex, follower_cluster: r.followerCluster, remote_cluster: r.leaderCluster,
+        leader_index: r.leaderIndex, status: r.status, parameters: f.params,
+        ...(r.fatalException ? { fatal_exception: { ...r.fatalException } } : {}),
+      };
+    });
+  }
+
+  has(key: FollowerKey): boolean {
+    return this.#followers.has(key);
+  }
+
+  /** Stops every follower, persisting checkpoints; their recorded status stays for the next start. */
+  async close(): Promise<void> {
+    const results = await Promise.allSettled([...this.#followers.values()].map((f) => f.close()));
+    for (const r of results) {
+      if (r.status === 'rejected') this.#deps.logger.error(`a follower did not stop cleanly: ${String(r.reason)}`);
+    }
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  async #build(record: FollowerRecord): Promise<IndexFollower> {
+    const [leader, follower] = [this.#deps.clusters.client(record.leaderCluster), this.#deps.clusters.client(record.followerCluster)];
+    return new IndexFollower(record, {
+      leader: await leader, follower: await follower, state: this.#deps.state, logger: this.#deps.logger,
+      params: record.params as unknown as FollowParams, checkpointIntervalMs: this.#deps.checkpointIntervalMs,
+    });
+  }
+
+  #select(key?: FollowerKey): IndexFollower[] {
+    return key === undefined ? [...this.#followers.values()] : [this.#get(key)];
+  }
+
+  #get(key: FollowerKey): IndexFollower {
+    const follower = this.#followers.get(key);
+    if (!follower) throw new FollowError('resource_not_found_exception', `[${key}] is not a follower index`);
+    return follower;
+  }
+
+  #checkName(what: string, name: string): void {
+    const reason = invalidIndexNameReason(name);
+    if (reason) throw new FollowError('illegal_argument_exception', `invalid ${what} name [${name}]: ${reason}`);
+  }
+
+  #checkAlias(alias: string): void {
+    if (!this.#deps.clusters.has(alias)) {
+      throw new FollowError('unknown_cluster_exception', new UnknownClusterError(alias, this.#deps.clusters.aliases).message);
+    }
+  }
+
+  #parseParams(input: Readonly<Record<string, unknown>>, base?: FollowParams): FollowParams {
+    try {
+      return parseFollowParams(input, base);
+    } catch (err) {
+      if (err instanceof FollowParamsError) throw new FollowError('illegal_argument_exception', err.message);
+      throw err;
+    }
+  }
+
+  async #client(alias: string): Promise<ClusterClient> {
+    return this.#call(alias, () => this.#deps.clusters.client(alias));
+  }
+
+  /** Runs one cluster call of a follow request, turning cluster errors into clear FollowErrors. */
+  async #call<T>(alias: string, fn: () => Promise<T>, subject?: string): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof ClusterError)) throw err;
+      if (err.statusCode === 404 && err.esType === 'index_not_found_exception') {
+        throw new FollowError('index_not_found_exception', `${subject ?? 'index'} not found on [${alias}]`, { cause: err });
+      }
+      const verdict = classify(err);
+      const reason = verdict.action === 'aborted' ? 'request aborted' : verdict.reason;
+      if (verdict.action === 'retry' || err.statusCode === 401 || err.statusCode === 403) {
+        throw new FollowError('cluster_unavailable_exception', `cluster [${alias}]: ${reason}`, { cause: err });
+      }
+      throw new FollowError('illegal_argument_exception', `cluster [${alias}]: ${reason}`, { cause: err });
+    }
+  }
+}

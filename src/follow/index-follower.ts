@@ -1,0 +1,240 @@
+/**
+ * One follower index: owns its shard tasks, the shared leader watcher, mapping sync and checkpoint
+ * persistence; decides what a shard's failure means for the index (STYLE.md practice 6).
+ *
+ * States:
+ * - `starting` — reading leader metadata and checkpoints (retried while the leader is unreachable).
+ *                → `active`, → `paused` (fatal error, or pause() meanwhile).
+ * - `active`   — shard tasks running. → `paused` by pause() or by a shard's fatal error.
+ * - `paused`   — no task runs; checkpoints persisted. → `starting` by resume().
+ * - `closed`   — the daemon is shutting down or the follow was removed; final.
+ */
+import type { ClusterClient } from '../cluster/cluster-client.js';
+import { classify } from '../cluster/classify.js';
+import type { FollowParams } from '../shard/follow-params.js';
+import { RetryPolicy } from '../shard/retry-policy.js';
+import { ShardFollowTask } from '../shard/shard-follow-task.js';
+import type { ShardStats } from '../shard/shard-stats.js';
+import type { FatalException, FollowerRecord, StateStore } from '../state/state-store.js';
+import { followerKey } from '../state/state-store.js';
+import type { Logger } from '../util/logger.js';
+import { sleep } from '../util/sleep.js';
+import { CheckpointBatcher } from './checkpoint-batcher.js';
+import { LeaderIndexWatcher } from './leader-index-watcher.js';
+import { MetadataSync } from './metadata-sync.js';
+import { FollowerShardWriterImpl, LeaderShardReaderImpl } from './shard-io.js';
+
+export const IndexFollowerStates = { starting: 'starting', active: 'active', paused: 'paused', closed: 'closed' } as const;
+export type IndexFollowerState = (typeof IndexFollowerStates)[keyof typeof IndexFollowerStates];
+
+export interface IndexFollowerDeps {
+  readonly leader: ClusterClient;
+  readonly follower: ClusterClient;
+  readonly state: StateStore;
+  readonly logger: Logger;
+  readonly params: FollowParams;
+  /** For tests: how often checkpoints are persisted while they move. */
+  readonly checkpointIntervalMs?: number;
+}
+
+export interface FollowerIndexStats {
+  readonly index: string;
+  readonly remote_cluster: string;
+  readonly leader_index: string;
+  readonly follower_cluster: string;
+  readonly status: 'active' | 'paused';
+  readonly state: IndexFollowerState;
+  readonly total_global_checkpoint_lag: number;
+  readonly operations_written: number;
+  readonly fatal_exception?: FatalException;
+  readonly shards: ShardStats[];
+}
+
+export class IndexFollower {
+  #record: FollowerRecord;
+  readonly #deps: IndexFollowerDeps;
+  readonly #logger: Logger;
+  #state: IndexFollowerState;
+  #tasks: ShardFollowTask[] = [];
+  #watcher: LeaderIndexWatcher | undefined;
+  #checkpoints: CheckpointBatcher | undefined;
+  #startAbort: AbortController | undefined;
+  #starting: Promise<void> | undefined;
+  /** Serialises pause/resume/close so they never interleave. */
+  #transition: Promise<void> = Promise.resolve();
+
+  constructor(record: FollowerRecord, deps: IndexFollowerDeps) {
+    this.#record = record;
+    this.#deps = deps;
+    this.#logger = deps.logger.child({ follower: this.key, leader: `${record.leaderCluster}/${record.leaderIndex}` });
+    this.#state = record.status === 'paused' ? IndexFollowerStates.paused : IndexFollowerStates.starting;
+  }
+
+  get key(): string {
+    return followerKey(this.#record.followerCluster, this.#record.followerIndex);
+  }
+
+  get record(): FollowerRecord {
+    return this.#record;
+  }
+
+  get state(): IndexFollowerState {
+    return this.#state;
+  }
+
+  /** Starts following if the record says active (daemon start, or a new follow). */
+  begin(): void {
+    if (this.#record.status === 'active') this.#launch();
+  }
+
+  pause(): Promise<void> {
+    return this.#serialise(async () => {
+      if (this.#state === IndexFollowerStates.closed) return;
+      await this.#stopTasks();
+      this.#state = IndexFollowerStates.paused;
+      await this.#persist({ ...this.#record, status: 'paused' });
+      this.#logger.info('follower paused');
+    });
+  }
+
+  resume(params: FollowParams): Promise<void> {
+    return this.#serialise(async () => {
+      if (this.#state !== IndexFollowerStates.paused) return;
+      const { fatalException: _cleared, ...rest } = this.#record;
+      await this.#persist({ ...rest, status: 'active', params: params as unknown as Record<string, number> });
+      this.#logger.info('follower resumed');
+      this.#launch();
+    });
+  }
+
+  /** Stops everything and persists checkpoints, leaving the recorded status as it is (shutdown). */
+  close(): Promise<void> {
+    return this.#serialise(async () => {
+      await this.#stopTasks();
+      this.#state = IndexFollowerStates.closed;
+    });
+  }
+
+  get params(): FollowParams {
+    return this.#record.params as unknown as FollowParams;
+  }
+
+  stats(): FollowerIndexStats {
+    const shards = this.#tasks.map((t) => t.stats());
+    return {
+      index: this.#record.followerIndex,
+      remote_cluster: this.#record.leaderCluster,
+      leader_index: this.#record.leaderIndex,
+      follower_cluster: this.#record.followerCluster,
+      status: this.#record.status,
+      state: this.#state,
+      total_global_checkpoint_lag: shards.reduce((sum, s) => sum + s.lag_operations, 0),
+      operations_written: shards.reduce((sum, s) => sum + s.operations_written, 0),
+      ...(this.#record.fatalException ? { fatal_exception: this.#record.fatalException } : {}),
+      shards,
+    };
+  }
+
+  /** Checkpoints as last recorded (persisted or about to be). */
+  checkpoints(): Readonly<Record<number, number>> {
+    return this.#checkpoints?.snapshot() ?? {};
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  #launch(): void {
+    this.#state = IndexFollowerStates.starting;
+    this.#startAbort = new AbortController();
+    const starting = this.#startTasks(this.#startAbort.signal);
+    // #stopTasks awaits #starting, and #onFatal awaits #stopTasks: keep the two chains apart.
+    this.#starting = starting.catch(() => undefined);
+    starting.catch((err: unknown) => void this.#onFatal(err));
+  }
+
+  /** Reads what the tasks need, retrying while the clusters are unreachable, then starts them. */
+  async #startTasks(signal: AbortSignal): Promise<void> {
+    const { leader, follower, state, logger } = this.#deps;
+    const params = this.params;
+    const retry = new RetryPolicy(params.max_retry_delay);
+    let shards = 0;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const [leaderMeta, followerExists] = await Promise.all([
+          leader.indexMetadata(this.#record.leaderIndex, signal),
+          follower.indexExists(this.#record.followerIndex, signal),
+        ]);
+        if (!followerExists) throw new Error(`follower index [${this.#record.followerIndex}] no longer exists on [${this.#record.followerCluster}]`);
+        shards = leaderMeta.numberOfShards;
+        break;
+      } catch (err) {
+        const verdict = classify(err);
+        if (verdict.action !== 'retry') throw err;
+        if (attempt === 1 || attempt % 20 === 0) this.#logger.warn(`cannot start yet, retrying: ${verdict.reason}`);
+        await sleep(retry.delayMs(attempt), signal);
+      }
+    }
+    const initial = await state.loadCheckpoints(this.key);
+    const checkpoints = new CheckpointBatcher(this.key, state, logger, initial, this.#deps.checkpointIntervalMs);
+    const watcher = new LeaderIndexWatcher(leader, this.#record.leaderIndex);
+    const metadata = new MetadataSync({
+      leader, leaderIndex: this.#record.leaderIndex, follower, followerIndex: this.#record.followerIndex, logger: this.#logger,
+    });
+    const writer = new FollowerShardWriterImpl(follower, this.#record.followerIndex);
+    const tasks: ShardFollowTask[] = [];
+    for (let shard = 0; shard < shards; shard += 1) {
+      const reader = new LeaderShardReaderImpl(leader, this.#record.leaderIndex, shard, watcher, metadata, params.max_read_request_operation_count);
+      const task = new ShardFollowTask(
+        { shard, reader, writer, logger: this.#logger, onCheckpoint: (cp) => checkpoints.update(shard, cp) },
+        params,
+        checkpoints.get(shard),
+      );
+      task.on('failed', (err) => void this.#onFatal(err));
+      tasks.push(task);
+    }
+    if (signal.aborted) return;
+    this.#tasks = tasks;
+    this.#watcher = watcher;
+    this.#checkpoints = checkpoints;
+    this.#state = IndexFollowerStates.active;
+    for (const task of tasks) task.start();
+    this.#logger.info(`following ${shards} shard(s)`, { checkpoints: checkpoints.snapshot() });
+  }
+
+  /** A shard (or the start) failed for good: pause the whole index with the reason, as CCR does. */
+  #onFatal(err: unknown): Promise<void> {
+    if (classify(err).action === 'aborted') return Promise.resolve();
+    const error = err instanceof Error ? err : new Error(String(err));
+    const json = (error as { toJSON?: () => { type: string; reason: string } }).toJSON?.();
+    const fatal: FatalException = { type: json?.type ?? error.name, reason: json?.reason ?? error.message, at: new Date().toISOString() };
+    return this.#serialise(async () => {
+      if (this.#state === IndexFollowerStates.closed || this.#state === IndexFollowerStates.paused) return;
+      this.#logger.error(`follower paused after a fatal error: ${fatal.reason}`, { type: fatal.type });
+      await this.#stopTasks();
+      this.#state = IndexFollowerStates.paused;
+      await this.#persist({ ...this.#record, status: 'paused', fatalException: fatal });
+    });
+  }
+
+  async #stopTasks(): Promise<void> {
+    this.#startAbort?.abort();
+    await this.#starting;
+    const results = await Promise.allSettled(this.#tasks.map((t) => t.stop()));
+    this.#watcher?.close();
+    await this.#checkpoints?.flush();
+    for (const r of results) {
+      if (r.status === 'rejected') this.#logger.error(`shard task did not stop cleanly: ${String(r.reason)}`);
+    }
+  }
+
+  async #persist(record: FollowerRecord): Promise<void> {
+    this.#record = record;
+    await this.#deps.state.putFollower(record);
+  }
+
+  #serialise(step: () => Promise<void>): Promise<void> {
+    const next = this.#transition.then(step);
+    // Keep the chain alive after a failed step; the caller still sees the failure through `next`.
+    this.#transition = next.catch(() => undefined);
+    return next;
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * Watches one leader index for all of its shard tasks (DESIGN.md shard steps 1 and 2):
+ *
+ * - Global checkpoints. One `_stats` call serves every shard, so shard tasks register waiters
+ *   ("tell me when shard N's global checkpoint is above X") and a single poll loop answers them.
+ *   It polls fast while checkpoints move and backs off to `maxPollIntervalMs` while idle.
+ *   (Neither flavor offers a REST long-poll on global checkpoints without x-pack's fleet API.)
+ * - Visibility. Search only sees refreshed operations, so before a shard reads up to seq_no S the
+ *   watcher guarantees that a refresh *started after* a stats answer showing global checkpoint >= S
+ *   has completed. Refreshes are shared: one refresh serves every shard whose need it covers.
+ *   With the refresh it reads the leader's metadata versions, which therefore cover every
+ *   operation made visible by it (the mapping of a document is updated before the document is).
+ */
+import type { ClusterClient } from '../cluster/cluster-client.js';
+import type { MetadataVersions, ShardSeqNoState } from '../cluster/types.js';
+import type { LeaderCheckpoint } from '../shard/ports.js';
+import { abortError, sleep as realSleep, type Sleep } from '../util/sleep.js';
+
+export interface WatcherOptions {
+  readonly minPollIntervalMs?: number;
+  readonly maxPollIntervalMs?: number;
+  readonly now?: () => number;
+  readonly sleep?: Sleep;
+}
+
+interface Waiter {
+  readonly shard: number;
+  readonly above: number;
+  readonly deadline: number;
+  readonly resolve: (c: LeaderCheckpoint) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+interface Refresh {
+  /** Global checkpoint per shard that this refresh makes visible. */
+  readonly covers: ReadonlyMap<number, number>;
+  readonly done: Promise<MetadataVersions>;
+}
+
+export class LeaderIndexWatcher {
+  readonly #client: ClusterClient;
+  readonly #index: string;
+  readonly #minInterval: number;
+  readonly #maxInterval: number;
+  readonly #now: () => number;
+  readonly #sleep: Sleep;
+  readonly #lifetime = new AbortController();
+
+  readonly #waiters = new Set<Waiter>();
+  #polling = false;
+  #wakeUp: AbortController | undefined;
+  #latest = new Map<number, ShardSeqNoState>();
+  #visibleUpTo = new Map<number, number>();
+  #visibleVersions: MetadataVersions | undefined;
+  readonly #refreshes = new Set<Refresh>();
+
+  constructor(client: ClusterClient, index: string, options: WatcherOptions = {}) {
+    this.#client = client;
+    this.#index = index;
+    this.#minInterval = options.minPollIntervalMs ?? 50;
+    this.#maxInterval = options.maxPollIntervalMs ?? 1000;
+    this.#now = options.now ?? Date.now;
+    this.#sleep = options.sleep ?? realSleep;
+  }
+
+  /** The latest known state of a shard, without asking the leader. */
+  latest(shard: number): ShardSeqNoState | undefined {
+    return this.#latest.get(shard);
+  }
+
+  awaitGlobalCheckpoint(shard: number, above: number, timeoutMs: number, signal: AbortSignal): Promise<LeaderCheckpoint> {
+    const known = this.#latest.get(shard);
+    if (known && known.globalCheckpoint > above) return Promise.resolve(toCheckpoint(known));
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        this.#waiters.delete(waiter);
+        reject(abortError());
+      };
+      const waiter: Waiter = {
+        shard, above, deadline: this.#now() + timeoutMs,
+        resolve: (c) => { signal.removeEventListener('abort', onAbort); resolve(c); },
+        reject: (e) => { signal.removeEventListener('abort', onAbort); reject(e); },
+      };
+      if (signal.aborted) {
+        reject(abortError());
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.add(waiter);
+      // A new waiter should not sit out a long idle backoff that started before it came.
+      this.#wakeUp?.abort();
+      this.#ensurePolling();
+    });
+  }
+
+  /**
+   * Resolves once every operation of `shard` up to `seqNo` (at or below a global checkpoint this
+   * watcher reported) is visible to search; returns the leader's metadata versions read after it.
+   */
+  async ensureVisible(shard: number, seqNo: number, signal: AbortSignal): Promise<MetadataVersions> {
+    if (signal.aborted) throw abortError();
+    if ((this.#visibleUpTo.get(shard) ?? -1) >= seqNo && this.#visibleVersions) return this.#visibleVersions;
+    const joinable = [...this.#refreshes].find((r) => (r.covers.get(shard) ?? -1) >= seqNo);
+    const refresh = joinable ?? this.#startRefresh();
+    if ((refresh.covers.get(shard) ?? -1) < seqNo) {
+      throw new Error(`shard ${shard}: seq_no ${seqNo} is above every global checkpoint seen (${refresh.covers.get(shard)})`);
+    }
+    return raceAbort(refresh.done, signal);
+  }
+
+  close(): void {
+    this.#lifetime.abort();
+    for (const w of this.#waiters) w.reject(abortError());
+    this.#waiters.clear();
+  }
+
+  #startRefresh(): Refresh {
+    const covers = new Map([...this.#latest].map(([shard, s]) => [shard, s.globalCheckpoint]));
+    const signal = this.#lifetime.signal;
+    const done = (async () => {
+      await this.#client.refresh(this.#index, signal);
+      const versions = await this.#client.metadataVersions(this.#index, signal);
+      for (const [shard, gcp] of covers) this.#visibleUpTo.set(shard, Math.max(gcp, this.#visibleUpTo.get(shard) ?? -1));
+      if (!this.#visibleVersions || versions.mappingVersion >= this.#visibleVersions.mappingVersion) this.#visibleVersions = versions;
+      return versions;
+    })();
+    const refresh: Refresh = { covers, done };
+    this.#refreshes.add(refresh);
+    // Callers observe failures through `done`; this handler only keeps the set tidy.
+    done.then(() => this.#refreshes.delete(refresh), () => this.#refreshes.delete(refresh));
+    return refresh;
+  }
+
+  #ensurePolling(): void {
+    if (this.#polling) return;
+    this.#polling = true;
+    void this.#pollLoop().finally(() => {
+      this.#polling = false;
+      // A waiter may have arrived between the loop's last check and its end.
+      if (this.#waiters.size > 0 && !this.#lifetime.signal.aborted) this.#ensurePolling();
+    });
+  }
+
+  async #pollLoop(): Promise<void> {
+    let interval = this.#minInterval;
+    while (this.#waiters.size > 0 && !this.#lifetime.signal.aborted) {
+      try {
+        const shards = await this.#client.shardSeqNos(this.#index, this.#lifetime.signal);
+        const moved = this.#record(shards);
+        interval = moved ? this.#minInterval : Math.min(interval * 2, this.#maxInterval);
+        this.#answerWaiters();
+      } catch (err) {
+        // Every current waiter gets the error; its shard task's retry policy decides what next.
+        for (const w of this.#waiters) w.reject(err);
+        this.#waiters.clear();
+        return;
+      }
+      if (this.#waiters.size === 0) return;
+      const nearestDeadline = Math.min(...[...this.#waiters].map((w) => w.deadline));
+      const wait = Math.max(0, Math.min(interval, nearestDeadline - this.#now()));
+      this.#wakeUp = new AbortController();
+      const both = AbortSignal.any([this.#wakeUp.signal, this.#lifetime.signal]);
+      // The sleep ends early (rejects) when a new waiter arrives or the watcher closes.
+      await this.#sleep(wait, both).catch(() => undefined);
+      this.#wakeUp = undefined;
+    }
+  }
+
+  /** Stores a stats answer; true when any shard's global checkpoint moved. */
+  #record(shards: readonly ShardSeqNoState[]): boolean {
+    let moved = false;
+    for (const s of shards) {
+      const before = this.#latest.get(s.shard);
+      if (!before || s.globalCheckpoint > before.globalCheckpoint) moved = true;
+      // Keep the checkpoint monotonic: a copy promoted to primary may briefly report an older one.
+      const globalCheckpoint = Math.max(s.globalCheckpoint, before?.globalCheckpoint ?? -1);
+      this.#latest.set(s.shard, { ...s, globalCheckpoint });
+    }
+    return moved;
+  }
+
+  #answerWaiters(): void {
+    const now = this.#now();
+    for (const w of [...this.#waiters]) {
+      const s = this.#latest.get(w.shard);
+      if (!s) {
+        this.#waiters.delete(w);
+        w.reject(new Error(`leader index [${this.#index}] has no shard ${w.shard}`));
+      } else if (s.globalCheckpoint > w.above || now >= w.deadline) {
+        this.#waiters.delete(w);
+        w.resolve(toCheckpoint(s));
+      }
+    }
+  }
+}
+
+function toCheckpoint(s: ShardSeqNoState): LeaderCheckpoint {
+  return { globalCheckpoint: s.globalCheckpoint, maxSeqNo: s.maxSeqNo };
+}
+
+/** Waits for a shared promise, but lets one waiter leave early on its own abort. */
+function raceAbort<T>(shared: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(abortError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    shared.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
+    );
+  });
+}

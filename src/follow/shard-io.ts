@@ -1,0 +1,48 @@
+/** The shard task's ports, implemented over the cluster layer for one shard of one follower. */
+import type { ClusterClient } from '../cluster/cluster-client.js';
+import type { BulkItemResult, ExternalOp, SeqNoHit } from '../cluster/types.js';
+import type { FollowerShardWriter, LeaderCheckpoint, LeaderShardReader } from '../shard/ports.js';
+import type { LeaderIndexWatcher } from './leader-index-watcher.js';
+import type { MetadataSync } from './metadata-sync.js';
+
+/** Elasticsearch refuses `size` above index.max_result_window (10000 by default), even with search_after. */
+const MAX_PAGE_SIZE = 10_000;
+
+export class LeaderShardReaderImpl implements LeaderShardReader {
+  constructor(
+    private readonly leader: ClusterClient,
+    private readonly leaderIndex: string,
+    private readonly shard: number,
+    private readonly watcher: LeaderIndexWatcher,
+    private readonly metadata: MetadataSync,
+    private readonly pageSize: number,
+  ) {}
+
+  awaitGlobalCheckpoint(above: number, timeoutMs: number, signal: AbortSignal): Promise<LeaderCheckpoint> {
+    return this.watcher.awaitGlobalCheckpoint(this.shard, above, timeoutMs, signal);
+  }
+
+  async read(fromExclusive: number, toInclusive: number, signal: AbortSignal): Promise<SeqNoHit[]> {
+    const versions = await this.watcher.ensureVisible(this.shard, toInclusive, signal);
+    const size = Math.min(this.pageSize, MAX_PAGE_SIZE);
+    const hits: SeqNoHit[] = [];
+    let searchAfter: number | undefined;
+    for (;;) {
+      const page = await this.leader.searchShardBySeqNo(this.leaderIndex, { shard: this.shard, fromExclusive, toInclusive, size, searchAfter }, signal);
+      hits.push(...page);
+      if (page.length < size) break;
+      searchAfter = page[page.length - 1]!.seqNo;
+    }
+    // Mapping before documents: the follower must know every field these hits may carry.
+    await this.metadata.ensureMapping(versions.mappingVersion, signal);
+    return hits;
+  }
+}
+
+export class FollowerShardWriterImpl implements FollowerShardWriter {
+  constructor(private readonly follower: ClusterClient, private readonly followerIndex: string) {}
+
+  write(ops: readonly ExternalOp[], signal: AbortSignal): Promise<BulkItemResult[]> {
+    return this.follower.bulkExternal(this.followerIndex, ops, signal);
+  }
+}

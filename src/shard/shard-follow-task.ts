@@ -1,0 +1,436 @@
+/**
+ * Follows one leader shard into the follower shard of the same number (DESIGN.md, "One shard
+ * follower task"). Shaped like Elasticsearch's `ShardFollowNodeTask`: two coordinators,
+ * `coordinateReads()` and `coordinateWrites()`, each issuing requests while its budget allows, and
+ * every completion calls both again. Node needs no locks: all state is plain fields of this object.
+ *
+ * States (`ShardTaskStates`):
+ * - `created`  — built, nothing sent. Left by `start()` (→ running) or `stop()` (→ stopped).
+ * - `running`  — polling, reading, writing. Left by `stop()` (→ stopping) or a fatal error (→ failed).
+ * - `stopping` — reads aborted and the buffer dropped; writes already sent may land. Left when the
+ *                last request settles (→ stopped), or a fatal error meanwhile (→ failed).
+ * - `stopped`  — final. The checkpoint covers exactly what was applied.
+ * - `failed`   — final, carries the error. The task reports it (`failed` event); the owning
+ *                IndexFollower decides what happens to the index (STYLE.md practice 6).
+ */
+import { EventEmitter } from 'node:events';
+import { classify } from '../cluster/classify.js';
+import type { ExternalOp, SeqNoHit } from '../cluster/types.js';
+import { sleep as realSleep, type Sleep } from '../util/sleep.js';
+import type { Logger } from '../util/logger.js';
+import type { FollowParams } from './follow-params.js';
+import type { FollowerShardWriter, LeaderCheckpoint, LeaderShardReader, ShardTaskDeps } from './ports.js';
+import { RetryPolicy } from './retry-policy.js';
+import { SeqNoTracker } from './seq-no-tracker.js';
+import { WriteBuffer } from './write-buffer.js';
+import type { ShardExceptionEntry, ShardStats } from './shard-stats.js';
+
+export const ShardTaskStates = {
+  created: 'created',
+  running: 'running',
+  stopping: 'stopping',
+  stopped: 'stopped',
+  failed: 'failed',
+} as const;
+export type ShardTaskState = (typeof ShardTaskStates)[keyof typeof ShardTaskStates];
+
+/** A seq_no window (fromExclusive, toInclusive] read as one request. */
+interface ReadWindow {
+  readonly from: number;
+  readonly to: number;
+  /** Operations of this window not yet acknowledged by the follower. */
+  remaining: number;
+}
+
+interface BufferedHit {
+  readonly hit: SeqNoHit;
+  readonly window: ReadWindow;
+  readonly sizeInBytes: number;
+}
+
+export interface ShardTaskEvents {
+  'state-change': [{ from: ShardTaskState; to: ShardTaskState }];
+  failed: [Error];
+}
+
+const RECENT_EXCEPTIONS = 10;
+/** How long a stop waits for bulk requests already sent before aborting them. */
+const DEFAULT_STOP_GRACE_MS = 30_000;
+
+export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
+  readonly shard: number;
+  readonly #params: FollowParams;
+  readonly #reader: LeaderShardReader;
+  readonly #writer: FollowerShardWriter;
+  readonly #logger: Logger;
+  readonly #onCheckpoint: (checkpoint: number) => void;
+  readonly #now: () => number;
+  readonly #sleep: Sleep;
+  readonly #retry: RetryPolicy;
+
+  #state: ShardTaskState = ShardTaskStates.created;
+  #failure: Error | undefined;
+  readonly #readAbort = new AbortController();
+  readonly #writeAbort = new AbortController();
+  readonly #inflight = new Set<Promise<void>>();
+  #stopPromise: Promise<void> | undefined;
+
+  readonly #tracker: SeqNoTracker;
+  readonly #buffer = new WriteBuffer<BufferedHit>();
+  #lastRequestedSeqNo: number;
+  #leaderGlobalCheckpoint: number;
+  #leaderMaxSeqNo = -1;
+  #pollInFlight = false;
+  #outstandingReads = 0;
+  #outstandingWrites = 0;
+  #readStoppedBy: string | undefined;
+
+  // Stats: the fields above plus these counters, read together by stats().
+  #successfulReadRequests = 0;
+  #failedReadRequests = 0;
+  #operationsRead = 0;
+  #bytesRead = 0;
+  #totalReadTimeMillis = 0;
+  #successfulWriteRequests = 0;
+  #failedWriteRequests = 0;
+  #operationsWritten = 0;
+  #totalWriteTimeMillis = 0;
+  #lastReadAt: number;
+  #caughtUpAt: number;
+  #peakBufferCount = 0;
+  #peakBufferBytes = 0;
+  readonly #recentExceptions: ShardExceptionEntry[] = [];
+
+  constructor(deps: ShardTaskDeps, params: FollowParams, initialCheckpoint: number) {
+    super();
+    this.shard = deps.shard;
+    this.#params = params;
+    this.#reader = deps.reader;
+    this.#writer = deps.writer;
+    this.#logger = deps.logger.child({ shard: deps.shard });
+    this.#onCheckpoint = deps.onCheckpoint;
+    this.#now = deps.now ?? Date.now;
+    this.#sleep = deps.sleep ?? realSleep;
+    this.#retry = new RetryPolicy(params.max_retry_delay, deps.random);
+    this.#tracker = new SeqNoTracker(initialCheckpoint);
+    this.#lastRequestedSeqNo = initialCheckpoint;
+    this.#leaderGlobalCheckpoint = initialCheckpoint;
+    this.#lastReadAt = this.#now();
+    this.#caughtUpAt = this.#now();
+  }
+
+  get state(): ShardTaskState {
+    return this.#state;
+  }
+
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  get checkpoint(): number {
+    return this.#tracker.checkpoint;
+  }
+
+  start(): void {
+    this.#enter(ShardTaskStates.running, [ShardTaskStates.created]);
+    this.#coordinateReads();
+  }
+
+  /**
+   * Stops reading at once, drops buffered operations (they are re-read from the checkpoint later),
+   * lets bulk requests already sent land for up to `graceMs`, then settles. Idempotent.
+   */
+  stop(graceMs = DEFAULT_STOP_GRACE_MS): Promise<void> {
+    this.#stopPromise ??= this.#drainAndStop(graceMs);
+    return this.#stopPromise;
+  }
+
+  async #drainAndStop(graceMs: number): Promise<void> {
+    if (this.#state === ShardTaskStates.created) {
+      this.#enter(ShardTaskStates.stopped, [ShardTaskStates.created]);
+      return;
+    }
+    if (this.#state === ShardTaskStates.running) this.#enter(ShardTaskStates.stopping, [ShardTaskStates.running]);
+    this.#readAbort.abort();
+    this.#buffer.clear();
+    const timer = setTimeout(() => this.#writeAbort.abort(), graceMs);
+    try {
+      while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.#state === ShardTaskStates.stopping) this.#enter(ShardTaskStates.stopped, [ShardTaskStates.stopping]);
+  }
+
+  // ---- coordinators -------------------------------------------------------------------------
+
+  #coordinateReads(): void {
+    if (this.#state !== ShardTaskStates.running) return;
+    const maxOps = this.#params.max_read_request_operation_count;
+    while (this.#lastRequestedSeqNo < this.#leaderGlobalCheckpoint && this.#hasReadBudget()) {
+      const from = this.#lastRequestedSeqNo;
+      const to = Math.min(from + maxOps, this.#leaderGlobalCheckpoint);
+      this.#lastRequestedSeqNo = to;
+      this.#track(this.#sendRead(from, to));
+    }
+    // Everything known has been requested: ask the leader for more, once, while there is room.
+    if (!this.#pollInFlight && this.#lastRequestedSeqNo >= this.#leaderGlobalCheckpoint && this.#bufferHasRoom()) {
+      this.#track(this.#poll());
+    }
+  }
+
+  #coordinateWrites(): void {
+    if (this.#state !== ShardTaskStates.running) return;
+    while (this.#buffer.count > 0 && this.#outstandingWrites < this.#params.max_outstanding_write_requests) {
+      const batch = this.#buffer.take(this.#params.max_write_request_operation_count, this.#params.max_write_request_size);
+      this.#track(this.#sendWrite(batch));
+    }
+  }
+
+  /** Both budgets of a read; logs (at debug) which one stopped reading, once per change. */
+  #hasReadBudget(): boolean {
+    let stoppedBy: string | undefined;
+    if (this.#outstandingReads >= this.#params.max_outstanding_read_requests) stoppedBy = 'max_outstanding_read_requests';
+    else if (!this.#bufferHasRoom()) stoppedBy = this.#buffer.count >= this.#params.max_write_buffer_count ? 'max_write_buffer_count' : 'max_write_buffer_size';
+    if (stoppedBy !== this.#readStoppedBy) {
+      if (stoppedBy) this.#logger.debug(`reads paused: ${stoppedBy} reached`, { buffer_ops: this.#buffer.count, buffer_bytes: this.#buffer.sizeInBytes });
+      this.#readStoppedBy = stoppedBy;
+    }
+    return stoppedBy === undefined;
+  }
+
+  #bufferHasRoom(): boolean {
+    return this.#buffer.count < this.#params.max_write_buffer_count && this.#buffer.sizeInBytes < this.#params.max_write_buffer_size;
+  }
+
+  // ---- requests -------------------------------------------------------------------------------
+
+  async #poll(): Promise<void> {
+    this.#pollInFlight = true;
+    try {
+      const above = this.#lastRequestedSeqNo;
+      const result = await this.#withRetries('read', above, this.#readAbort.signal, () =>
+        this.#reader.awaitGlobalCheckpoint(above, this.#params.read_poll_timeout, this.#readAbort.signal));
+      if (result === ABORTED) return;
+      this.#updateLeader(result);
+      this.#lastReadAt = this.#now();
+    } finally {
+      this.#pollInFlight = false;
+    }
+    this.#coordinateReads();
+  }
+
+  async #sendRead(from: number, to: number): Promise<void> {
+    this.#outstandingReads += 1;
+    const started = this.#now();
+    try {
+      const hits = await this.#withRetries('read', from, this.#readAbort.signal, () => this.#reader.read(from, to, this.#readAbort.signal));
+      if (hits === ABORTED || this.#state !== ShardTaskStates.running) return;
+      this.#successfulReadRequests += 1;
+      this.#operationsRead += hits.length;
+      this.#totalReadTimeMillis += this.#now() - started;
+      this.#lastReadAt = this.#now();
+      const window: ReadWindow = { from, to, remaining: hits.length };
+      if (hits.length === 0) {
+        this.#completeWindow(window);
+      } else {
+        const buffered = hits.map((hit) => ({ hit, window, sizeInBytes: hit.sizeInBytes }));
+        this.#bytesRead += buffered.reduce((sum, b) => sum + b.sizeInBytes, 0);
+        this.#buffer.push(buffered);
+        this.#peakBufferCount = Math.max(this.#peakBufferCount, this.#buffer.count);
+        this.#peakBufferBytes = Math.max(this.#peakBufferBytes, this.#buffer.sizeInBytes);
+      }
+    } finally {
+      this.#outstandingReads -= 1;
+    }
+    this.#coordinateWrites();
+    this.#coordinateReads();
+  }
+
+  async #sendWrite(batch: BufferedHit[]): Promise<void> {
+    this.#outstandingWrites += 1;
+    let pending = batch;
+    try {
+      for (let attempt = 1; pending.length > 0; attempt += 1) {
+        const started = this.#now();
+        const results = await this.#withRetries('write', pending[0]!.hit.seqNo, this.#writeAbort.signal, () =>
+          this.#writer.write(pending.map(toExternalOp), this.#writeAbort.signal));
+        if (results === ABORTED) return;
+        if (results.length !== pending.length) {
+          this.#fail(new Error(`bulk answered ${results.length} items for ${pending.length} operations`));
+          return;
+        }
+        this.#successfulWriteRequests += 1;
+        this.#totalWriteTimeMillis += this.#now() - started;
+        const again: BufferedHit[] = [];
+        for (const [i, result] of results.entries()) {
+          const op = pending[i]!;
+          if (result.outcome !== 'failed') {
+            this.#operationsWritten += 1;
+            this.#acknowledge(op);
+            continue;
+          }
+          const verdict = classify(result.error);
+          if (verdict.action === 'fatal') {
+            this.#fail(result.error);
+            return;
+          }
+          again.push(op);
+          if (again.length === 1) this.#recordException('write', op.hit.seqNo, attempt, result.error);
+        }
+        if (again.length > 0) {
+          // Some items were throttled (429) or blocked: retry just those, after a backoff.
+          this.#failedWriteRequests += 1;
+          const slept = await this.#backoff(attempt, this.#writeAbort.signal);
+          if (!slept) return;
+        }
+        pending = again;
+      }
+    } finally {
+      this.#outstandingWrites -= 1;
+    }
+    this.#coordinateWrites();
+    // A write made room in the buffer, and the follower may still be behind: reads may resume.
+    this.#coordinateReads();
+  }
+
+  #acknowledge(op: BufferedHit): void {
+    op.window.remaining -= 1;
+    if (op.window.remaining === 0) this.#completeWindow(op.window);
+  }
+
+  #completeWindow(window: ReadWindow): void {
+    if (this.#tracker.markCompleted(window.from, window.to)) {
+      if (this.#tracker.checkpoint >= this.#leaderGlobalCheckpoint) this.#caughtUpAt = this.#now();
+      this.#onCheckpoint(this.#tracker.checkpoint);
+    }
+  }
+
+  #updateLeader(leader: LeaderCheckpoint): void {
+    this.#leaderGlobalCheckpoint = Math.max(this.#leaderGlobalCheckpoint, leader.globalCheckpoint);
+    this.#leaderMaxSeqNo = Math.max(this.#leaderMaxSeqNo, leader.maxSeqNo);
+    if (this.#tracker.checkpoint >= this.#leaderGlobalCheckpoint) this.#caughtUpAt = this.#now();
+  }
+
+  /**
+   * Runs `fn` until it succeeds, retrying what `classify` calls retryable with capped backoff.
+   * A fatal error fails the task; an abort returns ABORTED. Never throws.
+   */
+  async #withRetries<T>(kind: 'read' | 'write', fromSeqNo: number, signal: AbortSignal, fn: () => Promise<T>): Promise<T | typeof ABORTED> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (signal.aborted) return ABORTED;
+        const verdict = classify(err);
+        if (verdict.action === 'aborted') return ABORTED;
+        if (verdict.action === 'fatal') {
+          this.#fail(err instanceof Error ? err : new Error(String(err)));
+          return ABORTED;
+        }
+        if (kind === 'read') this.#failedReadRequests += 1;
+        else this.#failedWriteRequests += 1;
+        this.#recordException(kind, fromSeqNo, attempt, err, verdict.reason);
+        if (!(await this.#backoff(attempt, signal))) return ABORTED;
+      }
+    }
+  }
+
+  /** Sleeps before retry `attempt`; false when the sleep was cut short by an abort. */
+  async #backoff(attempt: number, signal: AbortSignal): Promise<boolean> {
+    try {
+      await this.#sleep(this.#retry.delayMs(attempt), signal);
+      return true;
+    } catch {
+      // The only way the sleep rejects is an abort (stop or failure): nothing to retry then.
+      return false;
+    }
+  }
+
+  #recordException(kind: 'read' | 'write', fromSeqNo: number, attempt: number, err: unknown, reason?: string): void {
+    const exception = describe(err);
+    this.#recentExceptions.push({ kind, from_seq_no: fromSeqNo, retries: attempt, at: new Date(this.#now()).toISOString(), exception });
+    if (this.#recentExceptions.length > RECENT_EXCEPTIONS) this.#recentExceptions.shift();
+    // Log the first failure of a request and then every 20th, so a long outage does not flood the log.
+    if (attempt === 1 || attempt % 20 === 0) {
+      this.#logger.warn(`${kind} failed, retrying (attempt ${attempt}): ${reason ?? exception.reason}`, { from_seq_no: fromSeqNo });
+    }
+  }
+
+  #fail(err: Error): void {
+    if (this.#state === ShardTaskStates.failed || this.#state === ShardTaskStates.stopped) return;
+    this.#failure = err;
+    this.#enter(ShardTaskStates.failed, [ShardTaskStates.running, ShardTaskStates.stopping]);
+    this.#readAbort.abort();
+    this.#writeAbort.abort();
+    this.#buffer.clear();
+    this.#logger.error(`shard follow task failed: ${err.message}`);
+    this.emit('failed', err);
+  }
+
+  #track(work: Promise<void>): void {
+    const guarded = work.catch((err: unknown) => this.#fail(err instanceof Error ? err : new Error(String(err))));
+    this.#inflight.add(guarded);
+    void guarded.finally(() => this.#inflight.delete(guarded));
+  }
+
+  #enter(to: ShardTaskState, allowedFrom: readonly ShardTaskState[]): void {
+    const from = this.#state;
+    if (!allowedFrom.includes(from)) throw new Error(`shard ${this.shard}: illegal state change ${from} → ${to}`);
+    this.#state = to;
+    this.#logger.debug(`state ${from} → ${to}`);
+    this.emit('state-change', { from, to });
+  }
+
+  // ---- stats ----------------------------------------------------------------------------------
+
+  /** One consistent snapshot, with CCR's field names (DESIGN.md, "Stats"). */
+  stats(): ShardStats {
+    const now = this.#now();
+    const checkpoint = this.#tracker.checkpoint;
+    return {
+      shard_id: this.shard,
+      state: this.#state,
+      leader_global_checkpoint: this.#leaderGlobalCheckpoint,
+      leader_max_seq_no: this.#leaderMaxSeqNo,
+      follower_global_checkpoint: checkpoint,
+      last_requested_seq_no: this.#lastRequestedSeqNo,
+      outstanding_read_requests: this.#outstandingReads,
+      outstanding_write_requests: this.#outstandingWrites,
+      write_buffer_operation_count: this.#buffer.count,
+      write_buffer_size_in_bytes: this.#buffer.sizeInBytes,
+      peak_write_buffer_operation_count: this.#peakBufferCount,
+      peak_write_buffer_size_in_bytes: this.#peakBufferBytes,
+      successful_read_requests: this.#successfulReadRequests,
+      failed_read_requests: this.#failedReadRequests,
+      operations_read: this.#operationsRead,
+      bytes_read: this.#bytesRead,
+      total_read_time_millis: this.#totalReadTimeMillis,
+      successful_write_requests: this.#successfulWriteRequests,
+      failed_write_requests: this.#failedWriteRequests,
+      operations_written: this.#operationsWritten,
+      total_write_time_millis: this.#totalWriteTimeMillis,
+      read_exceptions: this.#recentExceptions.filter((e) => e.kind === 'read'),
+      write_exceptions: this.#recentExceptions.filter((e) => e.kind === 'write'),
+      time_since_last_read_millis: now - this.#lastReadAt,
+      lag_operations: Math.max(0, this.#leaderGlobalCheckpoint - checkpoint),
+      lag_millis: checkpoint >= this.#leaderGlobalCheckpoint ? 0 : now - this.#caughtUpAt,
+      ...(this.#failure ? { fatal_exception: describe(this.#failure) } : {}),
+    };
+  }
+}
+
+const ABORTED = Symbol('aborted');
+
+function toExternalOp(b: BufferedHit): ExternalOp {
+  // The leader's seq_no is the external version: later operations always win, replays are no-ops.
+  return { op: 'index', id: b.hit.id, routing: b.hit.routing, version: b.hit.seqNo, sourceJson: b.hit.sourceJson };
+}
+
+function describe(err: unknown): { type: string; reason: string } {
+  if (err instanceof Error) {
+    const json = (err as { toJSON?: () => { type: string; reason: string } }).toJSON?.();
+    return json ? { type: json.type, reason: json.reason } : { type: err.name, reason: err.message };
+  }
+  return { type: 'Error', reason: String(err) };
+}

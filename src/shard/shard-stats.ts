@@ -1,0 +1,42 @@
+/** Per-shard stats with Elasticsearch CCR's field names (DESIGN.md, "Stats"). */
+export interface ShardExceptionEntry {
+  readonly kind: 'read' | 'write';
+  readonly from_seq_no: number;
+  readonly retries: number;
+  readonly at: string;
+  readonly exception: { readonly type: string; readonly reason: string };
+}
+
+export interface ShardStats {
+  readonly shard_id: number;
+  readonly state: string;
+  readonly leader_global_checkpoint: number;
+  readonly leader_max_seq_no: number;
+  readonly follower_global_checkpoint: number;
+  readonly last_requested_seq_no: number;
+  readonly outstanding_read_requests: number;
+  readonly outstanding_write_requests: number;
+  readonly write_buffer_operation_count: number;
+  readonly write_buffer_size_in_bytes: number;
+  /** Highest buffer fill since the task started: what back-pressure actually allowed. */
+  readonly peak_write_buffer_operation_count: number;
+  readonly peak_write_buffer_size_in_bytes: number;
+  readonly successful_read_requests: number;
+  readonly failed_read_requests: number;
+  readonly operations_read: number;
+  readonly bytes_read: number;
+  readonly total_read_time_millis: number;
+  readonly successful_write_requests: number;
+  readonly failed_write_requests: number;
+  readonly operations_written: number;
+  readonly total_write_time_millis: number;
+  /** The most recent retried read failures (CCR keeps those of reads still failing). */
+  readonly read_exceptions: readonly ShardExceptionEntry[];
+  readonly write_exceptions: readonly ShardExceptionEntry[];
+  readonly time_since_last_read_millis: number;
+  /** leader_global_checkpoint - follower_global_checkpoint. */
+  readonly lag_operations: number;
+  /** How long the follower has been behind the leader's global checkpoint (0 when caught up). */
+  readonly lag_millis: number;
+  readonly fatal_exception?: { readonly type: string; readonly reason: string };
+}

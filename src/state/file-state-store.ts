@@ -1,0 +1,393 @@
+/**
+ * The embedded `StateStore`: a local directory owned by one daemon at a time.
+ *
+ *   <dir>/daemon.lock                  pid of the daemon that holds the directory
+ *   <dir>/followers/<key>.json         one FollowerRecord per file
+ *   <dir>/checkpoints/<key>.json       that follower's shard checkpoints
+ *
+ * (`<key>` is `encodeURIComponent(followerKey)`.) Guarantees:
+ * - a crash never leaves a torn file: each write goes to a temp file that is fsynced, renamed over
+ *   the target, and the directory fsynced, so a reader sees the old content or the new, whole;
+ * - writes to one file run one after another in call order, so an older write can never land
+ *   after a newer one (checkpoints must never go backwards by accident);
+ * - a file that cannot be read back is an error naming it, never silently skipped: losing a
+ *   follower record or a checkpoint quietly would mean silently not replicating, or re-copying;
+ * - every file carries `"format": 1`, so a later layout can be recognised and migrated.
+ */
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import nodePath from 'node:path';
+import {
+  type FatalException,
+  type FollowerKey,
+  type FollowerRecord,
+  FollowerNotFoundError,
+  type FollowStatus,
+  type ShardCheckpoints,
+  type StateStore,
+  followerKey,
+  recordKey,
+} from './state-store.js';
+
+const FORMAT = 1;
+const LOCK_FILE = 'daemon.lock';
+const FOLLOWERS = 'followers';
+const CHECKPOINTS = 'checkpoints';
+const STATUSES: readonly FollowStatus[] = ['active', 'paused'];
+
+export class StateLockedError extends Error {
+  override readonly name = 'StateLockedError';
+  constructor(readonly dir: string, readonly pid: number) {
+    super(`state directory ${dir} is in use by pid ${pid}${pid === process.pid ? ' (this process)' : ''}; `
+      + `if no ccr-follow daemon runs as that pid, remove ${nodePath.join(dir, LOCK_FILE)}`);
+  }
+}
+
+export class StateCorruptError extends Error {
+  override readonly name = 'StateCorruptError';
+  constructor(readonly file: string, detail: string, options?: { cause?: unknown }) {
+    super(`state file ${file} is unreadable: ${detail}`, options);
+  }
+}
+
+export class FileStateStore implements StateStore {
+  /** Per file: the last queued write, settled either way (its caller gets its outcome). */
+  readonly #tails = new Map<string, Promise<void>>();
+  #closing: Promise<void> | undefined;
+
+  private constructor(readonly dir: string) {}
+
+  /** Creates `dir` if needed and takes its lock; throws `StateLockedError` if a live daemon holds it. */
+  static async open(dir: string): Promise<FileStateStore> {
+    const root = nodePath.resolve(dir);
+    await mkdir(nodePath.join(root, FOLLOWERS), { recursive: true });
+    await mkdir(nodePath.join(root, CHECKPOINTS), { recursive: true });
+    await acquireLock(root);
+    try {
+      await removeLeftovers(root);
+    } catch (err) {
+      await releaseLock(root);
+      throw err;
+    }
+    return new FileStateStore(root);
+  }
+
+  async listFollowers(): Promise<FollowerRecord[]> {
+    this.#assertOpen();
+    await Promise.all(this.#tails.values());
+    const names = (await readdir(nodePath.join(this.dir, FOLLOWERS))).filter((name) => name.endsWith('.json')).sort();
+    const records = await Promise.all(names.map((name) => this.#readFollower(nodePath.join(this.dir, FOLLOWERS, name))));
+    return records.filter((record): record is FollowerRecord => record !== undefined);
+  }
+
+  async getFollower(key: FollowerKey): Promise<FollowerRecord | undefined> {
+    this.#assertOpen();
+    const file = this.#file(FOLLOWERS, key);
+    await this.#tails.get(file); // read your own writes, even unawaited ones
+    return this.#readFollower(file);
+  }
+
+  putFollower(record: FollowerRecord): Promise<void> {
+    this.#assertOpen();
+    const file = this.#file(FOLLOWERS, recordKey(record));
+    const stored = { format: FORMAT, follower: pickRecord(record) };
+    return this.#serialise(file, () => writeAtomically(file, stored));
+  }
+
+  async deleteFollower(key: FollowerKey): Promise<void> {
+    this.#assertOpen();
+    // Record first, then checkpoints: a save queued in between sees no follower and is refused,
+    // and a crash in between leaves orphan checkpoints, which the next open() removes.
+    await this.#serialise(this.#file(FOLLOWERS, key), () => removeDurably(this.#file(FOLLOWERS, key)));
+    await this.#serialise(this.#file(CHECKPOINTS, key), () => removeDurably(this.#file(CHECKPOINTS, key)));
+  }
+
+  async loadCheckpoints(key: FollowerKey): Promise<ShardCheckpoints> {
+    this.#assertOpen();
+    const file = this.#file(CHECKPOINTS, key);
+    await this.#tails.get(file);
+    const stored = await readStored(file);
+    return stored === undefined ? {} : parseCheckpoints(stored, key, file);
+  }
+
+  saveCheckpoints(key: FollowerKey, checkpoints: ShardCheckpoints): Promise<void> {
+    this.#assertOpen();
+    const file = this.#file(CHECKPOINTS, key);
+    const shards = checkShards(checkpoints, key); // copied now: the caller may mutate its object later
+    const followerFile = this.#file(FOLLOWERS, key);
+    return this.#serialise(file, async () => {
+      await this.#tails.get(followerFile); // a putFollower still in flight counts as existing
+      if (!(await exists(followerFile))) throw new FollowerNotFoundError(key);
+      await writeAtomically(file, { format: FORMAT, follower: key, shards });
+    });
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.all(this.#tails.values());
+      await releaseLock(this.dir);
+    })();
+    return this.#closing;
+  }
+
+  #assertOpen(): void {
+    if (this.#closing) throw new Error(`state store ${this.dir} is closed`);
+  }
+
+  #file(kind: typeof FOLLOWERS | typeof CHECKPOINTS, key: FollowerKey): string {
+    const [cluster = '', index = '', ...rest] = key.split('/');
+    if (rest.length > 0) throw new RangeError(`invalid follower key ${JSON.stringify(key)}: expected cluster/index`);
+    return nodePath.join(this.dir, kind, `${encodeURIComponent(followerKey(cluster, index))}.json`);
+  }
+
+  /** Runs `write` after every earlier write to `file` has settled, so writes land in call order. */
+  #serialise(file: string, write: () => Promise<void>): Promise<void> {
+    const result = (this.#tails.get(file) ?? Promise.resolve()).then(write);
+    // The tail only orders later writes; `result` carries this write's error to its caller.
+    const tail = result.then(() => undefined, () => undefined);
+    this.#tails.set(file, tail);
+    void tail.then(() => {
+      if (this.#tails.get(file) === tail) this.#tails.delete(file);
+    });
+    return result;
+  }
+
+  async #readFollower(file: string): Promise<FollowerRecord | undefined> {
+    const stored = await readStored(file);
+    if (stored === undefined) return undefined;
+    const record = parseRecord(stored.follower, file);
+    const expected = decodeURIComponent(nodePath.basename(file, '.json'));
+    if (recordKey(record) !== expected) {
+      throw new StateCorruptError(file, `holds follower ${recordKey(record)}, but its name says ${expected}`);
+    }
+    return record;
+  }
+}
+
+// ---- lock ------------------------------------------------------------------------------------
+
+async function acquireLock(dir: string): Promise<void> {
+  const lockFile = nodePath.join(dir, LOCK_FILE);
+  // Written in full first, then hard-linked into place: link() fails if the lock exists, so
+  // creating it is atomic, and no other process can ever read a half-written pid.
+  const draft = `${lockFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeDurably(draft, `${process.pid}\n`);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await link(draft, lockFile);
+        await syncDirectory(dir);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err;
+      }
+      const holder = await readLockPid(lockFile);
+      if (holder !== undefined && isAlive(holder)) throw new StateLockedError(dir, holder);
+      // Stale: its daemon died without close() (SIGKILL, power loss). Take it over. Two daemons
+      // doing this at the same instant could both win; that needs two restarts racing on one
+      // directory right after a crash, and even then replicating twice is harmless.
+      await rm(lockFile, { force: true });
+    }
+  } finally {
+    await rm(draft, { force: true });
+  }
+}
+
+async function releaseLock(dir: string): Promise<void> {
+  const lockFile = nodePath.join(dir, LOCK_FILE);
+  // Only our own: if the lock was taken over meanwhile, it belongs to someone else now.
+  if ((await readLockPid(lockFile)) === process.pid) await removeDurably(lockFile);
+}
+
+/** The pid in the lock file; undefined if it vanished or holds no pid (then it is stale). */
+async function readLockPid(lockFile: string): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await readFile(lockFile, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const pid = Number(text.trim());
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0); // signal 0: existence check only
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Temp files of writes cut short by a crash, and checkpoints whose follower is gone. */
+async function removeLeftovers(dir: string): Promise<void> {
+  for (const kind of [FOLLOWERS, CHECKPOINTS]) {
+    for (const name of await readdir(nodePath.join(dir, kind))) {
+      if (name.endsWith('.tmp')) await rm(nodePath.join(dir, kind, name), { force: true });
+    }
+  }
+  for (const name of await readdir(nodePath.join(dir, CHECKPOINTS))) {
+    if (name.endsWith('.json') && !(await exists(nodePath.join(dir, FOLLOWERS, name)))) {
+      await removeDurably(nodePath.join(dir, CHECKPOINTS, name));
+    }
+  }
+}
+
+// ---- durable file operations ------------------------------------------------------------------
+
+async function writeAtomically(file: string, content: object): Promise<void> {
+  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await writeDurably(temp, `${JSON.stringify(content, null, 2)}\n`);
+    await rename(temp, file);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+  await syncDirectory(nodePath.dirname(file)); // makes the rename itself survive a power loss
+}
+
+async function writeDurably(file: string, text: string): Promise<void> {
+  const handle = await open(file, 'w');
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function removeDurably(file: string): Promise<void> {
+  await rm(file, { force: true });
+  await syncDirectory(nodePath.dirname(file));
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  if (process.platform === 'win32') return; // directories cannot be opened for fsync there
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+// ---- decoding ---------------------------------------------------------------------------------
+
+type Stored = Record<string, unknown>;
+
+/** The parsed file with its format checked; undefined if the file does not exist. */
+async function readStored(file: string): Promise<Stored | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new StateCorruptError(file, `not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  if (!isObject(parsed)) throw new StateCorruptError(file, 'expected a JSON object');
+  if (parsed.format !== FORMAT) {
+    const newer = typeof parsed.format === 'number' && parsed.format > FORMAT;
+    throw new StateCorruptError(file, newer
+      ? `format ${parsed.format} was written by a newer ccr-follow (this one reads format ${FORMAT})`
+      : `expected "format": ${FORMAT}, got ${JSON.stringify(parsed.format)}`);
+  }
+  return parsed;
+}
+
+function parseRecord(value: unknown, file: string): FollowerRecord {
+  // Annotated so TypeScript treats a call as the end of the path (narrowing after it).
+  const bad: (what: string) => never = (what) => {
+    throw new StateCorruptError(file, `follower.${what}`);
+  };
+  if (!isObject(value)) return bad('expected an object');
+  const text = (field: string): string => {
+    const v = value[field];
+    return typeof v === 'string' && v !== '' ? v : bad(`${field}: expected a non-empty string`);
+  };
+  const params = value.params;
+  if (!isObject(params) || !Object.values(params).every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    bad('params: expected an object of numbers');
+  }
+  const status = value.status;
+  if (!STATUSES.includes(status as FollowStatus)) bad(`status: expected one of ${STATUSES.join(', ')}`);
+  let fatalException: FatalException | undefined;
+  if (value.fatalException !== undefined) {
+    const fe = value.fatalException;
+    if (!isObject(fe) || ![fe.type, fe.reason, fe.at].every((v) => typeof v === 'string')) {
+      bad('fatalException: expected type, reason and at as strings');
+    }
+    fatalException = { type: String(fe.type), reason: String(fe.reason), at: String(fe.at) };
+  }
+  return pickRecord({
+    leaderCluster: text('leaderCluster'),
+    leaderIndex: text('leaderIndex'),
+    followerCluster: text('followerCluster'),
+    followerIndex: text('followerIndex'),
+    params: params as Record<string, number>,
+    status: status as FollowStatus,
+    createdAt: text('createdAt'),
+    ...(fatalException ? { fatalException } : {}),
+  });
+}
+
+/** Exactly the record's fields, in a fixed order, so stray properties are never persisted. */
+function pickRecord(record: FollowerRecord): FollowerRecord {
+  return {
+    leaderCluster: record.leaderCluster,
+    leaderIndex: record.leaderIndex,
+    followerCluster: record.followerCluster,
+    followerIndex: record.followerIndex,
+    params: { ...record.params },
+    status: record.status,
+    ...(record.fatalException
+      ? { fatalException: { type: record.fatalException.type, reason: record.fatalException.reason, at: record.fatalException.at } }
+      : {}),
+    createdAt: record.createdAt,
+  };
+}
+
+function parseCheckpoints(stored: Stored, key: FollowerKey, file: string): ShardCheckpoints {
+  if (stored.follower !== key) throw new StateCorruptError(file, `holds checkpoints of ${JSON.stringify(stored.follower)}, not ${key}`);
+  if (!isObject(stored.shards)) throw new StateCorruptError(file, 'shards: expected an object');
+  try {
+    return checkShards(stored.shards as Record<string, number>, key);
+  } catch (err) {
+    throw new StateCorruptError(file, (err as Error).message, { cause: err });
+  }
+}
+
+/** A copy keyed by shard number; throws on a non-integer shard or a checkpoint below -1. */
+function checkShards(checkpoints: Readonly<Record<string | number, unknown>>, key: FollowerKey): Record<number, number> {
+  const result: Record<number, number> = {};
+  for (const [shard, checkpoint] of Object.entries(checkpoints)) {
+    if (!/^\d+$/.test(shard) || typeof checkpoint !== 'number' || !Number.isSafeInteger(checkpoint) || checkpoint < -1) {
+      throw new RangeError(`invalid checkpoint for ${key} shard ${shard}: ${JSON.stringify(checkpoint)} (expected an integer >= -1)`);
+    }
+    result[Number(shard)] = checkpoint;
+  }
+  return result;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

@@ -1,0 +1,247 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { FileStateStore, StateCorruptError, StateLockedError } from '../../../src/state/file-state-store.js';
+import { type FollowerRecord, FollowerNotFoundError, followerKey } from '../../../src/state/state-store.js';
+
+function record(index: string, overrides: Partial<FollowerRecord> = {}): FollowerRecord {
+  return {
+    leaderCluster: 'leader',
+    leaderIndex: index,
+    followerCluster: 'follower',
+    followerIndex: index,
+    params: { max_read_request_operation_count: 5120, max_write_buffer_size: 512 * 1024 * 1024 },
+    status: 'active',
+    createdAt: '2024-05-01T10:00:00.000Z',
+    ...overrides,
+  };
+}
+
+/** The pid of a process that has already exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  await new Promise((resolve) => child.once('exit', resolve));
+  if (child.pid === undefined) throw new Error('could not start a child process');
+  return child.pid;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  return promise.then(() => { throw new Error('expected a rejection'); }, (err: Error) => err);
+}
+
+/** Every file under `dir`, relative, sorted. */
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+}
+
+describe('FileStateStore', () => {
+  let dir: string;
+  let store: FileStateStore | undefined;
+
+  beforeEach(async () => {
+    dir = path.join(await mkdtemp(path.join(tmpdir(), 'ccr-state-')), 'state');
+  });
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+    await rm(path.dirname(dir), { recursive: true, force: true });
+  });
+
+  describe('records and checkpoints', () => {
+    it('round-trips followers and checkpoints through a reopen', async () => {
+      store = await FileStateStore.open(dir);
+      const paused = record('logs-b', { status: 'paused', fatalException: { type: 'index_not_found_exception', reason: 'no such index [logs-b]', at: '2024-05-02T00:00:00.000Z' } });
+      await store.putFollower(record('logs-a'));
+      await store.putFollower(paused);
+      await store.saveCheckpoints(followerKey('follower', 'logs-a'), { 0: 41, 1: -1 });
+      await store.close();
+
+      store = await FileStateStore.open(dir);
+      expect(await store.listFollowers()).to.deep.equal([record('logs-a'), paused]);
+      expect(await store.getFollower('follower/logs-b')).to.deep.equal(paused);
+      expect(await store.getFollower('follower/nope')).to.equal(undefined);
+      expect(await store.loadCheckpoints('follower/logs-a')).to.deep.equal({ 0: 41, 1: -1 });
+      expect(await store.loadCheckpoints('follower/logs-b')).to.deep.equal({});
+    });
+
+    it('writes one versioned file per follower, named from the encoded key', async () => {
+      store = await FileStateStore.open(dir);
+      await store.putFollower(record('logs-a'));
+      await store.saveCheckpoints('follower/logs-a', { 0: 3 });
+      expect(await listFiles(dir)).to.deep.equal(['checkpoints/follower%2Flogs-a.json', 'daemon.lock', 'followers/follower%2Flogs-a.json']);
+      const stored = JSON.parse(await readFile(path.join(dir, 'followers', 'follower%2Flogs-a.json'), 'utf8')) as { format: number };
+      expect(stored.format).to.equal(1);
+    });
+
+    it('persists only the record fields', async () => {
+      store = await FileStateStore.open(dir);
+      await store.putFollower({ ...record('logs-a'), extra: 'x' } as FollowerRecord);
+      expect(await store.getFollower('follower/logs-a')).to.deep.equal(record('logs-a'));
+    });
+
+    it('deletes a follower together with its checkpoints', async () => {
+      store = await FileStateStore.open(dir);
+      await store.putFollower(record('logs-a'));
+      await store.saveCheckpoints('follower/logs-a', { 0: 3 });
+      await store.deleteFollower('follower/logs-a');
+      await store.deleteFollower('follower/never-existed');
+      expect(await store.listFollowers()).to.deep.equal([]);
+      expect(await store.loadCheckpoints('follower/logs-a')).to.deep.equal({});
+      expect(await listFiles(dir)).to.deep.equal(['daemon.lock']);
+    });
+
+    it('refuses checkpoints for a follower that does not exist', async () => {
+      store = await FileStateStore.open(dir);
+      expect(await rejection(store.saveCheckpoints('follower/ghost', { 0: 1 }))).to.be.instanceOf(FollowerNotFoundError);
+    });
+
+    it('refuses checkpoints saved after the follower was deleted, even without awaiting', async () => {
+      store = await FileStateStore.open(dir);
+      await store.putFollower(record('logs-a'));
+      const deleted = store.deleteFollower('follower/logs-a');
+      await deleted;
+      const late = store.saveCheckpoints('follower/logs-a', { 0: 99 });
+      expect(await rejection(late)).to.be.instanceOf(FollowerNotFoundError);
+      expect(await store.loadCheckpoints('follower/logs-a')).to.deep.equal({});
+    });
+
+    it('rejects invalid checkpoints and keys before writing', async () => {
+      store = await FileStateStore.open(dir);
+      await store.putFollower(record('logs-a'));
+      expect(() => store?.saveCheckpoints('follower/logs-a', { 0: -2 })).to.throw(RangeError, 'shard 0');
+      expect(() => store?.saveCheckpoints('follower/logs-a', { 0: 1.5 })).to.throw(RangeError);
+      expect(() => store?.getFollower('no-slash')).to.throw(RangeError);
+      expect(() => store?.getFollower('a/b/c')).to.throw(RangeError, 'cluster/index');
+    });
+  });
+
+  describe('writes', () => {
+    it('lands concurrent saves in call order: the last call wins', async () => {
+      store = await FileStateStore.open(dir);
+      await store.putFollower(record('logs-a'));
+      const saves = Array.from({ length: 50 }, (_, i) => store?.saveCheckpoints('follower/logs-a', { 0: i, 1: 1000 - i }));
+      await Promise.all(saves);
+      expect(await store.loadCheckpoints('follower/logs-a')).to.deep.equal({ 0: 49, 1: 951 });
+
+      const puts = (['active', 'paused', 'active', 'paused'] as const).map((status) => store?.putFollower(record('logs-a', { status })));
+      await Promise.all(puts);
+      expect((await store.getFollower('follower/logs-a'))?.status).to.equal('paused');
+    });
+
+    it('reads its own unawaited writes', async () => {
+      store = await FileStateStore.open(dir);
+      const put = store.putFollower(record('logs-a'));
+      const save = store.saveCheckpoints('follower/logs-a', { 0: 7 });
+      expect(await store.loadCheckpoints('follower/logs-a')).to.deep.equal({ 0: 7 });
+      await Promise.all([put, save]);
+    });
+
+    it('leaves no temp files behind', async () => {
+      store = await FileStateStore.open(dir);
+      await Promise.all(['a', 'b', 'c'].map((index) => store?.putFollower(record(index))));
+      await Promise.all(Array.from({ length: 20 }, (_, i) => store?.saveCheckpoints('follower/a', { 0: i })));
+      const files = await listFiles(dir);
+      expect(files.filter((name) => name.endsWith('.tmp'))).to.deep.equal([]);
+      expect(files).to.have.length(5);
+    });
+
+    it('keeps going after a failed write', async () => {
+      store = await FileStateStore.open(dir);
+      await store.putFollower(record('logs-a'));
+      const failed = store.saveCheckpoints('follower/logs-b', { 0: 1 });
+      const next = store.putFollower(record('logs-b'));
+      expect(await rejection(failed)).to.be.instanceOf(FollowerNotFoundError);
+      await next;
+      await store.saveCheckpoints('follower/logs-b', { 0: 2 });
+      expect(await store.loadCheckpoints('follower/logs-b')).to.deep.equal({ 0: 2 });
+    });
+
+    it('waits for pending writes on close and refuses work afterwards', async () => {
+      store = await FileStateStore.open(dir);
+      const put = store.putFollower(record('logs-a'));
+      await store.close();
+      await put;
+      expect(() => store?.putFollower(record('logs-b'))).to.throw(Error, 'closed');
+      store = await FileStateStore.open(dir);
+      expect(await store.listFollowers()).to.have.length(1);
+    });
+  });
+
+  describe('crash leftovers and corruption', () => {
+    it('removes temp files and orphan checkpoints left by a crash', async () => {
+      await mkdir(path.join(dir, 'followers'), { recursive: true });
+      await mkdir(path.join(dir, 'checkpoints'), { recursive: true });
+      await writeFile(path.join(dir, 'followers', 'follower%2Fa.json.1234.tmp'), '{"form');
+      await writeFile(path.join(dir, 'checkpoints', 'follower%2Fgone.json'), '{"format":1,"follower":"follower/gone","shards":{"0":5}}');
+      store = await FileStateStore.open(dir);
+      expect(await listFiles(dir)).to.deep.equal(['daemon.lock']);
+    });
+
+    it('names a follower file that is not valid JSON', async () => {
+      store = await FileStateStore.open(dir);
+      const file = path.join(dir, 'followers', 'follower%2Fbroken.json');
+      await writeFile(file, '{"format": 1, "follower": {');
+      const err = await rejection(store.listFollowers());
+      expect(err).to.be.instanceOf(StateCorruptError);
+      expect(err.message).to.include(file).and.include('not valid JSON');
+    });
+
+    it('names a file with a missing field, a newer format, or the wrong key', async () => {
+      store = await FileStateStore.open(dir);
+      const file = path.join(dir, 'followers', 'follower%2Fx.json');
+      const { status: _status, ...withoutStatus } = record('x');
+      await writeFile(file, JSON.stringify({ format: 1, follower: withoutStatus }));
+      expect((await rejection(store.getFollower('follower/x'))).message).to.include(file).and.include('follower.status');
+      await writeFile(file, JSON.stringify({ format: 2, follower: record('x') }));
+      expect((await rejection(store.getFollower('follower/x'))).message).to.include('newer ccr-follow');
+      await writeFile(file, JSON.stringify({ format: 1, follower: record('y') }));
+      expect((await rejection(store.getFollower('follower/x'))).message).to.include('holds follower follower/y');
+    });
+
+    it('names a corrupt checkpoints file', async () => {
+      store = await FileStateStore.open(dir);
+      await store.putFollower(record('a'));
+      const file = path.join(dir, 'checkpoints', 'follower%2Fa.json');
+      await writeFile(file, JSON.stringify({ format: 1, follower: 'follower/a', shards: { 0: 'x' } }));
+      const err = await rejection(store.loadCheckpoints('follower/a'));
+      expect(err).to.be.instanceOf(StateCorruptError);
+      expect(err.message).to.include(file);
+    });
+  });
+
+  describe('lock', () => {
+    it('holds the pid in daemon.lock and releases it on close', async () => {
+      store = await FileStateStore.open(dir);
+      expect((await readFile(path.join(dir, 'daemon.lock'), 'utf8')).trim()).to.equal(String(process.pid));
+      await store.close();
+      await store.close();
+      expect(await listFiles(dir)).to.deep.equal([]);
+    });
+
+    it('refuses a directory held by a live process, naming it and the pid', async () => {
+      store = await FileStateStore.open(dir);
+      const err = await rejection(FileStateStore.open(dir));
+      expect(err).to.be.instanceOf(StateLockedError);
+      expect(err.message).to.include(`state directory ${dir} is in use by pid ${process.pid}`);
+      expect((err as StateLockedError).pid).to.equal(process.pid);
+    });
+
+    it('takes over a stale lock left by a dead process', async () => {
+      const pid = await deadPid();
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, 'daemon.lock'), `${pid}\n`);
+      store = await FileStateStore.open(dir);
+      expect((await readFile(path.join(dir, 'daemon.lock'), 'utf8')).trim()).to.equal(String(process.pid));
+    });
+
+    it('takes over a lock file that holds no pid', async () => {
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, 'daemon.lock'), '');
+      store = await FileStateStore.open(dir);
+      expect((await readFile(path.join(dir, 'daemon.lock'), 'utf8')).trim()).to.equal(String(process.pid));
+    });
+  });
+});
