@@ -5,7 +5,7 @@
  * leader, follows them and prints live stats until Ctrl-C (or --duration). Everything it started
  * is stopped on the way out.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import nodePath from 'node:path';
 import type { ClusterConfig } from '../cluster/cluster-config.js';
@@ -36,6 +36,8 @@ export async function runQuickstart({ configFile, durationSeconds, io }: Quickst
   const secrets = new SecretRegistry();
   const config = await resolveConfig(configFile, io.env, io.cwd, secrets);
   const workDir = await mkdtemp(nodePath.join(tmpdir(), 'ccr-follow-quickstart-'));
+  // mkdtemp makes the folder private; the nodes run as an unprivileged user when we are root.
+  await chmod(workDir, 0o755);
   const logger = createLogger({ level: 'warn', format: 'text', secrets });
   const cleanups: (() => Promise<unknown>)[] = [];
   const stop = new AbortController();

@@ -103,10 +103,21 @@ function opensearchSender(config: ClusterConfig): { send: SendFn; close: () => P
       { method: req.method, path: req.path, querystring: req.query as Record<string, unknown> | undefined, ...bodyOf(req) },
       { ignore: req.accept ? [...req.accept] : undefined },
     );
-    // opensearch-js predates AbortSignal: its promise has an abort() method instead.
-    const onAbort = (): void => pending.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    return Promise.resolve(pending).finally(() => signal?.removeEventListener('abort', onAbort)) as Promise<ClientResponse>;
+    // opensearch-js predates AbortSignal, and aborting through its own abort() surfaced as an
+    // uncaught RequestAbortedError during shutdown. So an abort just stops waiting: the request
+    // itself finishes (or times out) in the background, its outcome deliberately ignored.
+    const settled = new Promise<ClientResponse>((resolve, reject) => {
+      pending.then((res) => resolve(res as ClientResponse), reject);
+    });
+    if (!signal) return settled;
+    return new Promise<ClientResponse>((resolve, reject) => {
+      const onAbort = (): void => reject(Object.assign(new Error('request aborted'), { name: 'AbortError' }));
+      signal.addEventListener('abort', onAbort, { once: true });
+      settled.then(
+        (res) => { signal.removeEventListener('abort', onAbort); resolve(res); },
+        (err: unknown) => { signal.removeEventListener('abort', onAbort); reject(err); },
+      );
+    });
   };
   return { send, close: () => client.close() };
 }

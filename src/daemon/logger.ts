@@ -26,7 +26,7 @@ export interface DaemonLogger extends Logger {
 }
 
 /** Keys whose values are secrets whatever they contain (case-insensitive, at any depth). */
-const SECRET_KEY = /passw(or)?d|api_?key|token|authorization|secret|credential|cookie/i;
+const SECRET_KEY = /passw(or)?d|api[_-]?key|token|authorization|secret|credential|cookie/i;
 
 /** `scheme://user:pass@` → `scheme://`; stops at characters that cannot be in the user-info. */
 const URL_USER_INFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi;
@@ -91,8 +91,7 @@ export function createLogger(options: LoggerOptions): DaemonLogger {
 export function redactFormat(secrets: SecretRegistry): winston.Logform.FormatWrap {
   return winston.format((info) => {
     for (const key of Object.keys(info)) {
-      if (key === 'level') continue;
-      info[key] = SECRET_KEY.test(key) ? REDACTED : redactValue(info[key], secrets);
+      if (key !== 'level') info[key] = redactField(key, info[key], secrets, 0, new WeakSet());
     }
     return info;
   });
@@ -108,6 +107,7 @@ export function redactValue(value: unknown, secrets: SecretRegistry, depth = 0, 
   if (typeof value === 'bigint') return value.toString();
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof Date) return value.toISOString();
+  if (ArrayBuffer.isView(value)) return `[${value.byteLength} bytes]`; // binary is never useful in a log line
   if (seen.has(value)) return '[Circular]';
   if (depth >= MAX_DEPTH) return '[Truncated]';
   seen.add(value);
@@ -119,9 +119,7 @@ export function redactValue(value: unknown, secrets: SecretRegistry, depth = 0, 
       : value instanceof Error ? errorFields(value)
         : (value as Record<string, unknown>);
     const result: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(source)) {
-      result[key] = SECRET_KEY.test(key) && item !== undefined && item !== null ? REDACTED : recurse(item);
-    }
+    for (const [key, item] of Object.entries(source)) result[key] = redactField(key, item, secrets, depth + 1, seen);
     return result;
   } finally {
     // Only ancestors count as cycles: the same object twice side by side is printed twice.
@@ -129,8 +127,25 @@ export function redactValue(value: unknown, secrets: SecretRegistry, depth = 0, 
   }
 }
 
+/** A field's value: hidden whole if the key names a secret, otherwise redacted inside. */
+function redactField(key: string, value: unknown, secrets: SecretRegistry, depth: number, seen: WeakSet<object>): unknown {
+  if (SECRET_KEY.test(key) && value !== undefined && value !== null) return REDACTED;
+  return redactValue(value, secrets, depth, seen);
+}
+
+/**
+ * JSON drops an error's name, message and stack (not enumerable): copy them out. An error class
+ * whose useful fields are getters can expose them through `toJSON()`.
+ */
 function errorFields(err: Error): Record<string, unknown> {
-  const fields: Record<string, unknown> = { ...err, name: err.name, message: err.message };
+  const toJSON = (err as { toJSON?: () => unknown }).toJSON;
+  const extra = typeof toJSON === 'function' ? toJSON.call(err) : undefined;
+  const fields: Record<string, unknown> = {
+    ...err,
+    ...(extra !== null && typeof extra === 'object' ? extra : {}),
+    name: err.name,
+    message: err.message,
+  };
   if (err.stack !== undefined) fields.stack = err.stack;
   if (err.cause !== undefined) fields.cause = err.cause;
   return fields;

@@ -5,6 +5,7 @@
  */
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import type { Logger } from '../util/logger.js';
+import { abortError } from '../util/sleep.js';
 
 export class MetadataSync {
   readonly #leader: ClusterClient;
@@ -31,14 +32,16 @@ export class MetadataSync {
 
   async ensureMapping(leaderMappingVersion: number, signal: AbortSignal): Promise<void> {
     while (this.#syncedMappingVersion < leaderMappingVersion) {
-      this.#inflight ??= this.#syncMapping(signal).finally(() => { this.#inflight = undefined; });
+      if (signal.aborted) throw abortError();
+      // The sync is shared, so it runs unaborted: one caller's pause must not fail the others.
+      this.#inflight ??= this.#syncMapping().finally(() => { this.#inflight = undefined; });
       await this.#inflight;
     }
   }
 
-  async #syncMapping(signal: AbortSignal): Promise<void> {
-    const leader = await this.#leader.indexMetadata(this.#leaderIndex, signal);
-    await this.#follower.putMapping(this.#followerIndex, leader.mappings as Record<string, unknown>, signal);
+  async #syncMapping(): Promise<void> {
+    const leader = await this.#leader.indexMetadata(this.#leaderIndex);
+    await this.#follower.putMapping(this.#followerIndex, leader.mappings as Record<string, unknown>);
     this.#logger.info('follower mapping updated from the leader', { leader_mapping_version: leader.mappingVersion });
     this.#syncedMappingVersion = Math.max(this.#syncedMappingVersion, leader.mappingVersion);
   }

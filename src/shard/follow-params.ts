@@ -55,7 +55,7 @@ export function parseFollowParams(input: Readonly<Record<string, unknown>>, base
   const result: Record<string, number> = { ...base };
   for (const [name, raw] of Object.entries(input)) {
     if (raw === undefined) continue;
-    const spec = FOLLOW_PARAMS[name as FollowParamName];
+    const spec = Object.hasOwn(FOLLOW_PARAMS, name) ? FOLLOW_PARAMS[name as FollowParamName] : undefined;
     if (!spec) throw new FollowParamsError(`unknown follow parameter [${name}]; known: ${Object.keys(FOLLOW_PARAMS).join(', ')}`);
     const [kind] = spec;
     let value: number;

@@ -13,7 +13,7 @@
  * - `failed`   — final, carries the error. The task reports it (`failed` event); the owning
  *                IndexFollower decides what happens to the index (STYLE.md practice 6).
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { classify } from '../cluster/classify.js';
 import type { ExternalOp, SeqNoHit } from '../cluster/types.js';
 import { sleep as realSleep, type Sleep } from '../util/sleep.js';
@@ -54,6 +54,8 @@ export interface ShardTaskEvents {
 }
 
 const RECENT_EXCEPTIONS = 10;
+/** Bound on the time-lag bookkeeping; dropping middle marks only coarsens it, never hides lag. */
+const MAX_LAG_MARKS = 1000;
 /** How long a stop waits for bulk requests already sent before aborting them. */
 const DEFAULT_STOP_GRACE_MS = 30_000;
 
@@ -96,7 +98,8 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   #operationsWritten = 0;
   #totalWriteTimeMillis = 0;
   #lastReadAt: number;
-  #caughtUpAt: number;
+  /** (global checkpoint, when first seen) pairs above our checkpoint, oldest first: time lag. */
+  readonly #unappliedSince: { globalCheckpoint: number; seenAt: number }[] = [];
   #peakBufferCount = 0;
   #peakBufferBytes = 0;
   readonly #recentExceptions: ShardExceptionEntry[] = [];
@@ -116,7 +119,8 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     this.#lastRequestedSeqNo = initialCheckpoint;
     this.#leaderGlobalCheckpoint = initialCheckpoint;
     this.#lastReadAt = this.#now();
-    this.#caughtUpAt = this.#now();
+    // Every in-flight request and sleep listens on these signals; dozens at once is expected.
+    setMaxListeners(0, this.#readAbort.signal, this.#writeAbort.signal);
   }
 
   get state(): ShardTaskState {
@@ -224,13 +228,18 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     this.#outstandingReads += 1;
     const started = this.#now();
     try {
-      const hits = await this.#withRetries('read', from, this.#readAbort.signal, () => this.#reader.read(from, to, this.#readAbort.signal));
-      if (hits === ABORTED || this.#state !== ShardTaskStates.running) return;
+      const fetched = await this.#withRetries('read', from, this.#readAbort.signal, () => this.#reader.read(from, to, this.#readAbort.signal));
+      if (fetched === ABORTED || this.#state !== ShardTaskStates.running) return;
+      // Keep at most max_read_request_size (plus the op that crosses it, so a huge document still
+      // moves); the rest of the window is read again by a follow-up request, as CCR does.
+      const hits = withinBytes(fetched, this.#params.max_read_request_size);
+      const keptTo = hits.length < fetched.length ? hits[hits.length - 1]!.seqNo : to;
       this.#successfulReadRequests += 1;
       this.#operationsRead += hits.length;
       this.#totalReadTimeMillis += this.#now() - started;
       this.#lastReadAt = this.#now();
-      const window: ReadWindow = { from, to, remaining: hits.length };
+      if (keptTo < to) this.#track(this.#sendRead(keptTo, to));
+      const window: ReadWindow = { from, to: keptTo, remaining: hits.length };
       if (hits.length === 0) {
         this.#completeWindow(window);
       } else {
@@ -301,15 +310,20 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
 
   #completeWindow(window: ReadWindow): void {
     if (this.#tracker.markCompleted(window.from, window.to)) {
-      if (this.#tracker.checkpoint >= this.#leaderGlobalCheckpoint) this.#caughtUpAt = this.#now();
-      this.#onCheckpoint(this.#tracker.checkpoint);
+      const checkpoint = this.#tracker.checkpoint;
+      while (this.#unappliedSince.length > 0 && this.#unappliedSince[0]!.globalCheckpoint <= checkpoint) this.#unappliedSince.shift();
+      this.#onCheckpoint(checkpoint);
     }
   }
 
   #updateLeader(leader: LeaderCheckpoint): void {
-    this.#leaderGlobalCheckpoint = Math.max(this.#leaderGlobalCheckpoint, leader.globalCheckpoint);
+    if (leader.globalCheckpoint > this.#leaderGlobalCheckpoint) {
+      // Operations in (previous, new] were first seen now: the oldest unapplied one dates the lag.
+      this.#unappliedSince.push({ globalCheckpoint: leader.globalCheckpoint, seenAt: this.#now() });
+      if (this.#unappliedSince.length > MAX_LAG_MARKS) this.#unappliedSince.splice(1, 1);
+      this.#leaderGlobalCheckpoint = leader.globalCheckpoint;
+    }
     this.#leaderMaxSeqNo = Math.max(this.#leaderMaxSeqNo, leader.maxSeqNo);
-    if (this.#tracker.checkpoint >= this.#leaderGlobalCheckpoint) this.#caughtUpAt = this.#now();
   }
 
   /**
@@ -323,14 +337,15 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
       } catch (err) {
         if (signal.aborted) return ABORTED;
         const verdict = classify(err);
-        if (verdict.action === 'aborted') return ABORTED;
+        // An abort while our own signal is live means shared work (a refresh, a mapping sync)
+        // was cut short on someone else's behalf: try again rather than drop this request.
         if (verdict.action === 'fatal') {
           this.#fail(err instanceof Error ? err : new Error(String(err)));
           return ABORTED;
         }
         if (kind === 'read') this.#failedReadRequests += 1;
         else this.#failedWriteRequests += 1;
-        this.#recordException(kind, fromSeqNo, attempt, err, verdict.reason);
+        this.#recordException(kind, fromSeqNo, attempt, err, verdict.action === 'retry' ? verdict.reason : 'aborted by another caller');
         if (!(await this.#backoff(attempt, signal))) return ABORTED;
       }
     }
@@ -414,13 +429,23 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
       write_exceptions: this.#recentExceptions.filter((e) => e.kind === 'write'),
       time_since_last_read_millis: now - this.#lastReadAt,
       lag_operations: Math.max(0, this.#leaderGlobalCheckpoint - checkpoint),
-      lag_millis: checkpoint >= this.#leaderGlobalCheckpoint ? 0 : now - this.#caughtUpAt,
+      lag_millis: this.#unappliedSince.length === 0 ? 0 : now - this.#unappliedSince[0]!.seenAt,
       ...(this.#failure ? { fatal_exception: describe(this.#failure) } : {}),
     };
   }
 }
 
 const ABORTED = Symbol('aborted');
+
+/** The longest prefix of `hits` within `maxBytes`, plus the hit that crosses it. */
+function withinBytes(hits: readonly SeqNoHit[], maxBytes: number): readonly SeqNoHit[] {
+  let bytes = 0;
+  for (const [i, hit] of hits.entries()) {
+    bytes += hit.sizeInBytes;
+    if (bytes >= maxBytes) return hits.slice(0, i + 1);
+  }
+  return hits;
+}
 
 function toExternalOp(b: BufferedHit): ExternalOp {
   // The leader's seq_no is the external version: later operations always win, replays are no-ops.

@@ -36,7 +36,7 @@ export interface ShardStats {
   readonly time_since_last_read_millis: number;
   /** leader_global_checkpoint - follower_global_checkpoint. */
   readonly lag_operations: number;
-  /** How long the follower has been behind the leader's global checkpoint (0 when caught up). */
+  /** Age of the oldest operation the leader has made durable and the follower has not applied (0 when caught up). */
   readonly lag_millis: number;
   readonly fatal_exception?: { readonly type: string; readonly reason: string };
 }

@@ -50,6 +50,11 @@ export class StateCorruptError extends Error {
   }
 }
 
+/**
+ * Every method is `async`, so bad input and a closed store surface as rejections, never as
+ * synchronous throws; the part of each method before its first `await` still runs at call time,
+ * which is what puts writes in call order.
+ */
 export class FileStateStore implements StateStore {
   /** Per file: the last queued write, settled either way (its caller gets its outcome). */
   readonly #tails = new Map<string, Promise<void>>();
@@ -87,7 +92,7 @@ export class FileStateStore implements StateStore {
     return this.#readFollower(file);
   }
 
-  putFollower(record: FollowerRecord): Promise<void> {
+  async putFollower(record: FollowerRecord): Promise<void> {
     this.#assertOpen();
     const file = this.#file(FOLLOWERS, recordKey(record));
     const stored = { format: FORMAT, follower: pickRecord(record) };
@@ -110,19 +115,23 @@ export class FileStateStore implements StateStore {
     return stored === undefined ? {} : parseCheckpoints(stored, key, file);
   }
 
-  saveCheckpoints(key: FollowerKey, checkpoints: ShardCheckpoints): Promise<void> {
+  async saveCheckpoints(key: FollowerKey, checkpoints: ShardCheckpoints): Promise<void> {
     this.#assertOpen();
     const file = this.#file(CHECKPOINTS, key);
     const shards = checkShards(checkpoints, key); // copied now: the caller may mutate its object later
     const followerFile = this.#file(FOLLOWERS, key);
+    // Taken now, so the follower is judged as of this call: a putFollower or deleteFollower called
+    // earlier counts even if still in flight, one called later does not.
+    const earlierFollowerWrites = this.#tails.get(followerFile);
     return this.#serialise(file, async () => {
-      await this.#tails.get(followerFile); // a putFollower still in flight counts as existing
+      await earlierFollowerWrites;
       if (!(await exists(followerFile))) throw new FollowerNotFoundError(key);
       await writeAtomically(file, { format: FORMAT, follower: key, shards });
     });
   }
 
   close(): Promise<void> {
+    // Not async: repeated calls must return the very same promise.
     this.#closing ??= (async () => {
       await Promise.all(this.#tails.values());
       await releaseLock(this.dir);

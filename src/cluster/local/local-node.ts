@@ -105,7 +105,9 @@ export class LocalNode {
 
   /** Fetches the distribution if needed, starts the node and waits until it answers health. */
   async start(): Promise<void> {
-    if (this.child) throw new LocalClusterError(`node ${this.name} is already started (pid ${this.child.pid})`);
+    if (this.running) throw new LocalClusterError(`node ${this.name} is already started (pid ${this.pid})`);
+    // A node that died on its own: make sure nothing of its process group is left first.
+    if (this.child) await this.stop();
     const local = await ensureDistribution(this.distribution, { cacheDir: this.opts.cacheDir, env: this.opts.env, log: this.opts.log });
     const runAs = await this.prepareNodeDir(local);
     // Ports we picked can be taken by someone else before the JVM binds them; pick again then.

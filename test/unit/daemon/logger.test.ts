@@ -137,5 +137,15 @@ describe('daemon/logger', () => {
       expect(result.err?.stack).to.be.a('string');
       expect(result.shared).to.deep.equal(['1']);
     });
+
+    it('uses an error\'s toJSON for fields kept in getters, and summarises binary data', () => {
+      class ClusterishError extends Error {
+        get statusCode(): number { return 429; }
+        toJSON(): Record<string, unknown> { return { statusCode: this.statusCode, password: 'pw' }; }
+      }
+      const result = redactValue({ err: new ClusterishError('busy'), body: Buffer.from('abc') }, new SecretRegistry()) as Record<string, Record<string, unknown>>;
+      expect(result.err).to.include({ message: 'busy', statusCode: 429, password: '<redacted>' });
+      expect(result.body).to.equal('[3 bytes]');
+    });
   });
 });

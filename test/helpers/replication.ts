@@ -1,0 +1,189 @@
+/**
+ * Helpers for replication tests against real clusters: an in-process daemon, a randomized
+ * workload, convergence waits and a shard-by-shard, document-by-document comparison.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClusterClient } from '../../src/cluster/cluster-client.js';
+import { ClusterRegistry } from '../../src/cluster/cluster-registry.js';
+import type { ClusterConfig } from '../../src/cluster/cluster-config.js';
+import type { DocumentWrite } from '../../src/cluster/types.js';
+import { Daemon } from '../../src/daemon/daemon.js';
+import { defaultConfig } from '../../src/daemon/config.js';
+import type { FollowerIndexStats } from '../../src/follow/index-follower.js';
+import { silentLogger, type Logger } from '../../src/util/logger.js';
+import type { TestCluster } from './clusters.js';
+import { waitFor } from './wait-for.js';
+
+export interface TestDaemon {
+  readonly daemon: Daemon;
+  readonly stateDir: string;
+  stop(): Promise<void>;
+}
+
+/** A daemon in this process with clusters `leader` and `follower`, on a free control port. */
+export async function startTestDaemon(opts: { leader: TestCluster; follower: TestCluster; stateDir?: string; logger?: Logger }): Promise<TestDaemon> {
+  const stateDir = opts.stateDir ?? (await mkdtemp(join(tmpdir(), 'ccr-follow-state-')));
+  const clusters = new Map<string, ClusterConfig>([
+    ['leader', opts.leader.clusterConfig('leader')],
+    ['follower', opts.follower.clusterConfig('follower')],
+  ]);
+  const config = { ...defaultConfig(stateDir), clusters, stateDir, control: { host: '127.0.0.1', port: 0 } };
+  const daemon = await Daemon.start({ config, logger: opts.logger ?? silentLogger, clusters: new ClusterRegistry(clusters), checkpointIntervalMs: 200 });
+  return { daemon, stateDir, stop: () => daemon.stop() };
+}
+
+export async function connect(cluster: TestCluster, alias: string = cluster.role): Promise<ClusterClient> {
+  return ClusterClient.connect(cluster.clusterConfig(alias));
+}
+
+/** A seeded PRNG (mulberry32), so a failing randomized run can be replayed from its seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface WorkloadOptions {
+  readonly seed: number;
+  /** Distinct ids; fewer ids mean more updates of the same documents. */
+  readonly ids: number;
+  readonly batchSize?: number;
+  /** Share of documents written with a custom routing value. */
+  readonly routedShare?: number;
+  /** Share of operations that are deletes (issue 4); 0 here. */
+  readonly deleteShare?: number;
+}
+
+/**
+ * A randomized stream of index and update operations: ids drawn from a small pool so documents
+ * are rewritten many times, some with a custom routing (always the same one per id, as an
+ * application would), payloads of varying size.
+ */
+export class RandomWorkload {
+  readonly #random: () => number;
+  #batches = 0;
+  #ops = 0;
+
+  constructor(private readonly client: ClusterClient, private readonly index: string, private readonly opts: WorkloadOptions) {
+    this.#random = seededRandom(opts.seed);
+  }
+
+  get operations(): number {
+    return this.#ops;
+  }
+
+  async writeBatch(): Promise<void> {
+    const size = this.opts.batchSize ?? 200;
+    const docs: DocumentWrite[] = [];
+    this.#batches += 1;
+    for (let i = 0; i < size; i += 1) {
+      const n = Math.floor(this.#random() * this.opts.ids);
+      const id = `doc-${n}`;
+      const routing = n < this.opts.ids * (this.opts.routedShare ?? 0.3) ? `r${n % 7}` : undefined;
+      if (this.#random() < (this.opts.deleteShare ?? 0)) {
+        docs.push({ op: 'delete', id, ...(routing === undefined ? {} : { routing }) });
+      } else {
+        const text = 'x'.repeat(Math.floor(this.#random() * 200));
+        docs.push({ op: 'index', id, ...(routing === undefined ? {} : { routing }), source: { n, batch: this.#batches, i, text, tags: [`t${n % 5}`], value: this.#random() } });
+      }
+    }
+    await this.client.writeDocuments(this.index, docs);
+    this.#ops += docs.length;
+  }
+
+  async run(batches: number): Promise<void> {
+    for (let b = 0; b < batches; b += 1) await this.writeBatch();
+  }
+}
+
+export async function createLeaderIndex(client: ClusterClient, index: string, opts: { shards?: number; refreshInterval?: string; mappings?: Record<string, unknown> } = {}): Promise<void> {
+  await client.createIndex(index, {
+    settings: {
+      'index.number_of_shards': opts.shards ?? 3,
+      'index.number_of_replicas': 0,
+      ...(opts.refreshInterval ? { 'index.refresh_interval': opts.refreshInterval } : {}),
+    },
+    mappings: opts.mappings ?? { properties: { n: { type: 'integer' }, batch: { type: 'integer' }, text: { type: 'text' }, tags: { type: 'keyword' } } },
+  });
+}
+
+export interface ShardDoc {
+  readonly routing: string | undefined;
+  readonly source: string;
+}
+
+/** Every live document of one shard: id → routing and canonical `_source`. */
+export async function shardDocuments(client: ClusterClient, index: string, shard: number): Promise<Map<string, ShardDoc>> {
+  const docs = new Map<string, ShardDoc>();
+  let after: number | undefined;
+  for (;;) {
+    const hits = await client.searchShardBySeqNo(index, { shard, fromExclusive: -1, toInclusive: Number.MAX_SAFE_INTEGER, size: 5000, searchAfter: after });
+    for (const h of hits) docs.set(h.id, { routing: h.routing, source: canonical(h.sourceJson) });
+    if (hits.length < 5000) return docs;
+    after = hits[hits.length - 1]!.seqNo;
+  }
+}
+
+function canonical(json: string): string {
+  const sortKeys = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sortKeys);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+    return v;
+  };
+  return JSON.stringify(sortKeys(JSON.parse(json)));
+}
+
+/**
+ * Compares leader and follower shard by shard, document by document (ids, routing, `_source`).
+ * Returns a list of differences, empty when identical. Both indices are refreshed first.
+ */
+export async function compareIndices(leader: ClusterClient, leaderIndex: string, follower: ClusterClient, followerIndex: string): Promise<string[]> {
+  await Promise.all([leader.refresh(leaderIndex), follower.refresh(followerIndex)]);
+  const [lm, fm] = await Promise.all([leader.indexMetadata(leaderIndex), follower.indexMetadata(followerIndex)]);
+  const diffs: string[] = [];
+  if (lm.numberOfShards !== fm.numberOfShards) return [`shard count ${lm.numberOfShards} vs ${fm.numberOfShards}`];
+  let total = 0;
+  for (let shard = 0; shard < lm.numberOfShards; shard += 1) {
+    const [l, f] = await Promise.all([shardDocuments(leader, leaderIndex, shard), shardDocuments(follower, followerIndex, shard)]);
+    total += l.size;
+    for (const [id, doc] of l) {
+      const other = f.get(id);
+      if (!other) diffs.push(`shard ${shard}: [${id}] missing on the follower`);
+      else if (other.routing !== doc.routing) diffs.push(`shard ${shard}: [${id}] routing ${doc.routing} vs ${other.routing}`);
+      else if (other.source !== doc.source) diffs.push(`shard ${shard}: [${id}] _source differs`);
+    }
+    for (const id of f.keys()) if (!l.has(id)) diffs.push(`shard ${shard}: [${id}] on the follower only`);
+  }
+  if (total === 0) diffs.push('the leader index is empty: nothing was compared');
+  return diffs.slice(0, 20);
+}
+
+export function statsOf(daemon: Daemon, followerIndex: string): FollowerIndexStats {
+  const stats = daemon.manager.stats(`follower/${followerIndex}`)[0];
+  if (!stats) throw new Error(`no stats for follower/${followerIndex}`);
+  return stats;
+}
+
+/**
+ * Waits until every shard's follower checkpoint has reached the leader's current global
+ * checkpoint (read from the leader itself, not from our stats), failing fast on a fatal error.
+ */
+export async function waitForCaughtUp(daemon: Daemon, leader: ClusterClient, leaderIndex: string, followerIndex: string, timeoutMs = 120_000): Promise<void> {
+  const outcome = await waitFor(async () => {
+    const stats = statsOf(daemon, followerIndex);
+    if (stats.fatal_exception) return `follower paused: ${stats.fatal_exception.type}: ${stats.fatal_exception.reason}`;
+    const leaderShards = await leader.shardSeqNos(leaderIndex);
+    if (stats.shards.length !== leaderShards.length) return false;
+    const caughtUp = leaderShards.every((l) => (stats.shards.find((s) => s.shard_id === l.shard)?.follower_global_checkpoint ?? -2) >= l.globalCheckpoint);
+    return caughtUp ? 'caught up' : false;
+  }, { timeoutMs, intervalMs: 200, message: () => `follower/${followerIndex} to catch up: ${JSON.stringify(statsOf(daemon, followerIndex).shards.map((s) => [s.follower_global_checkpoint, s.leader_global_checkpoint, s.state]))}` });
+  // A fatal error ends the wait at once: the test fails with the follower's own reason.
+  if (outcome !== 'caught up') throw new Error(outcome);
+}
