@@ -11,6 +11,7 @@
  *   With the refresh it reads the leader's metadata versions, which therefore cover every
  *   operation made visible by it (the mapping of a document is updated before the document is).
  */
+import { setMaxListeners } from 'node:events';
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import type { MetadataVersions, ShardSeqNoState } from '../cluster/types.js';
 import type { LeaderCheckpoint } from '../shard/ports.js';
@@ -61,6 +62,8 @@ export class LeaderIndexWatcher {
     this.#maxInterval = options.maxPollIntervalMs ?? 1000;
     this.#now = options.now ?? Date.now;
     this.#sleep = options.sleep ?? realSleep;
+    // Every request of every shard of this index listens on the lifetime signal.
+    setMaxListeners(0, this.#lifetime.signal);
   }
 
   /** The latest known state of a shard, without asking the leader. */
@@ -110,6 +113,7 @@ export class LeaderIndexWatcher {
 
   close(): void {
     this.#lifetime.abort();
+    this.#wakeUp?.abort();
     for (const w of this.#waiters) w.reject(abortError());
     this.#waiters.clear();
   }
@@ -159,9 +163,8 @@ export class LeaderIndexWatcher {
       const nearestDeadline = Math.min(...[...this.#waiters].map((w) => w.deadline));
       const wait = Math.max(0, Math.min(interval, nearestDeadline - this.#now()));
       this.#wakeUp = new AbortController();
-      const both = AbortSignal.any([this.#wakeUp.signal, this.#lifetime.signal]);
       // The sleep ends early (rejects) when a new waiter arrives or the watcher closes.
-      await this.#sleep(wait, both).catch(() => undefined);
+      await this.#sleep(wait, this.#wakeUp.signal).catch(() => undefined);
       this.#wakeUp = undefined;
     }
   }

@@ -33,6 +33,19 @@ export async function turns(n: number): Promise<void> {
   for (let i = 0; i < n; i += 1) await nextTick();
 }
 
+/** Resolves with `promise`, or rejects naming `what` if it has not settled after `timeoutMs`. */
+export async function withDeadline<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 // ---- errors -------------------------------------------------------------------------------------
 
 export function responseError(statusCode: number, esType: string, alias = 'leader', operation = 'search'): ClusterResponseError {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { ClusterConnectionError, ClusterResponseError } from '../../../src/cluster/errors.js';
 import { ShardTaskStates } from '../../../src/shard/shard-follow-task.js';
 import type { FollowParams } from '../../../src/shard/follow-params.js';
-import { FakeLeader, fillLeader, harness, responseError, turns, until, type Harness } from './fakes.js';
+import { FakeLeader, fillLeader, harness, responseError, turns, until, withDeadline, type Harness } from './fakes.js';
 import { mulberry32, randomInt } from './prng.js';
 
 describe('ShardFollowTask', () => {
@@ -13,13 +13,13 @@ describe('ShardFollowTask', () => {
     return h;
   };
 
-  afterEach(async () => {
+  afterEach(async function () {
     // Whatever a test left held, let it go, and stop every task so no work leaks into the next test.
     for (const h of started.splice(0)) {
       h.follower.releaseAll();
       h.leader.releaseReads();
       h.sleep.releaseAll();
-      await h.task.stop(0);
+      await withDeadline(h.task.stop(0), 2000, `stop() of the task of "${this.currentTest?.title ?? '?'}"`);
     }
   });
 
@@ -315,7 +315,7 @@ describe('ShardFollowTask', () => {
       }
       const stats = h.task.stats();
       expect(stats.failed_write_requests).to.be.at.least(3);
-      expect(stats.write_exceptions).to.not.be.empty;
+      expect(stats.write_exceptions).to.have.length.above(0);
       expect(stats.write_exceptions[0]?.exception.type).to.equal('es_rejected_execution_exception');
       expect(stats.operations_written).to.equal(60);
       expect(h.failures).to.deep.equal([]);
@@ -369,7 +369,7 @@ describe('ShardFollowTask', () => {
         { from: 'created', to: 'running' },
         { from: 'running', to: 'failed' },
       ]);
-      await h.task.stop();
+      await withDeadline(h.task.stop(), 2000, 'stop()');
       expect(h.task.state).to.equal('failed');
       expect(h.transitions).to.have.length(2);
     });
@@ -411,7 +411,7 @@ describe('ShardFollowTask', () => {
       await until(() => h.leader.pendingPolls === 1);
       const first = h.task.stop();
       expect(h.task.stop()).to.equal(first);
-      await first;
+      await withDeadline(first, 2000, 'stop()');
       expect(h.task.stop()).to.equal(first);
       expect(h.task.state).to.equal('stopped');
       expect(h.transitions.filter((t) => t.to === 'stopped')).to.have.length(1);
@@ -424,7 +424,7 @@ describe('ShardFollowTask', () => {
       const poll = h.leader.pollCalls.at(-1)!;
       const stopping = h.task.stop();
       expect(poll.signal.aborted).to.equal(true);
-      await stopping;
+      await withDeadline(stopping, 2000, 'stop()');
       expect(h.task.state).to.equal('stopped');
       expect(h.leader.pendingPolls).to.equal(0);
       expect(h.task.stats().failed_read_requests, 'an abort is not a failure').to.equal(0);
@@ -441,7 +441,7 @@ describe('ShardFollowTask', () => {
       await until(() => h.sleep.calls.length === 3); // each of the 3 outstanding reads backs off
       expect(h.sleep.calls.every((c) => c.signal?.aborted === false)).to.equal(true);
       const reads = h.leader.readCalls.length;
-      await h.task.stop();
+      await withDeadline(h.task.stop(), 2000, 'stop()');
       expect(h.sleep.calls.every((c) => c.signal?.aborted === true)).to.equal(true);
       expect(h.task.state).to.equal('stopped');
       expect(h.leader.readCalls.length, 'no retry after the stop').to.equal(reads);
@@ -468,7 +468,7 @@ describe('ShardFollowTask', () => {
       expect(settled, 'stop() settled before the writes in flight landed').to.equal(false);
 
       h.follower.releaseAll();
-      await stopping;
+      await withDeadline(stopping, 2000, 'stop()');
       expect(h.task.state).to.equal('stopped');
       for (const id of inFlight) expect(h.follower.docs.has(id), id).to.equal(true);
       expect(h.follower.requests.length, 'no new bulk request after stop()').to.equal(writes);
@@ -486,7 +486,7 @@ describe('ShardFollowTask', () => {
       h.follower.hold();
       h.task.start();
       await until(() => h.follower.held.length === 2);
-      await h.task.stop(5);
+      await withDeadline(h.task.stop(5), 2000, 'stop()');
       expect(h.task.state).to.equal('stopped');
       expect(h.follower.requests.every((r) => r.signal.aborted)).to.equal(true);
       expect(h.follower.docs.size).to.equal(0);
@@ -571,7 +571,7 @@ describe('ShardFollowTask', () => {
           if (step === 8) stopping = h.task.stop(60_000);
         }
         expect(stopping, 'the run was long enough to stop midway').to.not.equal(undefined);
-        await stopping;
+        await withDeadline(stopping ?? Promise.resolve(), 2000, 'stop()');
         expect(h.task.state).to.equal('stopped');
         expect(h.unsafeCheckpoints).to.deep.equal([]);
         expect(h.task.checkpoint).to.equal(expectedCheckpoint(h));
@@ -590,7 +590,7 @@ describe('ShardFollowTask', () => {
 
     it('refuses start() after stop()', async () => {
       const h = make();
-      await h.task.stop();
+      await withDeadline(h.task.stop(), 2000, 'stop()');
       expect(() => h.task.start()).to.throw(/illegal state change stopped → running/);
     });
 
@@ -598,7 +598,7 @@ describe('ShardFollowTask', () => {
       const h = make();
       fillLeader(h.leader, 10);
       h.leader.advance();
-      await h.task.stop();
+      await withDeadline(h.task.stop(), 2000, 'stop()');
       expect(h.task.state).to.equal(ShardTaskStates.stopped);
       expect(h.transitions).to.deep.equal([{ from: 'created', to: 'stopped' }]);
       expect(h.leader.pollCalls).to.have.length(0);
@@ -612,7 +612,7 @@ describe('ShardFollowTask', () => {
       h.leader.advance();
       h.task.start();
       await until(h.converged);
-      await h.task.stop();
+      await withDeadline(h.task.stop(), 2000, 'stop()');
       expect(h.transitions).to.deep.equal([
         { from: 'created', to: 'running' },
         { from: 'running', to: 'stopping' },
@@ -630,7 +630,7 @@ describe('ShardFollowTask', () => {
       await until(() => h.follower.held.length > 0);
       const stopping = h.task.stop(60_000);
       h.follower.releaseAll();
-      await stopping;
+      await withDeadline(stopping, 2000, 'stop()');
       expect(h.task.state).to.equal('failed');
       expect(h.transitions.map((t) => t.to)).to.deep.equal(['running', 'stopping', 'failed']);
       expect(h.failures).to.have.length(1);
