@@ -396,7 +396,7 @@ export const TEST_PARAMS: FollowParams = {
   max_outstanding_write_requests: 2,
 };
 
-export function harness(opts: { params?: Partial<FollowParams>; initialCheckpoint?: number; leader?: FakeLeader } = {}): Harness {
+export function harness(opts: { params?: Partial<FollowParams>; initialCheckpoint?: number; leader?: FakeLeader; now?: () => number } = {}): Harness {
   const leader = opts.leader ?? new FakeLeader();
   const follower = new FakeFollower();
   const sleep = new FakeSleep();
@@ -415,6 +415,7 @@ export function harness(opts: { params?: Partial<FollowParams>; initialCheckpoin
       },
       sleep: sleep.sleep,
       random: () => 0.5,
+      ...(opts.now ? { now: opts.now } : {}),
     },
     params,
     opts.initialCheckpoint ?? -1,

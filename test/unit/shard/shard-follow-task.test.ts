@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { ClusterConnectionError, ClusterResponseError } from '../../../src/cluster/errors.js';
 import { ShardTaskStates } from '../../../src/shard/shard-follow-task.js';
+import { abortError } from '../../../src/util/sleep.js';
 import type { FollowParams } from '../../../src/shard/follow-params.js';
 import { FakeLeader, fillLeader, harness, responseError, turns, until, withDeadline, type Harness } from './fakes.js';
 import { mulberry32, randomInt } from './prng.js';
@@ -95,6 +96,36 @@ describe('ShardFollowTask', () => {
       h.leader.advance();
       await until(h.converged);
       expect(h.checkpoints.at(-1)).to.equal(11);
+    });
+  });
+
+  describe('stats', () => {
+    it('reports the lag in operations and in time since the oldest unapplied operation was seen', async () => {
+      let clock = 1_000;
+      const h = make({ now: () => clock });
+      h.task.start();
+      await until(() => h.leader.pendingPolls === 1);
+      expect(h.task.stats()).to.include({ lag_operations: 0, lag_millis: 0 });
+
+      h.follower.hold();
+      fillLeader(h.leader, 20);
+      clock = 2_000;
+      h.leader.advance();
+      await until(() => h.follower.held.length > 0 && h.leader.pendingPolls === 1);
+      clock = 5_000;
+      expect(h.task.stats()).to.include({ leader_global_checkpoint: 19, lag_operations: 20, lag_millis: 3_000 });
+
+      // More operations while still behind: the lag still dates from the oldest unapplied ones.
+      fillLeader(h.leader, 10);
+      clock = 6_000;
+      h.leader.advance();
+      await until(() => h.task.stats().leader_global_checkpoint === 29);
+      clock = 7_000;
+      expect(h.task.stats()).to.include({ lag_operations: 30, lag_millis: 5_000 });
+
+      h.follower.releaseAll();
+      await until(h.converged);
+      expect(h.task.stats()).to.include({ lag_operations: 0, lag_millis: 0 });
     });
   });
 
@@ -225,6 +256,13 @@ describe('ShardFollowTask', () => {
       // Each read may keep at most max_read_request_size plus the one operation that crossed it.
       expect(stats.successful_read_requests, 'reads needed for 1000 bytes at 250 (+1 op) each').to.be.at.least(3);
       expect(stats.bytes_read / stats.successful_read_requests).to.be.at.most(350);
+      // Each follow-up continues the same window where the kept part ended; nothing is kept twice.
+      const froms = h.leader.readCalls.map((c) => c.from);
+      expect(h.leader.readCalls.every((c) => c.to === 9)).to.equal(true);
+      for (let i = 1; i < froms.length; i += 1) expect(froms[i]).to.be.above(froms[i - 1]!);
+      expect(stats.operations_read).to.equal(10);
+      expect(h.unsafeCheckpoints).to.deep.equal([]);
+      expect(h.checkpoints.at(-1)).to.equal(9);
     });
   });
 
@@ -338,6 +376,19 @@ describe('ShardFollowTask', () => {
       h.task.start();
       await until(h.converged);
       expect(h.task.stats().failed_write_requests).to.equal(2);
+      expect(h.failures).to.deep.equal([]);
+    });
+
+    it('retries a read cut short by an abort that was not its own', async () => {
+      const h = make();
+      fillLeader(h.leader, 30);
+      h.leader.advance();
+      // e.g. a shared refresh aborted on behalf of another shard: this task was not stopped.
+      h.leader.failNextReads(1, () => abortError());
+      h.task.start();
+      await until(h.converged);
+      expect(h.task.state).to.equal('running');
+      expect(h.task.stats().failed_read_requests).to.equal(1);
       expect(h.failures).to.deep.equal([]);
     });
 
