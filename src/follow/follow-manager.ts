@@ -52,14 +52,11 @@ export class FollowManager {
   /** Brings back every follower recorded in the state (daemon start). */
   async restore(): Promise<void> {
     for (const record of await this.#deps.state.listFollowers()) {
-      try {
-        const follower = await this.#build(record);
-        this.#followers.set(follower.key, follower);
-        follower.begin();
-      } catch (err) {
-        // One broken follower (e.g. its cluster alias was removed from the config) must not stop the others.
-        this.#deps.logger.error(`cannot restore follower ${followerKey(record.followerCluster, record.followerIndex)}: ${(err as Error).message}`);
-      }
+      // Clusters are connected by the follower itself, retrying while they are unreachable; an
+      // alias missing from the config pauses that follower with the reason, not the daemon.
+      const follower = this.#build(record);
+      this.#followers.set(follower.key, follower);
+      follower.begin();
     }
   }
 
@@ -93,7 +90,7 @@ export class FollowManager {
         params: params as unknown as Record<string, number>, status: 'active', createdAt: new Date().toISOString(),
       };
       await this.#deps.state.putFollower(record);
-      const indexFollower = await this.#build(record);
+      const indexFollower = this.#build(record);
       this.#followers.set(key, indexFollower);
       indexFollower.begin();
       this.#deps.logger.info(`following ${req.leaderCluster}/${req.leaderIndex} into ${key}`, { shards: leaderMeta.numberOfShards });
@@ -161,10 +158,10 @@ export class FollowManager {
 
   // ---- internals ------------------------------------------------------------------------------
 
-  async #build(record: FollowerRecord): Promise<IndexFollower> {
-    const [leader, follower] = [this.#deps.clusters.client(record.leaderCluster), this.#deps.clusters.client(record.followerCluster)];
+  #build(record: FollowerRecord): IndexFollower {
     return new IndexFollower(record, {
-      leader: await leader, follower: await follower, state: this.#deps.state, logger: this.#deps.logger,
+      connect: (alias, signal) => this.#deps.clusters.client(alias, signal),
+      state: this.#deps.state, logger: this.#deps.logger,
       params: record.params as unknown as FollowParams, checkpointIntervalMs: this.#deps.checkpointIntervalMs,
     });
   }

@@ -28,8 +28,8 @@ export const IndexFollowerStates = { starting: 'starting', active: 'active', pau
 export type IndexFollowerState = (typeof IndexFollowerStates)[keyof typeof IndexFollowerStates];
 
 export interface IndexFollowerDeps {
-  readonly leader: ClusterClient;
-  readonly follower: ClusterClient;
+  /** The client of a cluster alias; connecting may fail while a cluster is down (then retried). */
+  readonly connect: (alias: string, signal: AbortSignal) => Promise<ClusterClient>;
   readonly state: StateStore;
   readonly logger: Logger;
   readonly params: FollowParams;
@@ -153,12 +153,16 @@ export class IndexFollower {
 
   /** Reads what the tasks need, retrying while the clusters are unreachable, then starts them. */
   async #startTasks(signal: AbortSignal): Promise<void> {
-    const { leader, follower, state, logger } = this.#deps;
+    const { state, logger } = this.#deps;
     const params = this.params;
     const retry = new RetryPolicy(params.max_retry_delay);
     let shards = 0;
+    let leader: ClusterClient;
+    let follower: ClusterClient;
     for (let attempt = 1; ; attempt += 1) {
       try {
+        leader = await this.#deps.connect(this.#record.leaderCluster, signal);
+        follower = await this.#deps.connect(this.#record.followerCluster, signal);
         const [leaderMeta, followerExists] = await Promise.all([
           leader.indexMetadata(this.#record.leaderIndex, signal),
           follower.indexExists(this.#record.followerIndex, signal),
