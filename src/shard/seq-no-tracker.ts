@@ -33,11 +33,18 @@ export class SeqNoTracker {
     const known = this.#pending.get(fromExclusive);
     this.#pending.set(fromExclusive, Math.max(known ?? toInclusive, toInclusive));
     const before = this.#checkpoint;
-    let next = this.#pending.get(this.#checkpoint);
-    while (next !== undefined) {
-      this.#pending.delete(this.#checkpoint);
-      this.#checkpoint = next;
-      next = this.#pending.get(this.#checkpoint);
+    // Absorb every window that starts at or below the checkpoint (windows are few: at most the
+    // reads in flight), until none does.
+    for (let advanced = true; advanced;) {
+      advanced = false;
+      for (const [from, to] of this.#pending) {
+        if (from > this.#checkpoint) continue;
+        this.#pending.delete(from);
+        if (to > this.#checkpoint) {
+          this.#checkpoint = to;
+          advanced = true;
+        }
+      }
     }
     return this.#checkpoint > before;
   }

@@ -1,7 +1,8 @@
 /**
  * The bounded FIFO between reads and writes (DESIGN.md, shard step 4). It does not refuse
- * operations itself: the task checks `count` / `sizeInBytes` before issuing a read, so a read in
- * flight may overshoot the limit by at most one read's worth, as in Elasticsearch CCR.
+ * operations itself: the task checks `count` / `sizeInBytes` before issuing a read, so reads
+ * already in flight may each overshoot the limit by one read's worth — at most
+ * `max_outstanding_read_requests × max_read_request_operation_count` over, as in Elasticsearch CCR.
  */
 export interface BufferedOp<W> {
   readonly sizeInBytes: number;
