@@ -14,6 +14,7 @@ import { renderInfo, renderStats } from './format.js';
 import { parseTarget, targetPath, UsageError } from './target.js';
 import { runDaemon } from './run-daemon.js';
 import { runQuickstart } from './quickstart.js';
+import { runVerify } from './verify-command.js';
 import type { FollowerIndexStats } from '../follow/index-follower.js';
 import type { FollowerInfo } from '../follow/follow-manager.js';
 
@@ -106,6 +107,19 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       const path = followerArg === undefined ? '/_ccr/info' : `${targetPath(parseTarget(followerArg, 'the follower'))}/_ccr/info`;
       const answer = await (await client()).request<{ follower_indices: FollowerInfo[] }>('GET', path);
       print(opts.json === true, answer, () => renderInfo(answer.follower_indices));
+    });
+
+  program.command('verify')
+    .description('compare two indices shard by shard (counts, missing or extra ids, different _source or routing); works without the daemon, on any two indices; exit 0 only when identical')
+    .argument('<leader>', 'e.g. leader/orders')
+    .argument('<follower>', 'e.g. follower/orders')
+    .option('--json', 'print the report as JSON')
+    .option('--sample <n>', 'compare only n random documents per shard (counts are always compared)', (v) => Number(v))
+    .action(async (leaderArg: string, followerArg: string, opts: { json?: boolean; sample?: number }) => {
+      exitCode = await runVerify({
+        configFile: program.opts<GlobalOptions>().config, leader: parseTarget(leaderArg, 'the leader'), follower: parseTarget(followerArg, 'the follower'),
+        json: opts.json === true, sample: opts.sample, io,
+      });
     });
 
   program.command('quickstart')

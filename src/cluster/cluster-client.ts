@@ -7,7 +7,7 @@ import { ClusterProtocolError, ClusterResponseError } from './errors.js';
 import { createTransport, describeErrorBody, type Flavor, type RestTransport } from './rest-transport.js';
 import { detectFlavor } from './detect-flavor.js';
 import type {
-  BulkItemResult, DocumentWrite, ClusterInfo, ExternalOp, IndexMetadata, MetadataVersions, SeqNoHit, SeqNoSearch, ShardSeqNoState,
+  BulkItemResult, DocumentLookup, DocumentWrite, ClusterInfo, ExternalOp, IndexMetadata, MetadataVersions, SeqNoHit, SeqNoSearch, ShardSeqNoState,
 } from './types.js';
 
 export class ClusterClient {
@@ -86,6 +86,7 @@ export class ClusterClient {
       },
       body: {
         size: search.size,
+        ...(search.withSource === false ? { _source: false } : {}),
         track_total_hits: false,
         seq_no_primary_term: true,
         query: { range: { _seq_no: { gt: search.fromExclusive, lte: search.toInclusive } } },
@@ -100,17 +101,7 @@ export class ClusterClient {
         reason: `shard search incomplete (${JSON.stringify(shards)}, timed_out=${res.body.timed_out})`,
       });
     }
-    return (res.body.hits?.hits ?? []).map((h) => {
-      const sourceJson = JSON.stringify(h._source ?? {});
-      return {
-        id: h._id,
-        routing: h._routing,
-        seqNo: h._seq_no,
-        primaryTerm: h._primary_term,
-        sourceJson,
-        sizeInBytes: Buffer.byteLength(sourceJson) + Buffer.byteLength(h._id) + 64,
-      };
-    });
+    return (res.body.hits?.hits ?? []).map((h) => toHit(h));
   }
 
   /** Applies operations with `version_type=external`; a 409 means "already there": success. */
@@ -163,6 +154,55 @@ export class ClusterClient {
         throw new ClusterResponseError({ alias: this.alias, operation: 'write documents', statusCode: failed.status, esType, reason: reason ?? 'bulk item failed' });
       }
     }
+  }
+
+  /** Up to `size` random live documents of one shard (for spot checks). */
+  async sampleShard(index: string, shard: number, size: number, signal?: AbortSignal): Promise<SeqNoHit[]> {
+    interface Hit { _id: string; _routing?: string; _seq_no: number; _primary_term: number; _source?: unknown }
+    const res = await this.#transport.request<{ hits?: { hits?: Hit[] } }>(`sample shard ${shard}`, {
+      method: 'POST', path: `/${encodeURIComponent(index)}/_search`,
+      query: { preference: `_shards:${shard}`, allow_partial_search_results: false },
+      body: {
+        size: Math.min(size, 10_000), seq_no_primary_term: true, track_total_hits: false,
+        query: { function_score: { random_score: { seed: Date.now(), field: '_seq_no' } } },
+      },
+    }, signal);
+    return (res.body.hits?.hits ?? []).map((h) => toHit(h));
+  }
+
+  /** Live documents of one shard, as search sees them (refresh first for an exact count). */
+  async countShard(index: string, shard: number, signal?: AbortSignal): Promise<number> {
+    interface CountBody { count: number; _shards?: { failed: number; successful: number } }
+    const operation = `count documents of shard ${shard}`;
+    const res = await this.#transport.request<CountBody>(operation, {
+      method: 'POST', path: `/${encodeURIComponent(index)}/_count`, query: { preference: `_shards:${shard}` },
+    }, signal);
+    const shards = res.body._shards;
+    if (!shards || shards.failed > 0 || shards.successful < 1) {
+      throw new ClusterProtocolError({ alias: this.alias, operation, statusCode: 503, reason: `shard count incomplete (${JSON.stringify(shards)})` });
+    }
+    return res.body.count;
+  }
+
+  /** Realtime gets (they see unrefreshed writes), with each document's routing. */
+  async multiGet(index: string, docs: readonly { id: string; routing: string | undefined }[], withSource: boolean, signal?: AbortSignal): Promise<DocumentLookup[]> {
+    if (docs.length === 0) return [];
+    interface Doc { _id: string; found?: boolean; _routing?: string; _source?: unknown; error?: unknown }
+    const res = await this.#transport.request<{ docs: Doc[] }>('get documents', {
+      method: 'POST', path: `/${encodeURIComponent(index)}/_mget`,
+      query: { realtime: true, _source: withSource },
+      body: { docs: docs.map((d) => ({ _id: d.id, ...(d.routing === undefined ? {} : { routing: d.routing }) })) },
+    }, signal);
+    return res.body.docs.map((d) => {
+      if (d.error !== undefined) {
+        const { esType, reason } = describeErrorBody({ error: d.error });
+        throw new ClusterResponseError({ alias: this.alias, operation: `get document [${d._id}]`, statusCode: 500, esType, reason: reason ?? 'get failed' });
+      }
+      return {
+        id: d._id, found: d.found === true, routing: d._routing,
+        ...(d.found === true && withSource ? { sourceJson: JSON.stringify(d._source ?? {}) } : {}),
+      };
+    });
   }
 
   async indexExists(index: string, signal?: AbortSignal): Promise<boolean> {
@@ -242,6 +282,18 @@ export class ClusterClient {
   raw<T>(operation: string, req: Parameters<RestTransport['request']>[1], signal?: AbortSignal): Promise<{ status: number; body: T }> {
     return this.#transport.request<T>(operation, req, signal);
   }
+}
+
+function toHit(h: { _id: string; _routing?: string; _seq_no: number; _primary_term: number; _source?: unknown }): SeqNoHit {
+  const sourceJson = JSON.stringify(h._source ?? {});
+  return {
+    id: h._id,
+    routing: h._routing,
+    seqNo: h._seq_no,
+    primaryTerm: h._primary_term,
+    sourceJson,
+    sizeInBytes: Buffer.byteLength(sourceJson) + Buffer.byteLength(h._id) + 64,
+  };
 }
 
 interface ClusterStateIndex {

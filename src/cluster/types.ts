@@ -39,6 +39,17 @@ export interface SeqNoSearch {
   readonly size: number;
   /** The last hit's `_seq_no` of the previous page. */
   readonly searchAfter?: number;
+  /** False: ids and routing only (`sourceJson` is then "{}"), for id scans. Default true. */
+  readonly withSource?: boolean;
+}
+
+/** A realtime get's answer for one document. */
+export interface DocumentLookup {
+  readonly id: string;
+  readonly found: boolean;
+  readonly routing: string | undefined;
+  /** Present when found and the source was asked for. */
+  readonly sourceJson?: string;
 }
 
 /** A write to the follower with `version_type=external` (DESIGN.md, shard step 5). */

@@ -23,6 +23,7 @@ import { CheckpointBatcher } from './checkpoint-batcher.js';
 import { LeaderIndexWatcher } from './leader-index-watcher.js';
 import { MetadataSync } from './metadata-sync.js';
 import { FollowerShardWriterImpl, LeaderShardReaderImpl } from './shard-io.js';
+import { ShardReconcilerImpl } from './shard-reconciler.js';
 
 export const IndexFollowerStates = { starting: 'starting', active: 'active', paused: 'paused', closed: 'closed' } as const;
 export type IndexFollowerState = (typeof IndexFollowerStates)[keyof typeof IndexFollowerStates];
@@ -46,6 +47,7 @@ export interface FollowerIndexStats {
   readonly state: IndexFollowerState;
   readonly total_global_checkpoint_lag: number;
   readonly operations_written: number;
+  readonly operations_deleted: number;
   readonly fatal_exception?: FatalException;
   readonly shards: ShardStats[];
 }
@@ -130,6 +132,7 @@ export class IndexFollower {
       state: this.#state,
       total_global_checkpoint_lag: shards.reduce((sum, s) => sum + s.lag_operations, 0),
       operations_written: shards.reduce((sum, s) => sum + s.operations_written, 0),
+      operations_deleted: shards.reduce((sum, s) => sum + s.operations_deleted, 0),
       ...(this.#record.fatalException ? { fatal_exception: this.#record.fatalException } : {}),
       shards,
     };
@@ -187,8 +190,9 @@ export class IndexFollower {
     const tasks: ShardFollowTask[] = [];
     for (let shard = 0; shard < shards; shard += 1) {
       const reader = new LeaderShardReaderImpl(leader, this.#record.leaderIndex, shard, watcher, metadata, params.max_read_request_operation_count);
+      const reconciler = new ShardReconcilerImpl(leader, this.#record.leaderIndex, follower, this.#record.followerIndex, shard);
       const task = new ShardFollowTask(
-        { shard, reader, writer, logger: this.#logger, onCheckpoint: (cp) => checkpoints.update(shard, cp) },
+        { shard, reader, writer, reconciler, logger: this.#logger, onCheckpoint: (cp) => checkpoints.update(shard, cp) },
         params,
         checkpoints.get(shard),
       );

@@ -15,6 +15,7 @@ export interface FollowParams {
   readonly max_write_buffer_size: number;
   readonly max_retry_delay: number;
   readonly read_poll_timeout: number;
+  readonly reconcile_interval: number;
 }
 
 export type FollowParamName = keyof FollowParams;
@@ -34,6 +35,8 @@ export const FOLLOW_PARAMS: Readonly<Record<FollowParamName, readonly [Kind, num
   max_write_buffer_size: ['bytes', 512 * 1024 ** 2, 'reads stop while this many bytes wait to be written'],
   max_retry_delay: ['duration', 500, 'cap of the backoff between retries of a failed request'],
   read_poll_timeout: ['duration', 60_000, 'how long a caught-up shard waits for new operations before asking again'],
+  // Not a CCR parameter: CCR replicates deletes from the operation history, we reconcile them.
+  reconcile_interval: ['duration', 5_000, 'least time between two delete reconciliations of a shard'],
 };
 
 export const DEFAULT_FOLLOW_PARAMS: FollowParams = Object.fromEntries(

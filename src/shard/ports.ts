@@ -29,10 +29,35 @@ export interface FollowerShardWriter {
   write(ops: readonly ExternalOp[], signal: AbortSignal): Promise<BulkItemResult[]>;
 }
 
+/** What one delete reconciliation pass found and did (DESIGN.md step 7). */
+export interface ReconcileOutcome {
+  /** The leader shard's max seq_no read before counting: everything up to it was reconciled when `clean`. */
+  readonly leaderMaxSeqNo: number;
+  /** Follower documents beyond the leader's live count: how many deletes to look for. */
+  readonly excess: number;
+  /** Whether ids had to be scanned (only when the counts disagree). */
+  readonly scanned: boolean;
+  readonly idsChecked: number;
+  readonly deleted: number;
+  /** No follower document is known to be missing from the leader any more. */
+  readonly clean: boolean;
+}
+
+export interface ShardReconciler {
+  /**
+   * Compares the live document counts of the two shards and, only when the follower holds more,
+   * scans follower ids, proves with a realtime get that the leader no longer has them, and deletes
+   * them on the follower with an external version at least the leader's max seq_no read before it.
+   */
+  reconcile(signal: AbortSignal): Promise<ReconcileOutcome>;
+}
+
 export interface ShardTaskDeps {
   readonly shard: number;
   readonly reader: LeaderShardReader;
   readonly writer: FollowerShardWriter;
+  /** Absent: deletes are not reconciled (e.g. unit tests of the read/write loop). */
+  readonly reconciler?: ShardReconciler;
   readonly logger: Logger;
   /** Called whenever the follower checkpoint advances; persisting it (batched) is the owner's job. */
   readonly onCheckpoint: (checkpoint: number) => void;

@@ -19,7 +19,7 @@ import type { ExternalOp, SeqNoHit } from '../cluster/types.js';
 import { sleep as realSleep, type Sleep } from '../util/sleep.js';
 import type { Logger } from '../util/logger.js';
 import type { FollowParams } from './follow-params.js';
-import type { FollowerShardWriter, LeaderCheckpoint, LeaderShardReader, ShardTaskDeps } from './ports.js';
+import type { FollowerShardWriter, LeaderCheckpoint, LeaderShardReader, ShardReconciler, ShardTaskDeps } from './ports.js';
 import { RetryPolicy } from './retry-policy.js';
 import { SeqNoTracker } from './seq-no-tracker.js';
 import { WriteBuffer } from './write-buffer.js';
@@ -64,6 +64,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   readonly #params: FollowParams;
   readonly #reader: LeaderShardReader;
   readonly #writer: FollowerShardWriter;
+  readonly #reconciler: ShardReconciler | undefined;
   readonly #logger: Logger;
   readonly #onCheckpoint: (checkpoint: number) => void;
   readonly #now: () => number;
@@ -86,6 +87,11 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   #outstandingReads = 0;
   #outstandingWrites = 0;
   #readStoppedBy: string | undefined;
+  #reconcileInFlight = false;
+  #reconcileTimer: NodeJS.Timeout | undefined;
+  #lastReconcileAt = -Infinity;
+  /** Leader max seq_no at the last reconciliation that left nothing to delete. */
+  #reconciledUpTo = -1;
 
   // Stats: the fields above plus these counters, read together by stats().
   #successfulReadRequests = 0;
@@ -102,6 +108,12 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   readonly #unappliedSince: { globalCheckpoint: number; seenAt: number }[] = [];
   #peakBufferCount = 0;
   #peakBufferBytes = 0;
+  #operationsDeleted = 0;
+  #reconciliations = 0;
+  #reconciliationScans = 0;
+  #reconcileIdsChecked = 0;
+  #failedReconciliations = 0;
+  #lastReconciliation: string | undefined;
   readonly #recentExceptions: ShardExceptionEntry[] = [];
 
   constructor(deps: ShardTaskDeps, params: FollowParams, initialCheckpoint: number) {
@@ -110,6 +122,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     this.#params = params;
     this.#reader = deps.reader;
     this.#writer = deps.writer;
+    this.#reconciler = deps.reconciler;
     this.#logger = deps.logger.child({ shard: deps.shard });
     this.#onCheckpoint = deps.onCheckpoint;
     this.#now = deps.now ?? Date.now;
@@ -157,6 +170,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     if (this.#state === ShardTaskStates.running) this.#enter(ShardTaskStates.stopping, [ShardTaskStates.running]);
     this.#readAbort.abort();
     this.#buffer.clear();
+    clearTimeout(this.#reconcileTimer);
     const timer = setTimeout(() => this.#writeAbort.abort(), graceMs);
     try {
       while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
@@ -181,6 +195,48 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     if (!this.#pollInFlight && this.#lastRequestedSeqNo >= this.#leaderGlobalCheckpoint && this.#bufferHasRoom()) {
       this.#track(this.#poll());
     }
+    this.#coordinateReconcile();
+  }
+
+  /**
+   * Deletes cannot be read (DESIGN.md step 7): once the shard is caught up and the leader has
+   * changed since the last clean pass, reconcile — at most once per `reconcile_interval`.
+   */
+  #coordinateReconcile(): void {
+    if (!this.#reconciler || this.#state !== ShardTaskStates.running || this.#reconcileInFlight || this.#reconcileTimer) return;
+    const caughtUp = this.#tracker.checkpoint >= this.#leaderGlobalCheckpoint && this.#outstandingReads === 0
+      && this.#outstandingWrites === 0 && this.#buffer.count === 0;
+    if (!caughtUp || this.#leaderMaxSeqNo <= this.#reconciledUpTo) return;
+    const wait = this.#lastReconcileAt + this.#params.reconcile_interval - this.#now();
+    if (wait > 0) {
+      this.#reconcileTimer = setTimeout(() => {
+        this.#reconcileTimer = undefined;
+        this.#coordinateReconcile();
+      }, wait);
+      return;
+    }
+    this.#track(this.#reconcile(this.#reconciler));
+  }
+
+  async #reconcile(reconciler: ShardReconciler): Promise<void> {
+    this.#reconcileInFlight = true;
+    this.#lastReconcileAt = this.#now();
+    try {
+      const outcome = await this.#withRetries('reconcile', this.#tracker.checkpoint, this.#readAbort.signal, () => reconciler.reconcile(this.#readAbort.signal));
+      if (outcome === ABORTED) return;
+      this.#reconciliations += 1;
+      this.#lastReconciliation = new Date(this.#now()).toISOString();
+      if (outcome.scanned) this.#reconciliationScans += 1;
+      this.#reconcileIdsChecked += outcome.idsChecked;
+      this.#operationsDeleted += outcome.deleted;
+      if (outcome.clean) this.#reconciledUpTo = Math.max(this.#reconciledUpTo, outcome.leaderMaxSeqNo);
+      if (outcome.deleted > 0 || outcome.scanned) {
+        this.#logger.info(`reconciled deletes: ${outcome.deleted} deleted after checking ${outcome.idsChecked} ids`, { excess: outcome.excess });
+      }
+    } finally {
+      this.#reconcileInFlight = false;
+    }
+    this.#coordinateReconcile();
   }
 
   #coordinateWrites(): void {
@@ -330,7 +386,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
    * Runs `fn` until it succeeds, retrying what `classify` calls retryable with capped backoff.
    * A fatal error fails the task; an abort returns ABORTED. Never throws.
    */
-  async #withRetries<T>(kind: 'read' | 'write', fromSeqNo: number, signal: AbortSignal, fn: () => Promise<T>): Promise<T | typeof ABORTED> {
+  async #withRetries<T>(kind: 'read' | 'write' | 'reconcile', fromSeqNo: number, signal: AbortSignal, fn: () => Promise<T>): Promise<T | typeof ABORTED> {
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await fn();
@@ -344,7 +400,8 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
           return ABORTED;
         }
         if (kind === 'read') this.#failedReadRequests += 1;
-        else this.#failedWriteRequests += 1;
+        else if (kind === 'write') this.#failedWriteRequests += 1;
+        else this.#failedReconciliations += 1;
         this.#recordException(kind, fromSeqNo, attempt, err, verdict.action === 'retry' ? verdict.reason : 'aborted by another caller');
         if (!(await this.#backoff(attempt, signal))) return ABORTED;
       }
@@ -362,7 +419,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     }
   }
 
-  #recordException(kind: 'read' | 'write', fromSeqNo: number, attempt: number, err: unknown, reason?: string): void {
+  #recordException(kind: 'read' | 'write' | 'reconcile', fromSeqNo: number, attempt: number, err: unknown, reason?: string): void {
     const exception = describe(err);
     this.#recentExceptions.push({ kind, from_seq_no: fromSeqNo, retries: attempt, at: new Date(this.#now()).toISOString(), exception });
     if (this.#recentExceptions.length > RECENT_EXCEPTIONS) this.#recentExceptions.shift();
@@ -379,6 +436,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     this.#readAbort.abort();
     this.#writeAbort.abort();
     this.#buffer.clear();
+    clearTimeout(this.#reconcileTimer);
     this.#logger.error(`shard follow task failed: ${err.message}`);
     this.emit('failed', err);
   }
@@ -427,6 +485,13 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
       total_write_time_millis: this.#totalWriteTimeMillis,
       read_exceptions: this.#recentExceptions.filter((e) => e.kind === 'read'),
       write_exceptions: this.#recentExceptions.filter((e) => e.kind === 'write'),
+      reconcile_exceptions: this.#recentExceptions.filter((e) => e.kind === 'reconcile'),
+      operations_deleted: this.#operationsDeleted,
+      reconciliations: this.#reconciliations,
+      reconciliation_id_scans: this.#reconciliationScans,
+      reconciliation_ids_checked: this.#reconcileIdsChecked,
+      failed_reconciliations: this.#failedReconciliations,
+      ...(this.#lastReconciliation ? { last_reconciliation: this.#lastReconciliation } : {}),
       time_since_last_read_millis: now - this.#lastReadAt,
       lag_operations: Math.max(0, this.#leaderGlobalCheckpoint - checkpoint),
       lag_millis: this.#unappliedSince.length === 0 ? 0 : now - this.#unappliedSince[0]!.seenAt,

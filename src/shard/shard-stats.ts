@@ -1,6 +1,6 @@
 /** Per-shard stats with Elasticsearch CCR's field names (DESIGN.md, "Stats"). */
 export interface ShardExceptionEntry {
-  readonly kind: 'read' | 'write';
+  readonly kind: 'read' | 'write' | 'reconcile';
   readonly from_seq_no: number;
   readonly retries: number;
   readonly at: string;
@@ -33,6 +33,16 @@ export interface ShardStats {
   /** The most recent retried read failures (CCR keeps those of reads still failing). */
   readonly read_exceptions: readonly ShardExceptionEntry[];
   readonly write_exceptions: readonly ShardExceptionEntry[];
+  readonly reconcile_exceptions: readonly ShardExceptionEntry[];
+  /** Documents deleted on the follower because the leader no longer has them. */
+  readonly operations_deleted: number;
+  /** Delete reconciliation passes, and how many of them had to scan ids (counts disagreed). */
+  readonly reconciliations: number;
+  readonly reconciliation_id_scans: number;
+  readonly reconciliation_ids_checked: number;
+  readonly failed_reconciliations: number;
+  /** When the last reconciliation pass finished (ISO time). */
+  readonly last_reconciliation?: string;
   readonly time_since_last_read_millis: number;
   /** leader_global_checkpoint - follower_global_checkpoint. */
   readonly lag_operations: number;

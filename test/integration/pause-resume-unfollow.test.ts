@@ -77,7 +77,7 @@ describe('pausing, resuming and unfollowing a follower index', function () {
           const cps = statsOf(daemon.daemon, followerIndex).shards.map((s) => s.follower_global_checkpoint);
           return JSON.stringify(now) === JSON.stringify(frozen) && JSON.stringify(cps) === JSON.stringify(checkpoints);
         }, 2_000, 'the follower index and its checkpoints to stay unchanged while paused');
-        expect(await compareIndices(leader, leaderIndex, follower, followerIndex), 'the follower lags while paused').to.not.be.empty;
+        expect(await compareIndices(leader, leaderIndex, follower, followerIndex), 'the follower lags while paused').to.have.length.greaterThan(0);
 
         await manager.resume(key);
         expect(manager.info(key)[0]).to.include({ status: 'active' });

@@ -122,11 +122,11 @@ describe('retries and fatal errors (ES → ES)', function () {
     const failedReads = stats.shards.reduce((sum, s) => sum + s.failed_read_requests, 0);
     expect(failedReads, 'failed_read_requests over all shards').to.be.greaterThan(0);
     const withExceptions = stats.shards.filter((s) => s.read_exceptions.length > 0);
-    expect(withExceptions, 'shards with read_exceptions').to.not.be.empty;
+    expect(withExceptions, 'shards with read_exceptions').to.have.length.greaterThan(0);
     for (const s of withExceptions) {
       for (const e of s.read_exceptions) {
         expect(e.kind).to.equal('read');
-        expect(e.exception.type, JSON.stringify(e)).to.be.a('string').and.not.empty;
+        expect(e.exception.type, JSON.stringify(e)).to.be.a('string').with.length.greaterThan(0);
       }
     }
     // Capped at 200 ms, a request retries several times a second for the whole outage; an uncapped
@@ -149,7 +149,7 @@ describe('retries and fatal errors (ES → ES)', function () {
     console.log(`      fatal_exception: ${info.fatal_exception!.type}: ${info.fatal_exception!.reason}`);
     expect(info.fatal_exception!.type).to.equal('index_not_found_exception');
     expect(info.fatal_exception!.reason).to.include(leaderIndex);
-    expect(Date.parse(info.fatal_exception!.at)).to.not.be.NaN;
+    expect(Number.isNaN(Date.parse(info.fatal_exception!.at)), `at: ${info.fatal_exception!.at}`).to.equal(false);
 
     const stats = statsOf(daemon.daemon, followerIndex);
     expect(stats.status).to.equal('paused');

@@ -1,0 +1,154 @@
+/**
+ * Compares two indices shard by shard — counts, ids missing on either side, documents whose
+ * `_source` or routing differ — for `ccr-follow verify`. It needs nothing but the two clusters, so
+ * it also checks migrations between clusters that were never followed.
+ *
+ * Memory stays bounded whatever the index size: each side is streamed in `_seq_no` order a page
+ * at a time (`_id` cannot be sorted on in Elasticsearch 8), and each page is looked up on the
+ * other side with a realtime multi-get. The reverse pass (extras on the follower) runs only when
+ * the counts say there can be any.
+ */
+import type { ClusterClient } from '../cluster/cluster-client.js';
+import type { SeqNoHit } from '../cluster/types.js';
+
+const PAGE_SIZE = 1000;
+/** How many example ids a report lists per kind of difference and shard. */
+const EXAMPLES = 10;
+
+export interface ShardComparison {
+  readonly shard: number;
+  readonly leader_count: number;
+  readonly follower_count: number;
+  readonly compared: number;
+  readonly missing_on_follower: number;
+  readonly extra_on_follower: number;
+  readonly different: number;
+  readonly examples: { readonly missing_on_follower: string[]; readonly extra_on_follower: string[]; readonly different: string[] };
+}
+
+export interface ComparisonReport {
+  readonly identical: boolean;
+  readonly leader: string;
+  readonly follower: string;
+  /** Set when only a sample of documents per shard was compared. */
+  readonly sample?: number;
+  readonly shards: ShardComparison[];
+  readonly took_millis: number;
+}
+
+export interface CompareOptions {
+  /** Compare only this many documents per shard (counts are always compared). */
+  readonly sample?: number;
+  readonly signal?: AbortSignal;
+  readonly now?: () => number;
+}
+
+export async function compareIndices(
+  leader: { client: ClusterClient; index: string },
+  follower: { client: ClusterClient; index: string },
+  options: CompareOptions = {},
+): Promise<ComparisonReport> {
+  const now = options.now ?? Date.now;
+  const started = now();
+  const { signal } = options;
+  await Promise.all([leader.client.refresh(leader.index, signal), follower.client.refresh(follower.index, signal)]);
+  const [lm, fm] = await Promise.all([leader.client.indexMetadata(leader.index, signal), follower.client.indexMetadata(follower.index, signal)]);
+  if (lm.numberOfShards !== fm.numberOfShards) {
+    throw new Error(`the indices have different numbers of shards (${lm.numberOfShards} vs ${fm.numberOfShards}): documents cannot be compared shard by shard`);
+  }
+  const shards: ShardComparison[] = [];
+  for (let shard = 0; shard < lm.numberOfShards; shard += 1) {
+    shards.push(await compareShard(leader, follower, shard, options));
+  }
+  const identical = shards.every((s) => s.leader_count === s.follower_count && s.missing_on_follower === 0 && s.extra_on_follower === 0 && s.different === 0);
+  return {
+    identical, leader: `${leader.client.alias}/${leader.index}`, follower: `${follower.client.alias}/${follower.index}`,
+    ...(options.sample === undefined ? {} : { sample: options.sample }), shards, took_millis: now() - started,
+  };
+}
+
+async function compareShard(
+  leader: { client: ClusterClient; index: string },
+  follower: { client: ClusterClient; index: string },
+  shard: number,
+  options: CompareOptions,
+): Promise<ShardComparison> {
+  const { signal } = options;
+  const [leaderCount, followerCount] = await Promise.all([
+    leader.client.countShard(leader.index, shard, signal),
+    follower.client.countShard(follower.index, shard, signal),
+  ]);
+  const missing: string[] = [];
+  const different: string[] = [];
+  const extra: string[] = [];
+  let compared = 0;
+  let matched = 0;
+  let missingCount = 0;
+  let differentCount = 0;
+  let extraCount = 0;
+
+  // Leader → follower: every leader document must be on the follower, equal.
+  for await (const page of pages(leader.client, leader.index, shard, true, options.sample, signal)) {
+    const lookups = await follower.client.multiGet(follower.index, page.map((h) => ({ id: h.id, routing: h.routing })), true, signal);
+    for (const [i, hit] of page.entries()) {
+      const other = lookups[i]!;
+      compared += 1;
+      if (!other.found) {
+        missingCount += 1;
+        if (missing.length < EXAMPLES) missing.push(hit.id);
+      } else if (other.routing !== hit.routing || canonical(other.sourceJson!) !== canonical(hit.sourceJson)) {
+        matched += 1;
+        differentCount += 1;
+        if (different.length < EXAMPLES) different.push(hit.id);
+      } else {
+        matched += 1;
+      }
+    }
+  }
+
+  // Follower → leader: only needed when the follower holds more than was matched.
+  if (options.sample === undefined && followerCount > matched) {
+    for await (const page of pages(follower.client, follower.index, shard, false, undefined, signal)) {
+      const lookups = await leader.client.multiGet(leader.index, page.map((h) => ({ id: h.id, routing: h.routing })), false, signal);
+      for (const [i, hit] of page.entries()) {
+        if (lookups[i]!.found) continue;
+        extraCount += 1;
+        if (extra.length < EXAMPLES) extra.push(hit.id);
+      }
+    }
+  }
+  return {
+    shard, leader_count: leaderCount, follower_count: followerCount, compared,
+    missing_on_follower: missingCount, extra_on_follower: extraCount, different: differentCount,
+    examples: { missing_on_follower: missing, extra_on_follower: extra, different },
+  };
+}
+
+/** One shard in `_seq_no` order, a page at a time; with `sample`, one page of random documents. */
+async function* pages(client: ClusterClient, index: string, shard: number, withSource: boolean, sample: number | undefined, signal?: AbortSignal): AsyncGenerator<SeqNoHit[]> {
+  if (sample !== undefined) {
+    yield await client.sampleShard(index, shard, sample, signal);
+    return;
+  }
+  let after: number | undefined;
+  for (;;) {
+    const page = await client.searchShardBySeqNo(index, {
+      shard, fromExclusive: -1, toInclusive: Number.MAX_SAFE_INTEGER, size: PAGE_SIZE, searchAfter: after, withSource,
+    }, signal);
+    if (page.length > 0) yield page;
+    if (page.length < PAGE_SIZE) return;
+    after = page[page.length - 1]!.seqNo;
+  }
+}
+
+/** JSON with object keys sorted, so key order never counts as a difference. */
+export function canonical(json: string): string {
+  const sortKeys = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sortKeys);
+    if (v !== null && typeof v === 'object') {
+      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+    }
+    return v;
+  };
+  return JSON.stringify(sortKeys(JSON.parse(json)));
+}
