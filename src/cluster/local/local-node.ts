@@ -40,6 +40,25 @@ export interface LocalNodeOptions {
 /** The unprivileged user nodes run as when we are root (neither server starts as root). */
 export const NODE_USER = 'ccr-follow';
 
+/**
+ * Runs the launcher (`$0 "$@"`) under a watchdog. The node is in its own process group, so it
+ * would outlive us if we were SIGKILLed (a CI timeout, say), when no handler of ours runs. Our end
+ * of the stdin pipe closes whenever we die, however we die; the watchdog then kills the group.
+ * The wrapper exits with the launcher's exit code.
+ */
+const WRAPPER = [
+  // sh gives background jobs /dev/null as stdin unless redirected explicitly: keep the pipe as fd 3.
+  'exec 3<&0',
+  '"$0" "$@" </dev/null 3<&- &',
+  'launcher=$!',
+  '(read -r _ignored <&3; kill -KILL 0) &',
+  'watchdog=$!',
+  'wait "$launcher"',
+  'code=$?',
+  'kill "$watchdog" 2>/dev/null',
+  'exit "$code"',
+].join('\n');
+
 const LOG_TAIL_LINES = 30;
 const POLL_MS = 250;
 
@@ -206,8 +225,14 @@ export class LocalNode {
     try {
       writeSync(fd, `\n=== ${new Date().toISOString()} ${script} ${args.join(' ')}\n`);
       // detached: the node gets its own process group, so stop() also reaches the server JVM
-      // that ES 8's launcher forks.
-      child = spawn(script, args, { cwd: this.nodeDir, env, detached: true, stdio: ['ignore', fd, fd], ...(runAs ?? {}) });
+      // that ES 8's launcher forks. stdin is a pipe only the watchdog in WRAPPER reads.
+      child = spawn('/bin/sh', ['-c', WRAPPER, script, ...args], {
+        cwd: this.nodeDir,
+        env,
+        detached: true,
+        stdio: ['pipe', fd, fd],
+        ...(runAs ?? {}),
+      });
     } catch (err) {
       throw new LocalClusterError(`could not start ${script} for ${this.name}: ${String(err)}`, { cause: err });
     } finally {
