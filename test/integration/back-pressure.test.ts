@@ -72,6 +72,7 @@ class Sampler {
       this.latest = stats;
       this.samples += 1;
       this.rssMax = Math.max(this.rssMax, rss);
+      if (process.env['BP_DEBUG'] && this.samples % 10 === 0) console.log(`DEBUG rss ${mb(rss)} ${JSON.stringify(stats.shards.map((s) => [s.write_buffer_operation_count, s.write_buffer_size_in_bytes, s.outstanding_read_requests, s.outstanding_write_requests, s.successful_read_requests, s.failed_write_requests]))}`);
       for (const s of stats.shards) {
         const max = this.perShard.get(s.shard_id) ?? { bufferOps: 0, bufferBytes: 0 };
         max.bufferOps = Math.max(max.bufferOps, s.write_buffer_operation_count);
