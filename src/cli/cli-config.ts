@@ -6,10 +6,14 @@ import type { SecretRegistry } from '../util/secrets.js';
 
 export const DEFAULT_CONFIG_FILE = 'ccr-follow.yml';
 
-export async function resolveConfig(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string, secrets?: SecretRegistry): Promise<DaemonConfig> {
-  const file = explicit ?? env.CCR_FOLLOW_CONFIG ?? (existsSync(nodePath.join(cwd, DEFAULT_CONFIG_FILE)) ? nodePath.join(cwd, DEFAULT_CONFIG_FILE) : undefined);
+/**
+ * `lenientEnv`: for commands that only talk to the daemon, unset `${VAR}`s of the clusters'
+ * secrets are not an error (the daemon, not the CLI, holds them).
+ */
+export async function resolveConfig(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string, secrets?: SecretRegistry, options: { lenientEnv?: boolean } = {}): Promise<DaemonConfig> {
+  const file = explicit ?? env.CCR_FOLLOW_CONFIG ?? (existsSync(nodePath.join(cwd, DEFAULT_CONFIG_FILE)) ? DEFAULT_CONFIG_FILE : undefined);
   if (file === undefined) return defaultConfig(cwd);
-  return loadConfig(nodePath.resolve(cwd, file), env, secrets);
+  return loadConfig(nodePath.resolve(cwd, file), env, secrets, options);
 }
 
 /** The control API's URL as the CLI should call it (a wildcard bind address is reached on loopback). */

@@ -1,9 +1,10 @@
+import { request } from 'node:http';
 /** A thin HTTP client of the daemon's control API (the CLI's only way to reach the daemon). */
 
 export class DaemonUnreachableError extends Error {
   constructor(url: string, cause: unknown) {
-    const code = (cause as { cause?: { code?: string } })?.cause?.code;
-    super(`cannot reach the ccr-follow daemon at ${url}${code ? ` (${code})` : ''}: is it running? Start it with \`ccr-follow daemon --config <file>\`.`);
+    const detail = (cause as { code?: string })?.code ?? (cause as Error)?.message;
+    super(`cannot reach the ccr-follow daemon at ${url}${detail ? ` (${detail})` : ''}: is it running? Start it with \`ccr-follow daemon --config <file>\`.`);
     this.name = 'DaemonUnreachableError';
   }
 }
@@ -20,13 +21,33 @@ export class ControlApiError extends Error {
   }
 }
 
+/** Answers of the control API as the CLI sees them: status and raw body. */
+export type HttpSend = (url: URL, method: string, body: string | undefined) => Promise<{ status: number; text: string }>;
+
+/**
+ * Plain node:http, not fetch: fetch refuses ports browsers block (6000, 10080, ...), which are
+ * valid control ports for a daemon.
+ */
+export const httpSend: HttpSend = (url, method, body) =>
+  new Promise((resolve, reject) => {
+    const req = request(url, { method, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+
 export class ControlClient {
   readonly #baseUrl: string;
-  readonly #fetch: typeof fetch;
+  readonly #send: HttpSend;
 
-  constructor(baseUrl: string, fetchFn: typeof fetch = fetch) {
+  constructor(baseUrl: string, send: HttpSend = httpSend) {
     this.#baseUrl = baseUrl.replace(/\/$/, '');
-    this.#fetch = fetchFn;
+    this.#send = send;
   }
 
   get url(): string {
@@ -34,19 +55,14 @@ export class ControlClient {
   }
 
   async request<T>(method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<T> {
-    let res: Response;
+    let res: { status: number; text: string };
     try {
-      res = await this.#fetch(`${this.#baseUrl}${path}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      res = await this.#send(new URL(`${this.#baseUrl}${path}`), method, body === undefined ? undefined : JSON.stringify(body));
     } catch (err) {
       throw new DaemonUnreachableError(this.#baseUrl, err);
     }
-    const text = await res.text();
-    const parsed = text === '' ? {} : (JSON.parse(text) as T & { error?: { type?: string; reason?: string } });
-    if (!res.ok) {
+    const parsed = res.text === '' ? {} : (JSON.parse(res.text) as unknown);
+    if (res.status >= 400) {
       const error = (parsed as { error?: { type?: string; reason?: string } }).error;
       throw new ControlApiError(error?.type ?? 'error', error?.reason ?? `HTTP ${res.status}`, res.status);
     }

@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../daemon/config-error.js';
 import { VERSION } from '../daemon/version.js';
-import { FOLLOW_PARAMS, type FollowParamName } from '../shard/follow-params.js';
+import { FOLLOW_PARAMS, FollowParamsError, parseFollowParams, type FollowParamName } from '../shard/follow-params.js';
 import { controlUrl, resolveConfig } from './cli-config.js';
 import { ControlApiError, ControlClient, DaemonUnreachableError } from './control-client.js';
 import { ExitCodes } from './exit-codes.js';
@@ -41,7 +41,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const client = async (): Promise<ControlClient> => {
     const opts = program.opts<GlobalOptions>();
     if (opts.url) return new ControlClient(opts.url);
-    return new ControlClient(controlUrl(await resolveConfig(opts.config, io.env, io.cwd)));
+    return new ControlClient(controlUrl(await resolveConfig(opts.config, io.env, io.cwd, undefined, { lenientEnv: true })));
   };
   const print = (json: boolean, value: unknown, human: () => string): void => io.out(json ? JSON.stringify(value, null, 2) : human());
 
@@ -145,12 +145,21 @@ function withFollowParams(cmd: Command): Command {
   return cmd;
 }
 
-/** commander's camelCase option values back to CCR's snake_case parameter names. */
+/**
+ * commander's camelCase option values back to CCR's snake_case parameter names, checked here so a
+ * bad value is a usage error before anything is sent.
+ */
 function followParamsFrom(opts: Record<string, unknown>): Partial<Record<FollowParamName, unknown>> {
   const out: Record<string, unknown> = {};
   for (const name of Object.keys(FOLLOW_PARAMS)) {
     const camel = name.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
     if (opts[camel] !== undefined) out[name] = opts[camel];
+  }
+  try {
+    parseFollowParams(out);
+  } catch (err) {
+    if (err instanceof FollowParamsError) throw new UsageError(err.message);
+    throw err;
   }
   return out;
 }

@@ -32,6 +32,8 @@ const RETRYABLE_TYPES: Readonly<Record<string, string>> = {
   process_cluster_event_timeout_exception: 'cluster state update timed out',
   // Blocks lift: a write block set by an operator, a disk watermark, a recovering state.
   cluster_block_exception: 'a cluster or index block is in place',
+  // The follower is closed while static settings from the leader are applied; it reopens.
+  index_closed_exception: 'the index is closed',
 };
 
 /** HTTP statuses that mean "try again later", when `error.type` did not already decide. */

@@ -270,6 +270,22 @@ export class ClusterClient {
     await this.#transport.request('update settings', { method: 'PUT', path: `/${encodeURIComponent(index)}/_settings`, body: settings }, signal);
   }
 
+  /** Closes an index (static settings can only change on a closed index). */
+  async closeIndex(index: string, signal?: AbortSignal): Promise<void> {
+    await this.#transport.request('close index', { method: 'POST', path: `/${encodeURIComponent(index)}/_close`, query: { wait_for_active_shards: 0 } }, signal);
+  }
+
+  /** Opens an index and waits for its primaries. */
+  async openIndex(index: string, signal?: AbortSignal): Promise<void> {
+    await this.#transport.request('open index', { method: 'POST', path: `/${encodeURIComponent(index)}/_open`, query: { wait_for_active_shards: 1 } }, signal);
+  }
+
+  /** Applies alias `add` / `remove` actions atomically. */
+  async updateAliases(actions: readonly Record<string, unknown>[], signal?: AbortSignal): Promise<void> {
+    if (actions.length === 0) return;
+    await this.#transport.request('update aliases', { method: 'POST', path: '/_aliases', body: { actions } }, signal);
+  }
+
   async refresh(index: string, signal?: AbortSignal): Promise<void> {
     await this.#transport.request('refresh', { method: 'POST', path: `/${encodeURIComponent(index)}/_refresh` }, signal);
   }

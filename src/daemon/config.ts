@@ -34,6 +34,11 @@ export interface ParseOptions {
   readonly baseDir: string;
   /** Shown at the start of error messages, e.g. the config file name. */
   readonly sourceName?: string;
+  /**
+   * For CLI commands that only talk to the daemon: an unset `${VAR}` outside `daemon:` becomes a
+   * placeholder instead of an error, so `ccr-follow stats` does not need the clusters' secrets.
+   */
+  readonly lenientEnv?: boolean;
 }
 
 const ALIAS_PATTERN = /^[a-zA-Z0-9_-]+$/;
@@ -55,7 +60,7 @@ export function defaultConfig(baseDir: string): DaemonConfig {
   };
 }
 
-export async function loadConfig(file: string, env: NodeJS.ProcessEnv, secrets = new SecretRegistry()): Promise<DaemonConfig> {
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv, secrets = new SecretRegistry(), options: { lenientEnv?: boolean } = {}): Promise<DaemonConfig> {
   const sourcePath = nodePath.resolve(file);
   let text: string;
   try {
@@ -63,11 +68,11 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv, secrets =
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const rule = code === 'ENOENT'
-      ? `config file ${file} not found (looked for ${sourcePath})`
+      ? `config file ${file} not found${file === sourcePath ? '' : ` (looked for ${sourcePath})`}`
       : `cannot read config file ${sourcePath}: ${code ?? (err as Error).message}`;
     throw new ConfigError({ path: '', rule, cause: err });
   }
-  const config = await parseConfig(text, { env, baseDir: nodePath.dirname(sourcePath), sourceName: file }, secrets);
+  const config = await parseConfig(text, { env, baseDir: nodePath.dirname(sourcePath), sourceName: file, lenientEnv: options.lenientEnv }, secrets);
   return { ...config, sourcePath };
 }
 
@@ -245,6 +250,7 @@ class ConfigReader {
       // As in the shell, `:-` also replaces a variable that is set but empty.
       if (value !== undefined && (value !== '' || fallback === undefined)) return value;
       if (fallback !== undefined) return fallback;
+      if (this.options.lenientEnv && path[0] !== 'daemon') return `unset-${name}`;
       return this.fail(path, `environment variable ${name} is not set (use \${${name}:-default} for a default)`);
     });
   }

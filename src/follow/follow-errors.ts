@@ -9,7 +9,9 @@ export type FollowErrorType =
   | 'resource_not_found_exception'
   | 'illegal_state_exception'
   | 'unknown_cluster_exception'
-  | 'cluster_unavailable_exception';
+  | 'cluster_unavailable_exception'
+  /** A cluster refused ccr-follow's credentials or privileges. */
+  | 'security_exception';
 
 const STATUS: Readonly<Record<FollowErrorType, number>> = {
   illegal_argument_exception: 400,
@@ -19,6 +21,7 @@ const STATUS: Readonly<Record<FollowErrorType, number>> = {
   illegal_state_exception: 409,
   unknown_cluster_exception: 400,
   cluster_unavailable_exception: 502,
+  security_exception: 403,
 };
 
 export class FollowError extends Error {

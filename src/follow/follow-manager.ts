@@ -211,7 +211,10 @@ export class FollowManager {
       }
       const verdict = classify(err);
       const reason = verdict.action === 'aborted' ? 'request aborted' : verdict.reason;
-      if (verdict.action === 'retry' || err.statusCode === 401 || err.statusCode === 403) {
+      if (err.statusCode === 401 || err.statusCode === 403) {
+        throw new FollowError('security_exception', `cluster [${alias}]: ${reason}`, { cause: err });
+      }
+      if (verdict.action === 'retry') {
         throw new FollowError('cluster_unavailable_exception', `cluster [${alias}]: ${reason}`, { cause: err });
       }
       throw new FollowError('illegal_argument_exception', `cluster [${alias}]: ${reason}`, { cause: err });

@@ -22,8 +22,12 @@ import { sleep } from '../util/sleep.js';
 import { CheckpointBatcher } from './checkpoint-batcher.js';
 import { LeaderIndexWatcher } from './leader-index-watcher.js';
 import { MetadataSync } from './metadata-sync.js';
+import { WriteGate } from './write-gate.js';
 import { FollowerShardWriterImpl, LeaderShardReaderImpl } from './shard-io.js';
 import { ShardReconcilerImpl } from './shard-reconciler.js';
+
+/** How often the leader's metadata versions are checked when no documents flow. */
+const METADATA_POLL_MS = 2000;
 
 export const IndexFollowerStates = { starting: 'starting', active: 'active', paused: 'paused', closed: 'closed' } as const;
 export type IndexFollowerState = (typeof IndexFollowerStates)[keyof typeof IndexFollowerStates];
@@ -61,6 +65,8 @@ export class IndexFollower {
   #watcher: LeaderIndexWatcher | undefined;
   #checkpoints: CheckpointBatcher | undefined;
   #startAbort: AbortController | undefined;
+  #metadata: MetadataSync | undefined;
+  #metadataWatch: Promise<void> | undefined;
   #starting: Promise<void> | undefined;
   /** Serialises pause/resume/close so they never interleave. */
   #transition: Promise<void> = Promise.resolve();
@@ -122,7 +128,15 @@ export class IndexFollower {
   }
 
   stats(): FollowerIndexStats {
-    const shards = this.#tasks.map((t) => t.stats());
+    const versions = this.#metadata?.followerVersions;
+    const shards = this.#tasks.map((t) => ({
+      ...t.stats(),
+      ...(versions ? {
+        follower_mapping_version: versions.mappingVersion,
+        follower_settings_version: versions.settingsVersion,
+        follower_aliases_version: versions.aliasesVersion,
+      } : {}),
+    }));
     return {
       index: this.#record.followerIndex,
       remote_cluster: this.#record.leaderCluster,
@@ -183,10 +197,11 @@ export class IndexFollower {
     const initial = await state.loadCheckpoints(this.key);
     const checkpoints = new CheckpointBatcher(this.key, state, logger, initial, this.#deps.checkpointIntervalMs);
     const watcher = new LeaderIndexWatcher(leader, this.#record.leaderIndex);
+    const gate = new WriteGate();
     const metadata = new MetadataSync({
-      leader, leaderIndex: this.#record.leaderIndex, follower, followerIndex: this.#record.followerIndex, logger: this.#logger,
+      leader, leaderIndex: this.#record.leaderIndex, follower, followerIndex: this.#record.followerIndex, gate, logger: this.#logger,
     });
-    const writer = new FollowerShardWriterImpl(follower, this.#record.followerIndex);
+    const writer = new FollowerShardWriterImpl(follower, this.#record.followerIndex, gate);
     const tasks: ShardFollowTask[] = [];
     for (let shard = 0; shard < shards; shard += 1) {
       const reader = new LeaderShardReaderImpl(leader, this.#record.leaderIndex, shard, watcher, metadata, params.max_read_request_operation_count);
@@ -200,6 +215,12 @@ export class IndexFollower {
       tasks.push(task);
     }
     if (signal.aborted) return;
+    this.#metadata = metadata;
+    // Settings and alias changes must arrive even when no document is written.
+    this.#metadataWatch = metadata.watch(METADATA_POLL_MS, signal, (err) => {
+      if (classify(err).action === 'fatal') void this.#onFatal(err);
+      else this.#logger.warn(`metadata check failed, will retry: ${(err as Error).message}`);
+    });
     this.#tasks = tasks;
     this.#watcher = watcher;
     this.#checkpoints = checkpoints;
@@ -227,6 +248,7 @@ export class IndexFollower {
     this.#startAbort?.abort();
     await this.#starting;
     const results = await Promise.allSettled(this.#tasks.map((t) => t.stop()));
+    await this.#metadataWatch;
     this.#watcher?.close();
     await this.#checkpoints?.flush();
     for (const r of results) {

@@ -45,3 +45,65 @@ export function followerCreationSettings(leaderSettings: Readonly<Record<string,
   if (routingNumShards !== undefined && routingNumShards !== shards) settings['index.number_of_routing_shards'] = routingNumShards;
   return settings;
 }
+
+/**
+ * Settings that can only change on a closed index (analysis, similarity, codec...). Changing
+ * them on the follower means close, update, reopen, as CCR does.
+ */
+const STATIC_SETTING_PREFIXES: readonly string[] = ['index.analysis.', 'index.similarity.', 'index.codec', 'index.store.', 'index.mapping.source.'];
+
+export function isStaticSetting(name: string): boolean {
+  return STATIC_SETTING_PREFIXES.some((prefix) => name === prefix || (prefix.endsWith('.') && name.startsWith(prefix)));
+}
+
+/** Fixed at creation: never part of a settings update. */
+const CREATION_ONLY = ['index.number_of_shards', 'index.routing_partition_size', 'index.sort.', 'index.soft_deletes.', 'index.hidden'];
+
+function isUpdatable(name: string): boolean {
+  return isReplicatedSetting(name) && !CREATION_ONLY.some((prefix) => name === prefix || (prefix.endsWith('.') && name.startsWith(prefix)));
+}
+
+/**
+ * The settings update that brings the follower's replicated settings to the leader's: changed and
+ * new values, and `null` (back to the default) for replicated settings the leader no longer has.
+ */
+export function settingsUpdate(leader: Readonly<Record<string, unknown>>, follower: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const update: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(leader)) {
+    if (isUpdatable(name) && JSON.stringify(follower[name]) !== JSON.stringify(value)) update[name] = value;
+  }
+  for (const name of Object.keys(follower)) {
+    if (isUpdatable(name) && !(name in leader)) update[name] = null;
+  }
+  return update;
+}
+
+/**
+ * Alias actions that make the follower's aliases the leader's: filters and routing kept,
+ * `is_write_index` always false (only the leader takes writes).
+ */
+export function aliasActions(followerIndex: string, leader: Readonly<Record<string, unknown>>, follower: Readonly<Record<string, unknown>>): Record<string, unknown>[] {
+  const actions: Record<string, unknown>[] = [];
+  for (const [alias, spec] of Object.entries(leader)) {
+    const desired = followerAlias(spec);
+    if (JSON.stringify(sortKeys(followerAlias(follower[alias] ?? null))) !== JSON.stringify(sortKeys(desired)) || !(alias in follower)) {
+      actions.push({ add: { index: followerIndex, alias, ...desired } });
+    }
+  }
+  for (const alias of Object.keys(follower)) {
+    if (!(alias in leader)) actions.push({ remove: { index: followerIndex, alias } });
+  }
+  return actions;
+}
+
+/** The follower's version of a leader alias definition. */
+export function followerAlias(spec: unknown): Record<string, unknown> {
+  const { is_write_index: _ignored, ...rest } = (spec ?? {}) as Record<string, unknown>;
+  return { ...rest, is_write_index: false };
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+  return v;
+}

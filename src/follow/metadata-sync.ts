@@ -1,48 +1,115 @@
 /**
- * Keeps the follower's mapping at least as new as the leader's (DESIGN.md step 8): before a batch
- * of operations read after the leader reached mapping version V is written, the follower gets the
- * leader's mapping as of V or later. Concurrent callers share one sync.
+ * Keeps the follower index's metadata in step with the leader's (DESIGN.md step 8, issue 6):
+ *
+ * - Mapping first: before operations read after the leader reached mapping version V are written,
+ *   the follower gets the leader's mapping as of V or later.
+ * - Settings: replicated settings (index-settings.ts says which) follow the leader's; static ones
+ *   (analysis...) by closing the follower, updating and reopening it, with writes held meanwhile.
+ * - Aliases: the leader's aliases, filters and routing included, `is_write_index` always false.
+ *
+ * Changes are noticed through the leader's metadata versions, both on every read (`ensure`) and by
+ * a slow poll (`watch`) so a settings change with no new documents still arrives.
+ * Concurrent callers share one sync; the sync itself is never aborted by one caller's pause.
  */
 import type { ClusterClient } from '../cluster/cluster-client.js';
+import type { MetadataVersions } from '../cluster/types.js';
 import type { Logger } from '../util/logger.js';
-import { abortError } from '../util/sleep.js';
+import { abortError, sleep } from '../util/sleep.js';
+import { aliasActions, isStaticSetting, settingsUpdate } from './index-settings.js';
+import type { WriteGate } from './write-gate.js';
+
+export interface MetadataSyncOptions {
+  readonly leader: ClusterClient;
+  readonly leaderIndex: string;
+  readonly follower: ClusterClient;
+  readonly followerIndex: string;
+  readonly gate: WriteGate;
+  readonly logger: Logger;
+}
+
+const NONE: MetadataVersions = { mappingVersion: 0, settingsVersion: 0, aliasesVersion: 0 };
 
 export class MetadataSync {
-  readonly #leader: ClusterClient;
-  readonly #leaderIndex: string;
-  readonly #follower: ClusterClient;
-  readonly #followerIndex: string;
-  readonly #logger: Logger;
-  /** The leader mapping version the follower is known to include (0: unknown, sync on first use). */
-  #syncedMappingVersion: number;
+  readonly #o: MetadataSyncOptions;
+  /** Leader versions the follower is known to include (0: unknown, so the first check syncs). */
+  #synced: MetadataVersions = NONE;
+  /** The follower index's own versions, for stats. */
+  #followerVersions: MetadataVersions = NONE;
   #inflight: Promise<void> | undefined;
 
-  constructor(opts: { leader: ClusterClient; leaderIndex: string; follower: ClusterClient; followerIndex: string; logger: Logger; syncedMappingVersion?: number }) {
-    this.#leader = opts.leader;
-    this.#leaderIndex = opts.leaderIndex;
-    this.#follower = opts.follower;
-    this.#followerIndex = opts.followerIndex;
-    this.#logger = opts.logger;
-    this.#syncedMappingVersion = opts.syncedMappingVersion ?? 0;
+  constructor(options: MetadataSyncOptions) {
+    this.#o = options;
   }
 
-  get syncedMappingVersion(): number {
-    return this.#syncedMappingVersion;
+  get followerVersions(): MetadataVersions {
+    return this.#followerVersions;
   }
 
-  async ensureMapping(leaderMappingVersion: number, signal: AbortSignal): Promise<void> {
-    while (this.#syncedMappingVersion < leaderMappingVersion) {
+  /** Brings the follower up to (at least) the given leader versions. */
+  async ensure(leader: MetadataVersions, signal: AbortSignal): Promise<void> {
+    while (behind(this.#synced, leader)) {
       if (signal.aborted) throw abortError();
-      // The sync is shared, so it runs unaborted: one caller's pause must not fail the others.
-      this.#inflight ??= this.#syncMapping().finally(() => { this.#inflight = undefined; });
+      this.#inflight ??= this.#sync().finally(() => { this.#inflight = undefined; });
       await this.#inflight;
     }
   }
 
-  async #syncMapping(): Promise<void> {
-    const leader = await this.#leader.indexMetadata(this.#leaderIndex);
-    await this.#follower.putMapping(this.#followerIndex, leader.mappings as Record<string, unknown>);
-    this.#logger.info('follower mapping updated from the leader', { leader_mapping_version: leader.mappingVersion });
-    this.#syncedMappingVersion = Math.max(this.#syncedMappingVersion, leader.mappingVersion);
+  /** Polls the leader's metadata versions every `intervalMs` until aborted; errors go to `onError`. */
+  async watch(intervalMs: number, signal: AbortSignal, onError: (err: unknown) => void): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.ensure(await this.#o.leader.metadataVersions(this.#o.leaderIndex, signal), signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        onError(err);
+      }
+      await sleep(intervalMs, signal).catch(() => undefined);
+    }
   }
+
+  async #sync(): Promise<void> {
+    const { leader, follower, leaderIndex, followerIndex, logger } = this.#o;
+    const [l, f] = await Promise.all([leader.indexMetadata(leaderIndex), follower.indexMetadata(followerIndex)]);
+    if (l.mappingVersion > this.#synced.mappingVersion) {
+      await follower.putMapping(followerIndex, l.mappings as Record<string, unknown>);
+      if (this.#synced !== NONE) logger.info('follower mapping updated from the leader', { leader_mapping_version: l.mappingVersion });
+    }
+    if (l.settingsVersion > this.#synced.settingsVersion) {
+      const update = settingsUpdate(l.settings, f.settings);
+      if (Object.keys(update).length > 0) await this.#applySettings(update);
+    }
+    if (l.aliasesVersion > this.#synced.aliasesVersion) {
+      const actions = aliasActions(followerIndex, l.aliases, f.aliases);
+      if (actions.length > 0) {
+        await follower.updateAliases(actions);
+        logger.info('follower aliases updated from the leader', { actions: actions.length });
+      }
+    }
+    this.#synced = { mappingVersion: l.mappingVersion, settingsVersion: l.settingsVersion, aliasesVersion: l.aliasesVersion };
+    this.#followerVersions = await follower.metadataVersions(followerIndex);
+  }
+
+  async #applySettings(update: Record<string, unknown>): Promise<void> {
+    const { follower, followerIndex, gate, logger } = this.#o;
+    const names = Object.keys(update);
+    if (!names.some(isStaticSetting)) {
+      await follower.putSettings(followerIndex, update);
+      logger.info('follower settings updated from the leader', { settings: names });
+      return;
+    }
+    // Static settings only change on a closed index: hold writes, close, update, reopen.
+    await gate.exclusive(async () => {
+      logger.info('closing the follower index to apply static settings from the leader', { settings: names });
+      await follower.closeIndex(followerIndex);
+      try {
+        await follower.putSettings(followerIndex, update);
+      } finally {
+        await follower.openIndex(followerIndex);
+      }
+    });
+  }
+}
+
+function behind(synced: MetadataVersions, leader: MetadataVersions): boolean {
+  return synced.mappingVersion < leader.mappingVersion || synced.settingsVersion < leader.settingsVersion || synced.aliasesVersion < leader.aliasesVersion;
 }

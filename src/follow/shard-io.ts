@@ -4,6 +4,7 @@ import type { BulkItemResult, ExternalOp, SeqNoHit } from '../cluster/types.js';
 import type { FollowerShardWriter, LeaderCheckpoint, LeaderShardReader } from '../shard/ports.js';
 import type { LeaderIndexWatcher } from './leader-index-watcher.js';
 import type { MetadataSync } from './metadata-sync.js';
+import type { WriteGate } from './write-gate.js';
 
 /** Elasticsearch refuses `size` above index.max_result_window (10000 by default), even with search_after. */
 const MAX_PAGE_SIZE = 10_000;
@@ -34,15 +35,21 @@ export class LeaderShardReaderImpl implements LeaderShardReader {
       searchAfter = page[page.length - 1]!.seqNo;
     }
     // Mapping before documents: the follower must know every field these hits may carry.
-    await this.metadata.ensureMapping(versions.mappingVersion, signal);
+    await this.metadata.ensure(versions, signal);
     return hits;
   }
 }
 
 export class FollowerShardWriterImpl implements FollowerShardWriter {
-  constructor(private readonly follower: ClusterClient, private readonly followerIndex: string) {}
+  constructor(private readonly follower: ClusterClient, private readonly followerIndex: string, private readonly gate: WriteGate) {}
 
-  write(ops: readonly ExternalOp[], signal: AbortSignal): Promise<BulkItemResult[]> {
-    return this.follower.bulkExternal(this.followerIndex, ops, signal);
+  async write(ops: readonly ExternalOp[], signal: AbortSignal): Promise<BulkItemResult[]> {
+    // Held while the follower index is closed for a static settings change.
+    const leave = await this.gate.enter(signal);
+    try {
+      return await this.follower.bulkExternal(this.followerIndex, ops, signal);
+    } finally {
+      leave();
+    }
   }
 }

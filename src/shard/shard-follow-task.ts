@@ -86,6 +86,10 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   #pollInFlight = false;
   #outstandingReads = 0;
   #outstandingWrites = 0;
+  /** Sum of the seq_no spans of reads in flight: the most operations they can still bring. */
+  #inflightReadSpan = 0;
+  #inflightWriteOps = 0;
+  #inflightWriteBytes = 0;
   #readStoppedBy: string | undefined;
   #reconcileInFlight = false;
   #reconcileTimer: NodeJS.Timeout | undefined;
@@ -247,11 +251,17 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     }
   }
 
-  /** Both budgets of a read; logs (at debug) which one stopped reading, once per change. */
+  /**
+   * Both budgets of a read; logs (at debug) which one stopped reading, once per change.
+   * The buffer budget counts what reads already in flight may still bring (their seq_no span, at
+   * the average size seen so far) and what writes in flight still hold, so the memory of a shard
+   * stays within max_write_buffer_count / _size plus one read, however far behind the follower is.
+   */
   #hasReadBudget(): boolean {
     let stoppedBy: string | undefined;
     if (this.#outstandingReads >= this.#params.max_outstanding_read_requests) stoppedBy = 'max_outstanding_read_requests';
-    else if (!this.#bufferHasRoom()) stoppedBy = this.#buffer.count >= this.#params.max_write_buffer_count ? 'max_write_buffer_count' : 'max_write_buffer_size';
+    else if (this.#committedOps() >= this.#params.max_write_buffer_count) stoppedBy = 'max_write_buffer_count';
+    else if (this.#committedBytes() >= this.#params.max_write_buffer_size) stoppedBy = 'max_write_buffer_size';
     if (stoppedBy !== this.#readStoppedBy) {
       if (stoppedBy) this.#logger.debug(`reads paused: ${stoppedBy} reached`, { buffer_ops: this.#buffer.count, buffer_bytes: this.#buffer.sizeInBytes });
       this.#readStoppedBy = stoppedBy;
@@ -259,8 +269,19 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     return stoppedBy === undefined;
   }
 
+  /** Operations buffered, in bulk requests in flight, or possibly coming from reads in flight. */
+  #committedOps(): number {
+    return this.#buffer.count + this.#inflightWriteOps + this.#inflightReadSpan;
+  }
+
+  #committedBytes(): number {
+    const averageOpBytes = this.#operationsRead === 0 ? 0 : this.#bytesRead / this.#operationsRead;
+    return this.#buffer.sizeInBytes + this.#inflightWriteBytes + this.#inflightReadSpan * averageOpBytes;
+  }
+
+  /** Whether a poll for new operations is worth issuing: only when reads could follow it. */
   #bufferHasRoom(): boolean {
-    return this.#buffer.count < this.#params.max_write_buffer_count && this.#buffer.sizeInBytes < this.#params.max_write_buffer_size;
+    return this.#committedOps() < this.#params.max_write_buffer_count && this.#committedBytes() < this.#params.max_write_buffer_size;
   }
 
   // ---- requests -------------------------------------------------------------------------------
@@ -282,6 +303,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
 
   async #sendRead(from: number, to: number): Promise<void> {
     this.#outstandingReads += 1;
+    this.#inflightReadSpan += to - from;
     const started = this.#now();
     try {
       const fetched = await this.#withRetries('read', from, this.#readAbort.signal, () => this.#reader.read(from, to, this.#readAbort.signal));
@@ -307,6 +329,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
       }
     } finally {
       this.#outstandingReads -= 1;
+      this.#inflightReadSpan -= to - from;
     }
     this.#coordinateWrites();
     this.#coordinateReads();
@@ -314,6 +337,9 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
 
   async #sendWrite(batch: BufferedHit[]): Promise<void> {
     this.#outstandingWrites += 1;
+    const batchBytes = batch.reduce((sum, b) => sum + b.sizeInBytes, 0);
+    this.#inflightWriteOps += batch.length;
+    this.#inflightWriteBytes += batchBytes;
     let pending = batch;
     try {
       for (let attempt = 1; pending.length > 0; attempt += 1) {
@@ -353,6 +379,8 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
       }
     } finally {
       this.#outstandingWrites -= 1;
+      this.#inflightWriteOps -= batch.length;
+      this.#inflightWriteBytes -= batchBytes;
     }
     this.#coordinateWrites();
     // A write made room in the buffer, and the follower may still be behind: reads may resume.

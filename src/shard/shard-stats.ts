@@ -49,4 +49,8 @@ export interface ShardStats {
   /** Age of the oldest operation the leader has made durable and the follower has not applied (0 when caught up). */
   readonly lag_millis: number;
   readonly fatal_exception?: { readonly type: string; readonly reason: string };
+  /** The follower index's metadata versions, as CCR reports them (filled in by the index follower). */
+  readonly follower_mapping_version?: number;
+  readonly follower_settings_version?: number;
+  readonly follower_aliases_version?: number;
 }

@@ -4,12 +4,15 @@
  *   <dir>/daemon.lock                  pid of the daemon that holds the directory
  *   <dir>/followers/<key>.json         one FollowerRecord per file
  *   <dir>/checkpoints/<key>.json       that follower's shard checkpoints
+ *   <dir>/auto-follow/<name>.json      one AutoFollowPatternRecord per file
+ *   <dir>/auto-follow-handled/<name>.json  the leader indices that pattern has handled
  *
- * (`<key>` is `encodeURIComponent(followerKey)`.) Guarantees:
+ * (`<key>` is `encodeURIComponent(followerKey)`, `<name>` `encodeURIComponent(pattern name)`.)
+ * Guarantees:
  * - a crash never leaves a torn file: each write goes to a temp file that is fsynced, renamed over
  *   the target, and the directory fsynced, so a reader sees the old content or the new, whole;
  * - writes to one file run one after another in call order, so an older write can never land
- *   after a newer one (checkpoints must never go backwards by accident);
+ *   after a newer one (checkpoints must never go backwards by accident, nor a handled set shrink);
  * - a file that cannot be read back is an error naming it, never silently skipped: losing a
  *   follower record or a checkpoint quietly would mean silently not replicating, or re-copying;
  * - every file carries `"format": 1`, so a later layout can be recognised and migrated.
@@ -18,11 +21,16 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import nodePath from 'node:path';
 import {
+  type AutoFollowPatternRecord,
+  AutoFollowPatternNotFoundError,
+  checkPatternName,
   type FatalException,
   type FollowerKey,
   type FollowerRecord,
   FollowerNotFoundError,
   type FollowStatus,
+  type HandledLeaderIndex,
+  type HandledOutcome,
   type ShardCheckpoints,
   type StateStore,
   followerKey,
@@ -33,7 +41,11 @@ const FORMAT = 1;
 const LOCK_FILE = 'daemon.lock';
 const FOLLOWERS = 'followers';
 const CHECKPOINTS = 'checkpoints';
+const PATTERNS = 'auto-follow';
+const HANDLED = 'auto-follow-handled';
+const DIRS = [FOLLOWERS, CHECKPOINTS, PATTERNS, HANDLED] as const;
 const STATUSES: readonly FollowStatus[] = ['active', 'paused'];
+const OUTCOMES: readonly HandledOutcome[] = ['existing', 'followed', 'skipped', 'failed'];
 
 export class StateLockedError extends Error {
   override readonly name = 'StateLockedError';
@@ -65,8 +77,7 @@ export class FileStateStore implements StateStore {
   /** Creates `dir` if needed and takes its lock; throws `StateLockedError` if a live daemon holds it. */
   static async open(dir: string): Promise<FileStateStore> {
     const root = nodePath.resolve(dir);
-    await mkdir(nodePath.join(root, FOLLOWERS), { recursive: true });
-    await mkdir(nodePath.join(root, CHECKPOINTS), { recursive: true });
+    for (const kind of DIRS) await mkdir(nodePath.join(root, kind), { recursive: true });
     await acquireLock(root);
     try {
       await removeLeftovers(root);
@@ -130,6 +141,60 @@ export class FileStateStore implements StateStore {
     });
   }
 
+  async listAutoFollowPatterns(): Promise<AutoFollowPatternRecord[]> {
+    this.#assertOpen();
+    await Promise.all(this.#tails.values());
+    const names = (await readdir(nodePath.join(this.dir, PATTERNS))).filter((name) => name.endsWith('.json')).sort();
+    const records = await Promise.all(names.map((name) => this.#readPattern(nodePath.join(this.dir, PATTERNS, name))));
+    return records.filter((record): record is AutoFollowPatternRecord => record !== undefined);
+  }
+
+  async getAutoFollowPattern(name: string): Promise<AutoFollowPatternRecord | undefined> {
+    this.#assertOpen();
+    const file = this.#patternFile(PATTERNS, name);
+    await this.#tails.get(file);
+    return this.#readPattern(file);
+  }
+
+  async putAutoFollowPattern(record: AutoFollowPatternRecord): Promise<void> {
+    this.#assertOpen();
+    const file = this.#patternFile(PATTERNS, record.name);
+    const stored = { format: FORMAT, pattern: pickPattern(record) };
+    return this.#serialise(file, () => writeAtomically(file, stored));
+  }
+
+  async deleteAutoFollowPattern(name: string): Promise<void> {
+    this.#assertOpen();
+    // As deleteFollower: the pattern first, so a save queued in between is refused; a crash in
+    // between leaves an orphan handled set, which the next open() removes.
+    const patternFile = this.#patternFile(PATTERNS, name);
+    const handledFile = this.#patternFile(HANDLED, name);
+    await this.#serialise(patternFile, () => removeDurably(patternFile));
+    await this.#serialise(handledFile, () => removeDurably(handledFile));
+  }
+
+  async loadHandledIndices(name: string): Promise<HandledLeaderIndex[]> {
+    this.#assertOpen();
+    const file = this.#patternFile(HANDLED, name);
+    await this.#tails.get(file);
+    const stored = await readStored(file);
+    return stored === undefined ? [] : parseHandledFile(stored, name, file);
+  }
+
+  async saveHandledIndices(name: string, indices: readonly HandledLeaderIndex[]): Promise<void> {
+    this.#assertOpen();
+    const file = this.#patternFile(HANDLED, name);
+    const entries = checkHandled(indices, name); // copied now: the caller may change its entries later
+    const patternFile = this.#patternFile(PATTERNS, name);
+    // Judged as of this call, as saveCheckpoints judges its follower.
+    const earlierPatternWrites = this.#tails.get(patternFile);
+    return this.#serialise(file, async () => {
+      await earlierPatternWrites;
+      if (!(await exists(patternFile))) throw new AutoFollowPatternNotFoundError(name);
+      await writeAtomically(file, { format: FORMAT, pattern: name, indices: entries });
+    });
+  }
+
   close(): Promise<void> {
     // Not async: repeated calls must return the very same promise.
     this.#closing ??= (async () => {
@@ -147,6 +212,10 @@ export class FileStateStore implements StateStore {
     const [cluster = '', index = '', ...rest] = key.split('/');
     if (rest.length > 0) throw new RangeError(`invalid follower key ${JSON.stringify(key)}: expected cluster/index`);
     return nodePath.join(this.dir, kind, `${encodeURIComponent(followerKey(cluster, index))}.json`);
+  }
+
+  #patternFile(kind: typeof PATTERNS | typeof HANDLED, name: string): string {
+    return nodePath.join(this.dir, kind, `${encodeURIComponent(checkPatternName(name))}.json`);
   }
 
   /** Runs `write` after every earlier write to `file` has settled, so writes land in call order. */
@@ -168,6 +237,17 @@ export class FileStateStore implements StateStore {
     const expected = decodeURIComponent(nodePath.basename(file, '.json'));
     if (recordKey(record) !== expected) {
       throw new StateCorruptError(file, `holds follower ${recordKey(record)}, but its name says ${expected}`);
+    }
+    return record;
+  }
+
+  async #readPattern(file: string): Promise<AutoFollowPatternRecord | undefined> {
+    const stored = await readStored(file);
+    if (stored === undefined) return undefined;
+    const record = parsePattern(stored.pattern, file);
+    const expected = decodeURIComponent(nodePath.basename(file, '.json'));
+    if (record.name !== expected) {
+      throw new StateCorruptError(file, `holds auto-follow pattern ${record.name}, but its name says ${expected}`);
     }
     return record;
   }
@@ -231,9 +311,9 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Temp files of writes cut short by a crash, and checkpoints whose follower is gone. */
+/** Temp files of writes cut short by a crash, checkpoints whose follower is gone, handled sets whose pattern is. */
 async function removeLeftovers(dir: string): Promise<void> {
-  for (const kind of [FOLLOWERS, CHECKPOINTS]) {
+  for (const kind of DIRS) {
     for (const name of await readdir(nodePath.join(dir, kind))) {
       if (name.endsWith('.tmp')) await rm(nodePath.join(dir, kind, name), { force: true });
     }
@@ -241,6 +321,11 @@ async function removeLeftovers(dir: string): Promise<void> {
   for (const name of await readdir(nodePath.join(dir, CHECKPOINTS))) {
     if (name.endsWith('.json') && !(await exists(nodePath.join(dir, FOLLOWERS, name)))) {
       await removeDurably(nodePath.join(dir, CHECKPOINTS, name));
+    }
+  }
+  for (const name of await readdir(nodePath.join(dir, HANDLED))) {
+    if (name.endsWith('.json') && !(await exists(nodePath.join(dir, PATTERNS, name)))) {
+      await removeDurably(nodePath.join(dir, HANDLED, name));
     }
   }
 }
@@ -395,6 +480,93 @@ function checkShards(checkpoints: Readonly<Record<string | number, unknown>>, ke
     result[Number(shard)] = checkpoint;
   }
   return result;
+}
+
+function parsePattern(value: unknown, file: string): AutoFollowPatternRecord {
+  const bad: (what: string) => never = (what) => {
+    throw new StateCorruptError(file, `pattern.${what}`);
+  };
+  if (!isObject(value)) return bad('expected an object');
+  const text = (field: string): string => {
+    const v = value[field];
+    return typeof v === 'string' && v !== '' ? v : bad(`${field}: expected a non-empty string`);
+  };
+  const list = (field: string): string[] => {
+    const v = value[field];
+    return Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '') ? [...v] as string[] : bad(`${field}: expected a list of non-empty strings`);
+  };
+  const params = value.params;
+  if (!isObject(params) || !Object.values(params).every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    bad('params: expected an object of numbers');
+  }
+  const status = value.status;
+  if (!STATUSES.includes(status as FollowStatus)) bad(`status: expected one of ${STATUSES.join(', ')}`);
+  const leaderIndexPatterns = list('leaderIndexPatterns');
+  if (leaderIndexPatterns.length === 0) bad('leaderIndexPatterns: expected at least one pattern');
+  return pickPattern({
+    name: text('name'),
+    remoteCluster: text('remoteCluster'),
+    followerCluster: text('followerCluster'),
+    leaderIndexPatterns,
+    leaderIndexExclusionPatterns: list('leaderIndexExclusionPatterns'),
+    followIndexPattern: text('followIndexPattern'),
+    params: params as Record<string, number>,
+    status: status as FollowStatus,
+    createdAt: text('createdAt'),
+    activeSince: text('activeSince'),
+  });
+}
+
+/** Exactly the pattern's fields, in a fixed order. */
+function pickPattern(record: AutoFollowPatternRecord): AutoFollowPatternRecord {
+  return {
+    name: checkPatternName(record.name),
+    remoteCluster: record.remoteCluster,
+    followerCluster: record.followerCluster,
+    leaderIndexPatterns: [...record.leaderIndexPatterns],
+    leaderIndexExclusionPatterns: [...record.leaderIndexExclusionPatterns],
+    followIndexPattern: record.followIndexPattern,
+    params: { ...record.params },
+    status: record.status,
+    createdAt: record.createdAt,
+    activeSince: record.activeSince,
+  };
+}
+
+function parseHandledFile(stored: Stored, name: string, file: string): HandledLeaderIndex[] {
+  if (stored.pattern !== name) throw new StateCorruptError(file, `holds handled indices of ${JSON.stringify(stored.pattern)}, not ${name}`);
+  if (!Array.isArray(stored.indices)) throw new StateCorruptError(file, 'indices: expected a list');
+  try {
+    return checkHandled(stored.indices as HandledLeaderIndex[], name);
+  } catch (err) {
+    throw new StateCorruptError(file, (err as Error).message, { cause: err });
+  }
+}
+
+/** Copies of the entries with exactly their fields; throws on a malformed entry or a repeated index. */
+function checkHandled(indices: readonly HandledLeaderIndex[], name: string): HandledLeaderIndex[] {
+  const seen = new Set<string>();
+  return indices.map((entry, i) => {
+    const where = `handled index ${i} of auto-follow pattern ${name}`;
+    if (!isObject(entry)) throw new RangeError(`${where}: expected an object`);
+    const e = entry as unknown as Record<string, unknown>;
+    if (typeof e.leaderIndex !== 'string' || e.leaderIndex === '') throw new RangeError(`${where}: leaderIndex: expected a non-empty string`);
+    if (seen.has(e.leaderIndex)) throw new RangeError(`${where}: leader index ${e.leaderIndex} appears twice`);
+    seen.add(e.leaderIndex);
+    if (!OUTCOMES.includes(e.outcome as HandledOutcome)) throw new RangeError(`${where}: outcome: expected one of ${OUTCOMES.join(', ')}`);
+    if (typeof e.at !== 'string') throw new RangeError(`${where}: at: expected a string`);
+    for (const field of ['followerIndex', 'dataStream', 'reason']) {
+      if (e[field] !== undefined && typeof e[field] !== 'string') throw new RangeError(`${where}: ${field}: expected a string`);
+    }
+    return {
+      leaderIndex: e.leaderIndex,
+      outcome: e.outcome as HandledOutcome,
+      ...(e.followerIndex === undefined ? {} : { followerIndex: e.followerIndex as string }),
+      ...(e.dataStream === undefined ? {} : { dataStream: e.dataStream as string }),
+      ...(e.reason === undefined ? {} : { reason: e.reason as string }),
+      at: e.at,
+    };
+  });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -34,6 +34,49 @@ export interface FollowerRecord {
 /** Shard id → follower checkpoint: the highest seq_no applied with nothing missing below it; -1 = nothing yet. */
 export type ShardCheckpoints = Readonly<Record<number, number>>;
 
+/**
+ * An auto-follow pattern (CCR's `PUT /_ccr/auto_follow/<name>`): which leader indices to follow,
+ * into which cluster, under which name, with which parameters.
+ */
+export interface AutoFollowPatternRecord {
+  /** Unique; validated by the auto-follow part (no `/`, so it is a safe key here). */
+  readonly name: string;
+  readonly remoteCluster: string;
+  readonly followerCluster: string;
+  /** Wildcard patterns (`logs-*`) matched against leader index and data stream names. */
+  readonly leaderIndexPatterns: readonly string[];
+  readonly leaderIndexExclusionPatterns: readonly string[];
+  /** Follower index name template, with `{{leader_index}}`. */
+  readonly followIndexPattern: string;
+  /** Only the follow parameters the user gave, already parsed to numbers; the rest take defaults. */
+  readonly params: Readonly<Record<string, number>>;
+  readonly status: FollowStatus;
+  /** ISO 8601 time of the first put: when two patterns match one index, the earlier one follows it. */
+  readonly createdAt: string;
+  /** ISO 8601 time of the last put or resume: indices created before it are left alone. */
+  readonly activeSince: string;
+}
+
+/**
+ * What a pattern did with one leader index, so that it never considers it again:
+ * - `existing`: it existed when the pattern was put or resumed (or was created before that);
+ * - `followed`: the pattern started a follower for it (`followerIndex`);
+ * - `skipped`: it matched but is not this pattern's to follow (`reason` says why);
+ * - `failed`: following it failed with an error that retrying would not fix (`reason`).
+ */
+export type HandledOutcome = 'existing' | 'followed' | 'skipped' | 'failed';
+
+export interface HandledLeaderIndex {
+  readonly leaderIndex: string;
+  readonly outcome: HandledOutcome;
+  readonly followerIndex?: string;
+  /** The data stream the leader index is a backing index of. */
+  readonly dataStream?: string;
+  readonly reason?: string;
+  /** ISO 8601. */
+  readonly at: string;
+}
+
 export interface StateStore {
   listFollowers(): Promise<FollowerRecord[]>;
   getFollower(key: FollowerKey): Promise<FollowerRecord | undefined>;
@@ -49,6 +92,20 @@ export interface StateStore {
    * the same name would otherwise resume from them and skip data).
    */
   saveCheckpoints(key: FollowerKey, checkpoints: ShardCheckpoints): Promise<void>;
+  /** Every auto-follow pattern, in no particular order. */
+  listAutoFollowPatterns(): Promise<AutoFollowPatternRecord[]>;
+  getAutoFollowPattern(name: string): Promise<AutoFollowPatternRecord | undefined>;
+  /** Creates or replaces the pattern `record.name`; its handled indices are kept. */
+  putAutoFollowPattern(record: AutoFollowPatternRecord): Promise<void>;
+  /** Removes the pattern and its handled indices; no error if it does not exist. */
+  deleteAutoFollowPattern(name: string): Promise<void>;
+  /** `[]` when none were saved. */
+  loadHandledIndices(name: string): Promise<HandledLeaderIndex[]>;
+  /**
+   * Replaces the pattern's handled indices. Rejects with `AutoFollowPatternNotFoundError` when the
+   * pattern does not exist, so a round finishing after a delete cannot bring the set back.
+   */
+  saveHandledIndices(name: string, indices: readonly HandledLeaderIndex[]): Promise<void>;
   /** Waits for pending writes, then releases the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -72,4 +129,20 @@ export class FollowerNotFoundError extends Error {
   constructor(readonly key: FollowerKey) {
     super(`follower ${key} does not exist`);
   }
+}
+
+/** `saveHandledIndices` for a pattern that does not exist (never put, or deleted meanwhile). */
+export class AutoFollowPatternNotFoundError extends Error {
+  override readonly name = 'AutoFollowPatternNotFoundError';
+  constructor(readonly pattern: string) {
+    super(`auto-follow pattern ${pattern} does not exist`);
+  }
+}
+
+/** Throws unless `name` can key a pattern: non-empty, without `/`. */
+export function checkPatternName(name: string): string {
+  if (typeof name !== 'string' || name === '' || name.includes('/')) {
+    throw new RangeError(`invalid auto-follow pattern name ${JSON.stringify(name)}: expected a non-empty name without "/"`);
+  }
+  return name;
 }

@@ -151,6 +151,8 @@ async function startLocal(roles: TestRole[]): Promise<TestCluster[]> {
       httpPort: ports[2 * i]!,
       transportPort: ports[2 * i + 1]!,
       heap: '512m',
+      // Four JVMs starting at once on a 2-core CI runner took up to 72 s here; leave headroom.
+      startTimeoutMs: 240_000,
     });
     startedNodes.push(node);
     return node;

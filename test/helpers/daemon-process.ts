@@ -41,6 +41,8 @@ export interface DaemonProcessOptions {
   readonly stateDir?: string;
   readonly logLevel?: LogLevel;
   readonly startTimeoutMs?: number;
+  /** Extra `node` flags for the daemon, e.g. `--max-old-space-size=256`. */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface ExitStatus {
@@ -143,7 +145,7 @@ export class DaemonProcess {
     await writeFile(configFile, stringify(config), { mode: 0o600 });
     const fd = openSync(outputFile, 'a');
     try {
-      const child = spawn(process.execPath, [BIN, 'daemon', '--config', configFile], {
+      const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, 'daemon', '--config', configFile], {
         cwd: REPO_ROOT,
         stdio: ['ignore', fd, fd],
         env: { ...process.env },

@@ -321,7 +321,7 @@ describe('ccr-follow CLI: bad input is refused clearly and changes nothing (issu
     await writeDocs(securedLeader, securedIndex, 0, 30);
     const target = uniqueName('follower');
     const r = await expectRefused(['start', `secured_bad/${securedIndex}`, `follower/${target}`], {
-      code: ExitCodes.failed, message: /^error: cluster_unavailable_exception: cluster \[secured_bad\]: authentication refused: check the credentials for this cluster/m,
+      code: ExitCodes.failed, message: /^error: security_exception: cluster \[secured_bad\]: authentication refused: check the credentials for this cluster/m,
     });
     expect(r.stderr).to.match(/\b401\b/);
     await expectNoIndex(target);
@@ -329,45 +329,44 @@ describe('ccr-follow CLI: bad input is refused clearly and changes nothing (issu
 
   // ---- refused: the config and the daemon -----------------------------------------------------
 
-  describe('a malformed config file exits 2, naming the file, line and YAML path', () => {
-    const cases = [
-      {
-        name: 'bad YAML',
-        file: 'bad-yaml.yml',
-        yaml: (port: number) => `daemon:\n  control:\n    port: ${port}\nclusters:\n  leader: {url: http://127.0.0.1:9200\n`,
-        message: /^error: .*bad-yaml\.yml:\d+:\d+: malformed YAML: /,
-      },
-      {
-        name: 'unknown key',
-        file: 'unknown-key.yml',
-        yaml: (port: number) => `daemon:\n  control:\n    port: ${port}\nclusters:\n  leader:\n    url: http://127.0.0.1:9200\n    auth:\n      username: u\n      pasword: "\${CCR_TEST_SECURED_PASSWORD}"\n`,
-        message: /^error: .*unknown-key\.yml:9:\d+: clusters\.leader\.auth\.pasword: unknown key \(expected one of: username, password, api_key, bearer\)$/m,
-      },
-      {
-        name: 'bad URL',
-        file: 'bad-url.yml',
-        yaml: (port: number) => `daemon:\n  control:\n    port: ${port}\nclusters:\n  leader:\n    url: "htp:/127.0.0.1:9200"\n`,
-        message: /^error: .*bad-url\.yml:6:\d+: clusters\.leader\.url: expected an http\(s\) URL, got "htp:\/127\.0\.0\.1:9200"$/m,
-      },
-      {
-        name: 'URL with a password in it',
-        file: 'url-with-password.yml',
-        yaml: (port: number) => `daemon:\n  control:\n    port: ${port}\nclusters:\n  leader:\n    url: "http://ccr_admin:\${CCR_TEST_SECURED_PASSWORD}@127.0.0.1:9200"\n`,
-        message: /^error: .*url-with-password\.yml:6:\d+: clusters\.leader\.url: expected a URL without user:password@ \(put credentials under auth\), got "http:\/\/127\.0\.0\.1:9200"$/m,
-      },
-    ];
+  // A malformed config file exits 2, naming the file, line and YAML path: for the daemon and for a command.
+  const CONFIG_CASES = [
+    {
+      name: 'bad YAML',
+      file: 'bad-yaml.yml',
+      yaml: (port: number) => `daemon:\n  control:\n    port: ${port}\nclusters:\n  leader: {url: http://127.0.0.1:9200\n`,
+      message: /^error: .*bad-yaml\.yml:\d+:\d+: malformed YAML: /,
+    },
+    {
+      name: 'unknown key',
+      file: 'unknown-key.yml',
+      yaml: (port: number) => `daemon:\n  control:\n    port: ${port}\nclusters:\n  leader:\n    url: http://127.0.0.1:9200\n    auth:\n      username: u\n      pasword: "\${CCR_TEST_SECURED_PASSWORD}"\n`,
+      message: /^error: .*unknown-key\.yml:9:\d+: clusters\.leader\.auth\.pasword: unknown key \(expected one of: username, password, api_key, bearer\)$/m,
+    },
+    {
+      name: 'bad URL',
+      file: 'bad-url.yml',
+      yaml: (port: number) => `daemon:\n  control:\n    port: ${port}\nclusters:\n  leader:\n    url: "htp:/127.0.0.1:9200"\n`,
+      message: /^error: .*bad-url\.yml:6:\d+: clusters\.leader\.url: expected an http\(s\) URL, got "htp:\/127\.0\.0\.1:9200"$/m,
+    },
+    {
+      name: 'URL with a password in it',
+      file: 'url-with-password.yml',
+      yaml: (port: number) => `daemon:\n  control:\n    port: ${port}\nclusters:\n  leader:\n    url: "http://ccr_admin:\${CCR_TEST_SECURED_PASSWORD}@127.0.0.1:9200"\n`,
+      message: /^error: .*url-with-password\.yml:6:\d+: clusters\.leader\.url: expected a URL without user:password@ \(put credentials under auth\), got "http:\/\/127\.0\.0\.1:9200"$/m,
+    },
+  ];
 
-    for (const c of cases) {
-      it(`${c.name}: for the daemon and for a command`, async () => {
-        // The live daemon's control port: a command that ignored the error would reach it.
-        const file = join(workDir, c.file);
-        await writeFile(file, c.yaml(Number(new URL(controlUrl).port)));
-        await expectRefused(['daemon'], { code: ExitCodes.usage, message: c.message, config: file });
-        await expectRefused(['start', `leader/${leaderIndex}`, `follower/${uniqueName('follower')}`], { code: ExitCodes.usage, message: c.message, config: file });
-        await expectRefused(['info'], { code: ExitCodes.usage, message: c.message, config: file });
-      });
-    }
-  });
+  for (const c of CONFIG_CASES) {
+    it(`a malformed config file (${c.name}) exits 2 for the daemon and for a command, naming file, line and YAML path`, async () => {
+      // The live daemon's control port: a command that ignored the error would reach it.
+      const file = join(workDir, c.file);
+      await writeFile(file, c.yaml(Number(new URL(controlUrl).port)));
+      await expectRefused(['daemon'], { code: ExitCodes.usage, message: c.message, config: file });
+      await expectRefused(['start', `leader/${leaderIndex}`, `follower/${uniqueName('follower')}`], { code: ExitCodes.usage, message: c.message, config: file });
+      await expectRefused(['info'], { code: ExitCodes.usage, message: c.message, config: file });
+    });
+  }
 
   it('a second daemon on the same state directory is refused and the first keeps its state', async () => {
     const r = await cli(['daemon']);
@@ -389,17 +388,27 @@ describe('ccr-follow CLI: bad input is refused clearly and changes nothing (issu
     await expectRefused(['info', '--json'], { code: ExitCodes.daemonUnreachable, message, config: file });
   });
 
+  it('a command reads only the control address from the config: it needs none of the clusters\' secrets', async () => {
+    // Operators give the daemon its passwords (systemd EnvironmentFile, a secrets manager) and run
+    // `ccr-follow stats` from a shell that does not have them; the command only talks to the daemon.
+    const r = await runCli(['stats', '--config', configFile], { env: { CCR_TEST_SECURED_PASSWORD: undefined, CCR_TEST_WRONG_PASSWORD: undefined }, cwd: workDir });
+    expect(r.stderr).not.to.match(/environment variable CCR_TEST_\w+_PASSWORD is not set/);
+    expect(r, r.stderr).to.include({ code: ExitCodes.ok, stderr: '' });
+    expect(r.stdout).to.include(`follower/${followerIndex}`);
+  });
+
   // ---- refused: the follow parameters ---------------------------------------------------------
 
   it('an unknown follow parameter or a bad value is refused, naming the parameter', async () => {
     const target = uniqueName('follower');
     const start = ['start', `leader/${leaderIndex}`, `follower/${target}`];
+    // Checked by the CLI itself: a usage error (exit 2), nothing sent to the daemon.
     await expectRefused([...start, '--max-read-request-operation-count', 'abc'], {
-      code: ExitCodes.failed, message: /^error: illegal_argument_exception: follow parameter \[max_read_request_operation_count\]: expected a whole number, got "abc"$/m,
+      code: ExitCodes.usage, message: /^error: follow parameter \[max_read_request_operation_count\]: expected a whole number, got "abc"$/m,
     });
-    await expectRefused([...start, '--max-read-request-size', '12xb'], { code: ExitCodes.failed, message: /^error: illegal_argument_exception: follow parameter \[max_read_request_size\]: /m });
-    await expectRefused([...start, '--read-poll-timeout', '0'], { code: ExitCodes.failed, message: /follow parameter \[read_poll_timeout\] must be greater than 0, got "0"/ });
-    await expectRefused([...start, '--max-outstanding-write-requests', '1.5'], { code: ExitCodes.failed, message: /follow parameter \[max_outstanding_write_requests\]: expected a whole number, got "1.5"/ });
+    await expectRefused([...start, '--max-read-request-size', '12xb'], { code: ExitCodes.usage, message: /^error: follow parameter \[max_read_request_size\]: /m });
+    await expectRefused([...start, '--read-poll-timeout', '0'], { code: ExitCodes.usage, message: /follow parameter \[read_poll_timeout\] must be greater than 0, got "0"/ });
+    await expectRefused([...start, '--max-outstanding-write-requests', '1.5'], { code: ExitCodes.usage, message: /follow parameter \[max_outstanding_write_requests\]: expected a whole number, got "1.5"/ });
     const misspelt = await expectRefused([...start, '--max-read-request-operation-cnt', '5'], { code: ExitCodes.usage, message: /^error: unknown option '--max-read-request-operation-cnt'$/m });
     expect(misspelt.stderr, 'the help that follows names the right option').to.include('--max-read-request-operation-count <n>');
 

@@ -101,6 +101,17 @@ describe('pausing, resuming and unfollowing a follower index', function () {
         await expectFollowError(() => manager.pause('follower/no-such-follower'), 'resource_not_found_exception', /not a follower index/);
       });
 
+      it('refuses the second of two concurrent pauses, and of two concurrent resumes', async () => {
+        const { key } = await followed(65);
+        const manager = daemon.daemon.manager;
+        const pauses = await Promise.allSettled([manager.pause(key), manager.pause(key)]);
+        expect(outcomes(pauses), 'two pauses at once').to.have.members(['ok', 'illegal_state_exception']);
+        expect(manager.info(key)[0]).to.include({ status: 'paused' });
+        const resumes = await Promise.allSettled([manager.resume(key), manager.resume(key)]);
+        expect(outcomes(resumes), 'two resumes at once').to.have.members(['ok', 'illegal_state_exception']);
+        expect(manager.info(key)[0]).to.include({ status: 'active' });
+      });
+
       it('unfollows only when paused, leaving an ordinary index with all the data that takes ordinary writes', async () => {
         const { leaderIndex, followerIndex, key, workload } = await followed(63);
         const manager = daemon.daemon.manager;
@@ -163,6 +174,14 @@ async function expectFollowError(fn: () => Promise<unknown>, type: string, messa
   expect(error, `expected a FollowError ${type}`).to.be.instanceOf(FollowError);
   expect((error as FollowError).type).to.equal(type);
   expect((error as FollowError).message).to.match(message);
+}
+
+/** 'ok' for a fulfilled call, the FollowError type (or the message) for a rejected one. */
+function outcomes(results: readonly PromiseSettledResult<unknown>[]): string[] {
+  return results.map((r) => {
+    if (r.status === 'fulfilled') return 'ok';
+    return r.reason instanceof FollowError ? r.reason.type : String(r.reason);
+  });
 }
 
 async function countDocs(client: ClusterClient, index: string): Promise<number> {

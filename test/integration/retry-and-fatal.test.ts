@@ -165,6 +165,41 @@ describe('retries and fatal errors (ES → ES)', function () {
     expect(again.fatal_exception!.type).to.equal('index_not_found_exception');
   });
 
+  it('pauses with fatal_exception when the follower index is deleted, rather than writing into an auto-created index', async () => {
+    const { leaderIndex, followerIndex, key } = indexNames();
+    await createLeaderIndex(leader, leaderIndex);
+    const workload = new RandomWorkload(leader, leaderIndex, { seed: 34, ids: 500 });
+    await workload.run(3);
+    // Delete reconciliation also notices a missing follower index (it refreshes and counts it), but
+    // only now and then: let every shard finish its first pass, so that the next one is an hour away
+    // and only the replication path itself is left to notice.
+    await daemon.daemon.manager.follow({
+      leaderCluster: 'leader', leaderIndex, followerCluster: 'follower', followerIndex, params: { reconcile_interval: '1h' },
+    });
+    await waitForCaughtUp(daemon.daemon, leader, leaderIndex, followerIndex);
+    await waitFor(() => statsOf(daemon.daemon, followerIndex).shards.every((s) => s.reconciliations >= 1 && s.outstanding_read_requests === 0),
+      { timeoutMs: 30_000, message: 'the first delete reconciliation of every shard' });
+
+    await follower.deleteIndex(followerIndex);
+    await workload.run(2);
+    const describeFollowerIndex = async (): Promise<string> => {
+      if (!(await follower.indexExists(followerIndex))) return 'the follower index does not exist';
+      const meta = await follower.indexMetadata(followerIndex);
+      await follower.refresh(followerIndex);
+      return `the follower index was re-created with ${meta.numberOfShards} shard(s) (the leader has 3), ` +
+        `${await countDocs(follower, followerIndex)} documents, mapping ${JSON.stringify(meta.mappings)}`;
+    };
+    let state = '';
+    const info = await waitFor(async () => {
+      const i = infoOf(key);
+      if (i.status === 'paused' && i.fatal_exception) return i;
+      state = `status ${i.status}, lag ${statsOf(daemon.daemon, followerIndex).total_global_checkpoint_lag}; ${await describeFollowerIndex()}`;
+      return false;
+    }, { timeoutMs: 30_000, intervalMs: 500, message: () => `${key} to pause once its index is gone (${state})` });
+    console.log(`      fatal_exception: ${info.fatal_exception!.type}: ${info.fatal_exception!.reason}`);
+    expect(info.fatal_exception!.reason).to.include(followerIndex);
+  });
+
   it('pauses when the follower rejects a document, and resume continues from the checkpoint once the cause is removed', async () => {
     const { leaderIndex, followerIndex, key } = indexNames();
     await createLeaderIndex(leader, leaderIndex);

@@ -44,17 +44,22 @@ export const NODE_USER = 'ccr-follow';
  * Runs the launcher (`$0 "$@"`) under a watchdog. The node is in its own process group, so it
  * would outlive us if we were SIGKILLed (a CI timeout, say), when no handler of ours runs. Our end
  * of the stdin pipe closes whenever we die, however we die; the watchdog then kills the group.
- * The wrapper exits with the launcher's exit code.
+ * The wrapper outlives a SIGTERM to the group (trap) and waits for the launcher, so the JVM stays
+ * its child and gets reaped even where PID 1 reaps no orphans (Node as PID 1 in a container).
+ * It exits with the launcher's exit code.
  */
 const WRAPPER = [
+  'trap : TERM INT',
   // sh gives background jobs /dev/null as stdin unless redirected explicitly: keep the pipe as fd 3.
   'exec 3<&0',
   '"$0" "$@" </dev/null 3<&- &',
   'launcher=$!',
   '(read -r _ignored <&3; kill -KILL 0) &',
   'watchdog=$!',
-  'wait "$launcher"',
-  'code=$?',
+  'exec 3<&-',
+  'code=0',
+  // A trapped signal interrupts `wait`; keep waiting until the launcher has really exited.
+  'while kill -0 "$launcher" 2>/dev/null; do wait "$launcher"; code=$?; done',
   'kill "$watchdog" 2>/dev/null',
   'exit "$code"',
 ].join('\n');

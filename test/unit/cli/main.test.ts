@@ -175,9 +175,9 @@ describe('ccr-follow main()', () => {
       expect(r.err).not.to.include('hunter2-secret');
     });
 
-    it('an unset ${VAR}, named with its YAML path', async () => {
+    it('an unset ${VAR}, named with its YAML path (the daemon needs every secret; `info` alone would not)', async () => {
       const file = await configFile('unset-env.yml', 'clusters:\n  leader:\n    url: http://127.0.0.1:9200\n    auth:\n      username: u\n      password: ${CCR_UNIT_NO_SUCH_VAR}\n');
-      const r = await run(['info', '--config', file]);
+      const r = await run(['daemon', '--config', file]);
       expect(r.code).to.equal(ExitCodes.usage);
       expect(r.err).to.include('clusters.leader.auth.password: environment variable CCR_UNIT_NO_SUCH_VAR is not set');
     });

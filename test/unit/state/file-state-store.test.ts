@@ -4,7 +4,9 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FileStateStore, StateCorruptError, StateLockedError } from '../../../src/state/file-state-store.js';
-import { type FollowerRecord, FollowerNotFoundError, followerKey } from '../../../src/state/state-store.js';
+import {
+  type AutoFollowPatternRecord, AutoFollowPatternNotFoundError, type FollowerRecord, FollowerNotFoundError, type HandledLeaderIndex, followerKey,
+} from '../../../src/state/state-store.js';
 
 function record(index: string, overrides: Partial<FollowerRecord> = {}): FollowerRecord {
   return {
@@ -18,6 +20,29 @@ function record(index: string, overrides: Partial<FollowerRecord> = {}): Followe
     ...overrides,
   };
 }
+
+function pattern(name: string, overrides: Partial<AutoFollowPatternRecord> = {}): AutoFollowPatternRecord {
+  return {
+    name,
+    remoteCluster: 'leader',
+    followerCluster: 'follower',
+    leaderIndexPatterns: ['logs-*', 'metrics-*'],
+    leaderIndexExclusionPatterns: ['logs-debug-*'],
+    followIndexPattern: '{{leader_index}}-replica',
+    params: { max_read_request_operation_count: 100 },
+    status: 'active',
+    createdAt: '2024-05-01T10:00:00.000Z',
+    activeSince: '2024-05-01T10:00:00.000Z',
+    ...overrides,
+  };
+}
+
+const HANDLED: readonly HandledLeaderIndex[] = [
+  { leaderIndex: 'logs-old', outcome: 'existing', at: '2024-05-01T10:00:00.000Z' },
+  { leaderIndex: 'logs-a', outcome: 'followed', followerIndex: 'logs-a-replica', at: '2024-05-01T10:01:00.000Z' },
+  { leaderIndex: '.ds-logs-s-2024.05.01-000001', outcome: 'followed', followerIndex: '.ds-logs-s-2024.05.01-000001-replica', dataStream: 'logs-s', at: '2024-05-01T10:02:00.000Z' },
+  { leaderIndex: 'logs-b', outcome: 'failed', reason: 'follower index [logs-b-replica] already exists', at: '2024-05-01T10:03:00.000Z' },
+];
 
 /** The pid of a process that has already exited. */
 async function deadPid(): Promise<number> {
@@ -116,6 +141,106 @@ describe('FileStateStore', () => {
       expect(await rejection(store.getFollower('no-slash'))).to.be.instanceOf(RangeError);
       expect((await rejection(store.getFollower('a/b/c'))).message).to.include('cluster/index');
       expect(await store.loadCheckpoints('follower/logs-a')).to.deep.equal({});
+    });
+  });
+
+  describe('auto-follow patterns', () => {
+    it('round-trips patterns and their handled indices through a reopen', async () => {
+      store = await FileStateStore.open(dir);
+      await store.putAutoFollowPattern(pattern('daily-logs'));
+      await store.putAutoFollowPattern(pattern('paused one', { status: 'paused', leaderIndexExclusionPatterns: [], params: {} }));
+      await store.saveHandledIndices('daily-logs', HANDLED);
+      await store.close();
+
+      store = await FileStateStore.open(dir);
+      expect(await store.listAutoFollowPatterns()).to.deep.equal([pattern('daily-logs'), pattern('paused one', { status: 'paused', leaderIndexExclusionPatterns: [], params: {} })]);
+      expect(await store.getAutoFollowPattern('daily-logs')).to.deep.equal(pattern('daily-logs'));
+      expect(await store.getAutoFollowPattern('nope')).to.equal(undefined);
+      expect(await store.loadHandledIndices('daily-logs')).to.deep.equal(HANDLED);
+      expect(await store.loadHandledIndices('paused one')).to.deep.equal([]);
+    });
+
+    it('keeps the handled indices when a pattern is replaced, and persists only the record fields', async () => {
+      store = await FileStateStore.open(dir);
+      await store.putAutoFollowPattern(pattern('p'));
+      await store.saveHandledIndices('p', HANDLED);
+      await store.putAutoFollowPattern({ ...pattern('p', { status: 'paused' }), extra: 1 } as AutoFollowPatternRecord);
+      expect(await store.getAutoFollowPattern('p')).to.deep.equal(pattern('p', { status: 'paused' }));
+      expect(await store.loadHandledIndices('p')).to.deep.equal(HANDLED);
+    });
+
+    it('writes one versioned file per pattern and per handled set, named from the encoded name', async () => {
+      store = await FileStateStore.open(dir);
+      await store.putAutoFollowPattern(pattern('daily logs'));
+      await store.saveHandledIndices('daily logs', HANDLED.slice(0, 1));
+      expect(await listFiles(dir)).to.deep.equal(['auto-follow-handled/daily%20logs.json', 'auto-follow/daily%20logs.json', 'daemon.lock']);
+      const stored = JSON.parse(await readFile(path.join(dir, 'auto-follow', 'daily%20logs.json'), 'utf8')) as { format: number };
+      expect(stored.format).to.equal(1);
+    });
+
+    it('deletes a pattern together with its handled indices', async () => {
+      store = await FileStateStore.open(dir);
+      await store.putAutoFollowPattern(pattern('p'));
+      await store.saveHandledIndices('p', HANDLED);
+      await store.deleteAutoFollowPattern('p');
+      await store.deleteAutoFollowPattern('never-existed');
+      expect(await store.listAutoFollowPatterns()).to.deep.equal([]);
+      expect(await store.loadHandledIndices('p')).to.deep.equal([]);
+      expect(await listFiles(dir)).to.deep.equal(['daemon.lock']);
+    });
+
+    it('refuses handled indices for a pattern that does not exist, or was deleted before the save was called', async () => {
+      store = await FileStateStore.open(dir);
+      expect(await rejection(store.saveHandledIndices('ghost', HANDLED))).to.be.instanceOf(AutoFollowPatternNotFoundError);
+      await store.putAutoFollowPattern(pattern('p'));
+      const deleted = store.deleteAutoFollowPattern('p');
+      const late = store.saveHandledIndices('p', HANDLED);
+      await deleted;
+      expect(await rejection(late)).to.be.instanceOf(AutoFollowPatternNotFoundError);
+      expect(await store.loadHandledIndices('p')).to.deep.equal([]);
+    });
+
+    it('lands concurrent saves of a handled set in call order', async () => {
+      store = await FileStateStore.open(dir);
+      await store.putAutoFollowPattern(pattern('p'));
+      await Promise.all(HANDLED.map((_, i) => store?.saveHandledIndices('p', HANDLED.slice(0, i + 1))));
+      expect(await store.loadHandledIndices('p')).to.deep.equal(HANDLED);
+    });
+
+    it('rejects malformed entries and names before writing', async () => {
+      store = await FileStateStore.open(dir);
+      await store.putAutoFollowPattern(pattern('p'));
+      const twice = [HANDLED[0]!, HANDLED[0]!];
+      expect((await rejection(store.saveHandledIndices('p', twice))).message).to.include('appears twice');
+      const badOutcome = [{ ...HANDLED[0]!, outcome: 'maybe' }] as unknown as HandledLeaderIndex[];
+      expect((await rejection(store.saveHandledIndices('p', badOutcome))).message).to.include('outcome');
+      expect(await rejection(store.getAutoFollowPattern('a/b'))).to.be.instanceOf(RangeError);
+      expect(await rejection(store.putAutoFollowPattern(pattern('')))).to.be.instanceOf(RangeError);
+      expect(await store.loadHandledIndices('p')).to.deep.equal([]);
+    });
+
+    it('names a corrupt pattern or handled file', async () => {
+      store = await FileStateStore.open(dir);
+      const file = path.join(dir, 'auto-follow', 'x.json');
+      const { followIndexPattern: _f, ...withoutTemplate } = pattern('x');
+      await writeFile(file, JSON.stringify({ format: 1, pattern: withoutTemplate }));
+      expect((await rejection(store.listAutoFollowPatterns())).message).to.include(file).and.include('pattern.followIndexPattern');
+      await writeFile(file, JSON.stringify({ format: 1, pattern: pattern('y') }));
+      expect((await rejection(store.getAutoFollowPattern('x'))).message).to.include('holds auto-follow pattern y');
+      await writeFile(file, JSON.stringify({ format: 1, pattern: pattern('x') }));
+      const handledFile = path.join(dir, 'auto-follow-handled', 'x.json');
+      await writeFile(handledFile, JSON.stringify({ format: 1, pattern: 'x', indices: [{ leaderIndex: 'a', outcome: 'followed' }] }));
+      const err = await rejection(store.loadHandledIndices('x'));
+      expect(err).to.be.instanceOf(StateCorruptError);
+      expect(err.message).to.include(handledFile).and.include('at');
+    });
+
+    it('removes the handled set of a pattern that is gone, left by a crash', async () => {
+      await mkdir(path.join(dir, 'auto-follow-handled'), { recursive: true });
+      await writeFile(path.join(dir, 'auto-follow-handled', 'gone.json'), JSON.stringify({ format: 1, pattern: 'gone', indices: [] }));
+      await writeFile(path.join(dir, 'auto-follow-handled', 'gone.json.abc.tmp'), '{');
+      store = await FileStateStore.open(dir);
+      expect(await listFiles(dir)).to.deep.equal(['daemon.lock']);
     });
   });
 
