@@ -39,12 +39,17 @@ export class PatternStats {
     this.error(leaderIndex, error, at);
   }
 
-  /** An error worth showing; `leaderIndex` undefined when it concerns the whole leader cluster. */
-  error(leaderIndex: string | undefined, error: { type: string; reason: string }, at: number): void {
+  /**
+   * An error worth showing; `leaderIndex` undefined when it concerns the whole leader cluster.
+   * Returns false when it repeats the latest error recorded for the same index.
+   */
+  error(leaderIndex: string | undefined, error: { type: string; reason: string }, at: number): boolean {
     const key = leaderIndex === undefined ? this.pattern : `${this.pattern}:${leaderIndex}`;
+    const repeated = this.#errors.get(key)?.auto_follow_exception.reason === error.reason;
     this.#errors.delete(key); // re-inserted last: the map keeps time order
     this.#errors.set(key, { leader_index: key, timestamp: at, auto_follow_exception: { type: error.type, reason: error.reason } });
     while (this.#errors.size > MAX_RECENT_ERRORS) this.#errors.delete(this.#errors.keys().next().value!);
+    return !repeated;
   }
 
   view(): PatternStatsView {

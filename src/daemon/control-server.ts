@@ -4,22 +4,25 @@
  * loopback by default (see config.ts). Errors answer `{error: {type, reason}, status}` as ES does.
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { AutoFollowCoordinator } from '../autofollow/auto-follow-coordinator.js';
 import { FollowError } from '../follow/follow-errors.js';
 import type { FollowManager } from '../follow/follow-manager.js';
 import { followerKey } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 
 interface IndexParams { cluster: string; index: string }
+interface PatternParams { name: string }
 type Body = Record<string, unknown> | undefined;
 
 export interface ControlServerDeps {
   readonly manager: FollowManager;
+  readonly autoFollow: AutoFollowCoordinator;
   readonly logger: Logger;
   readonly version: string;
 }
 
 export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
-  const { manager } = deps;
+  const { manager, autoFollow } = deps;
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   // An empty POST body is common from curl and from our CLI: treat it as {}.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
@@ -66,9 +69,35 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
   });
 
   app.get<{ Params: IndexParams }>('/:cluster/:index/_ccr/stats', async (req) => ({ indices: manager.stats(keyOf(req.params)) }));
-  app.get('/_ccr/stats', async () => ({ follow_stats: { indices: manager.stats() } }));
+  app.get('/_ccr/stats', async () => ({ auto_follow_stats: autoFollow.stats(), follow_stats: { indices: manager.stats() } }));
   app.get<{ Params: IndexParams }>('/:cluster/:index/_ccr/info', async (req) => ({ follower_indices: manager.info(keyOf(req.params)) }));
   app.get('/_ccr/info', async () => ({ follower_indices: manager.info() }));
+
+  // ---- auto-follow patterns: CCR's /_ccr/auto_follow API ---------------------------------------
+  // (Pattern names cannot start with "_", so these never meet the /<cluster>/<index>/... routes.)
+
+  app.put<{ Params: PatternParams; Body: Body }>('/_ccr/auto_follow/:name', async (req) => {
+    await autoFollow.put(req.params.name, req.body ?? {});
+    return { acknowledged: true };
+  });
+
+  app.get('/_ccr/auto_follow', async () => ({ patterns: autoFollow.list() }));
+  app.get<{ Params: PatternParams }>('/_ccr/auto_follow/:name', async (req) => ({ patterns: autoFollow.list(req.params.name) }));
+
+  app.delete<{ Params: PatternParams }>('/_ccr/auto_follow/:name', async (req) => {
+    await autoFollow.delete(req.params.name);
+    return { acknowledged: true };
+  });
+
+  app.post<{ Params: PatternParams }>('/_ccr/auto_follow/:name/pause', async (req) => {
+    await autoFollow.pause(req.params.name);
+    return { acknowledged: true };
+  });
+
+  app.post<{ Params: PatternParams }>('/_ccr/auto_follow/:name/resume', async (req) => {
+    await autoFollow.resume(req.params.name);
+    return { acknowledged: true };
+  });
 
   return app;
 }

@@ -1,9 +1,10 @@
 /**
- * The daemon: state store, cluster clients, follow manager and control API, started and stopped
- * as one. `stop()` is idempotent, runs every cleanup step even when one fails, and reports the
- * failures together (STYLE.md practice 10).
+ * The daemon: state store, cluster clients, follow manager, auto-follow coordinator and control
+ * API, started and stopped as one. `stop()` is idempotent, runs every cleanup step even when one
+ * fails, and reports the failures together (STYLE.md practice 10).
  */
 import type { FastifyInstance } from 'fastify';
+import { AutoFollowCoordinator } from '../autofollow/auto-follow-coordinator.js';
 import { ClusterRegistry } from '../cluster/cluster-registry.js';
 import { FollowManager } from '../follow/follow-manager.js';
 import { FileStateStore } from '../state/file-state-store.js';
@@ -20,6 +21,8 @@ export interface DaemonOptions {
   readonly openState?: (config: DaemonConfig) => Promise<StateStore>;
   readonly clusters?: ClusterRegistry;
   readonly checkpointIntervalMs?: number;
+  /** How often auto-follow asks each leader cluster for new indices (default 2 s); tests shorten it. */
+  readonly autoFollowPollIntervalMs?: number;
 }
 
 export class Daemon {
@@ -27,15 +30,19 @@ export class Daemon {
   readonly #state: StateStore;
   readonly #clusters: ClusterRegistry;
   readonly manager: FollowManager;
+  readonly autoFollow: AutoFollowCoordinator;
   readonly #server: FastifyInstance;
   #stopping: Promise<void> | undefined;
   readonly url: string;
 
-  private constructor(parts: { logger: Logger; state: StateStore; clusters: ClusterRegistry; manager: FollowManager; server: FastifyInstance; url: string }) {
+  private constructor(parts: {
+    logger: Logger; state: StateStore; clusters: ClusterRegistry; manager: FollowManager; autoFollow: AutoFollowCoordinator; server: FastifyInstance; url: string;
+  }) {
     this.#logger = parts.logger;
     this.#state = parts.state;
     this.#clusters = parts.clusters;
     this.manager = parts.manager;
+    this.autoFollow = parts.autoFollow;
     this.#server = parts.server;
     this.url = parts.url;
   }
@@ -45,14 +52,18 @@ export class Daemon {
     const state = await (options.openState ?? ((c) => FileStateStore.open(c.stateDir)))(config);
     const clusters = options.clusters ?? new ClusterRegistry(config.clusters);
     const manager = new FollowManager({ clusters, state, logger, checkpointIntervalMs: options.checkpointIntervalMs });
-    const server = buildControlServer({ manager, logger, version: VERSION });
+    const autoFollow = new AutoFollowCoordinator({ clusters, state, followers: manager, logger, pollIntervalMs: options.autoFollowPollIntervalMs });
+    const server = buildControlServer({ manager, autoFollow, logger, version: VERSION });
     try {
       await manager.restore();
+      // After the followers: a pattern's first round must see them, or it would follow again.
+      await autoFollow.restore();
       const address = await server.listen({ host: config.control.host, port: config.control.port });
       logger.info(`ccr-follow ${VERSION} daemon listening on ${address}`, { state_dir: config.stateDir, clusters: clusters.aliases });
-      return new Daemon({ logger, state, clusters, manager, server, url: address });
+      return new Daemon({ logger, state, clusters, manager, autoFollow, server, url: address });
     } catch (err) {
-      await Promise.allSettled([server.close(), manager.close()]);
+      await Promise.allSettled([server.close(), autoFollow.close()]);
+      await Promise.allSettled([manager.close()]);
       await Promise.allSettled([clusters.close(), state.close()]);
       throw err;
     }
@@ -74,6 +85,8 @@ export class Daemon {
       }
     };
     await step(() => this.#server.close());
+    // Before the followers: no round may start a follower while they are being stopped.
+    await step(() => this.autoFollow.close());
     await step(() => this.manager.close());
     await step(() => this.#clusters.close());
     await step(() => this.#state.close());

@@ -88,8 +88,6 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   #outstandingWrites = 0;
   /** Sum of the seq_no spans of reads in flight: the most operations they can still bring. */
   #inflightReadSpan = 0;
-  #inflightWriteOps = 0;
-  #inflightWriteBytes = 0;
   #readStoppedBy: string | undefined;
   #reconcileInFlight = false;
   #reconcileTimer: NodeJS.Timeout | undefined;
@@ -253,9 +251,10 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
 
   /**
    * Both budgets of a read; logs (at debug) which one stopped reading, once per change.
-   * The buffer budget counts what reads already in flight may still bring (their seq_no span, at
-   * the average size seen so far) and what writes in flight still hold, so the memory of a shard
-   * stays within max_write_buffer_count / _size plus one read, however far behind the follower is.
+   * The buffer budget also counts what reads already in flight may still bring (their seq_no span,
+   * at the average operation size seen so far), so the buffer ends at most one read over its limit
+   * however many reads are in flight. (Bulk requests in flight are bounded on their own by
+   * max_outstanding_write_requests × max_write_request_size, as in CCR.)
    */
   #hasReadBudget(): boolean {
     let stoppedBy: string | undefined;
@@ -269,14 +268,14 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     return stoppedBy === undefined;
   }
 
-  /** Operations buffered, in bulk requests in flight, or possibly coming from reads in flight. */
+  /** Operations buffered, or possibly coming from reads in flight. */
   #committedOps(): number {
-    return this.#buffer.count + this.#inflightWriteOps + this.#inflightReadSpan;
+    return this.#buffer.count + this.#inflightReadSpan;
   }
 
   #committedBytes(): number {
     const averageOpBytes = this.#operationsRead === 0 ? 0 : this.#bytesRead / this.#operationsRead;
-    return this.#buffer.sizeInBytes + this.#inflightWriteBytes + this.#inflightReadSpan * averageOpBytes;
+    return this.#buffer.sizeInBytes + this.#inflightReadSpan * averageOpBytes;
   }
 
   /** Whether a poll for new operations is worth issuing: only when reads could follow it. */
@@ -337,9 +336,6 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
 
   async #sendWrite(batch: BufferedHit[]): Promise<void> {
     this.#outstandingWrites += 1;
-    const batchBytes = batch.reduce((sum, b) => sum + b.sizeInBytes, 0);
-    this.#inflightWriteOps += batch.length;
-    this.#inflightWriteBytes += batchBytes;
     let pending = batch;
     try {
       for (let attempt = 1; pending.length > 0; attempt += 1) {
@@ -379,8 +375,6 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
       }
     } finally {
       this.#outstandingWrites -= 1;
-      this.#inflightWriteOps -= batch.length;
-      this.#inflightWriteBytes -= batchBytes;
     }
     this.#coordinateWrites();
     // A write made room in the buffer, and the follower may still be behind: reads may resume.

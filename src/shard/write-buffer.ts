@@ -1,8 +1,7 @@
 /**
  * The bounded FIFO between reads and writes (DESIGN.md, shard step 4). It does not refuse
- * operations itself: the task checks `count` / `sizeInBytes` before issuing a read, so reads
- * already in flight may each overshoot the limit by one read's worth — at most
- * `max_outstanding_read_requests × max_read_request_operation_count` over, as in Elasticsearch CCR.
+ * operations itself: the task stops issuing reads while the buffer plus what reads in flight may
+ * still bring reaches its limits, so it ends at most one read over them.
  */
 export interface BufferedOp<W> {
   readonly sizeInBytes: number;

@@ -2,6 +2,8 @@
  * Issue 3, test 5 (DESIGN.md shard step 9): recoverable errors are retried with capped backoff
  * and replication converges once they clear; anything else pauses the follower index with
  * `fatal_exception`, and a resume continues from the persisted checkpoint once the cause is gone.
+ * A follower index deleted under a running follow must pause it too, not be re-created by the
+ * next bulk write (auto-create) with one shard and a dynamic mapping.
  *
  * The first test restarts the leader node, so it only runs against nodes this process started
  * (not against external CCR_TEST_*_URL clusters), and waits for the node to be healthy again.
@@ -88,7 +90,7 @@ describe('retries and fatal errors (ES → ES)', function () {
       leaderCluster: 'leader', leaderIndex, followerCluster: 'follower', followerIndex,
       params: { max_retry_delay: `${MAX_RETRY_DELAY_MS}ms` },
     });
-    await workload.run(10); // writes while followed: the follower is mid-way when the node goes
+    await workload.run(10); // writes while followed, right before the node goes
 
     // Restart the leader node, sampling the shards' retry bookkeeping while it is away.
     let restartDone = false;

@@ -1,0 +1,485 @@
+/**
+ * Auto-follow patterns (CCR's `/_ccr/auto_follow` API): put / get / delete / pause / resume,
+ * and the polling that starts a follower for each new leader index a pattern matches.
+ *
+ * One `LeaderPoller` per leader cluster runs one round per interval for all the patterns of that
+ * cluster: one discovery call (`_resolve/index` over the union of their patterns), plus, only when
+ * some matching index is new to a pattern, one call for the creation dates of the new ones.
+ * Patterns are taken in the order they were first put, so an index two patterns match is followed
+ * by the earlier one; the later records why it skipped it.
+ *
+ * API calls that change patterns run one at a time, and each holds its leader cluster's lock,
+ * which rounds hold too: when `pause` or `delete` returns, no round of the old configuration is
+ * still starting followers.
+ */
+import { classify } from '../cluster/classify.js';
+import { ClusterRegistry, UnknownClusterError } from '../cluster/cluster-registry.js';
+import { ClusterError } from '../cluster/errors.js';
+import { indexDetails, type IndexDetails, resolveIndices } from '../cluster/index-discovery.js';
+import { FollowError } from '../follow/follow-errors.js';
+import type { FollowRequest } from '../follow/follow-manager.js';
+import {
+  AutoFollowPatternNotFoundError, type AutoFollowPatternRecord, type HandledLeaderIndex, type StateStore,
+} from '../state/state-store.js';
+import type { Logger } from '../util/logger.js';
+import {
+  type Candidate, candidatesOf, decide, existingEntries, type KnownFollower, pruneHandled, screen,
+} from './auto-follow-decision.js';
+import { parsePatternSpec } from './auto-follow-pattern.js';
+import { type AutoFollowStatsView, combineStats, PatternStats, type PatternStatsView } from './auto-follow-stats.js';
+import { LeaderPoller } from './leader-poller.js';
+import { reconcileStreamAliases, type StreamAliasTarget } from './stream-aliases.js';
+
+/** What auto-follow needs of the follow manager. */
+export interface FollowerPort {
+  follow(req: FollowRequest): Promise<unknown>;
+  info(): readonly KnownFollower[];
+}
+
+export interface AutoFollowDeps {
+  readonly clusters: ClusterRegistry;
+  readonly state: StateStore;
+  readonly followers: FollowerPort;
+  readonly logger: Logger;
+  /** How often each leader cluster is asked for new indices. */
+  readonly pollIntervalMs?: number;
+  readonly now?: () => number;
+}
+
+/** New leader indices are found within this much time of their creation, by default. */
+export const DEFAULT_POLL_INTERVAL_MS = 2_000;
+
+export interface AutoFollowPatternView {
+  readonly name: string;
+  /** CCR's shape: what `PUT` takes (plus `active`), so it can be put back as it is. */
+  readonly pattern: Readonly<Record<string, unknown>> & { readonly active: boolean };
+  /** Indices created before this (ISO 8601) are left alone: the last put or resume. */
+  readonly active_since: string;
+  readonly stats: PatternStatsView & {
+    readonly followed_indices: { leader_index: string; follower_index: string; data_stream?: string }[];
+    readonly skipped_indices: { leader_index: string; reason: string }[];
+    readonly failed_indices: { leader_index: string; reason: string }[];
+    /** Matching indices left alone because they existed before `active_since`. */
+    readonly number_of_existing_indices: number;
+  };
+}
+
+interface PatternEntry {
+  record: AutoFollowPatternRecord;
+  handled: Map<string, HandledLeaderIndex>;
+  readonly stats: PatternStats;
+}
+
+export class AutoFollowCoordinator {
+  readonly #deps: AutoFollowDeps;
+  readonly #logger: Logger;
+  readonly #patterns = new Map<string, PatternEntry>();
+  readonly #pollers = new Map<string, LeaderPoller>();
+  /** Per leader cluster: the tail of the work holding its lock. */
+  readonly #locks = new Map<string, Promise<unknown>>();
+  /** Pattern changes, one at a time. */
+  #changes: Promise<unknown> = Promise.resolve();
+  #failedDiscoveries = 0;
+  /** Last alias error reported per follower cluster and stream, so a lasting one is logged once. */
+  readonly #aliasErrors = new Map<string, string>();
+  #closing: Promise<void> | undefined;
+
+  constructor(deps: AutoFollowDeps) {
+    this.#deps = deps;
+    this.#logger = deps.logger.child({ part: 'auto-follow' });
+  }
+
+  /** Loads the patterns and their handled indices, and starts polling (daemon start). */
+  async restore(): Promise<void> {
+    for (const record of await this.#deps.state.listAutoFollowPatterns()) {
+      const handled = await this.#deps.state.loadHandledIndices(record.name);
+      this.#patterns.set(record.name, { record, handled: new Map(handled.map((h) => [h.leaderIndex, h])), stats: new PatternStats(record.name) });
+    }
+    for (const entry of this.#patterns.values()) this.#ensurePoller(entry.record.remoteCluster);
+    if (this.#patterns.size > 0) this.#logger.info(`restored ${this.#patterns.size} auto-follow pattern(s)`);
+  }
+
+  /**
+   * Creates or replaces a pattern. Every leader index it matches at this moment is recorded as
+   * handled: like CCR, a pattern only follows indices created after it was put.
+   */
+  put(name: string, body: Readonly<Record<string, unknown>>): Promise<void> {
+    return this.#change(async () => {
+      const spec = parsePatternSpec(name, body);
+      this.#checkAlias(spec.remoteCluster);
+      this.#checkAlias(spec.followerCluster);
+      const previous = this.#patterns.get(name);
+      if (previous && previous.record.remoteCluster !== spec.remoteCluster) {
+        throw new FollowError('illegal_argument_exception',
+          `auto-follow pattern [${name}] follows [${previous.record.remoteCluster}]; to follow [${spec.remoteCluster}] instead, delete it and put it again`);
+      }
+      await this.#exclusive(spec.remoteCluster, async () => {
+        const now = this.#nowIso(); // before the snapshot: an index created during it counts as new
+        const record: AutoFollowPatternRecord = {
+          name, ...spec,
+          status: previous?.record.status ?? 'active',
+          createdAt: previous?.record.createdAt ?? now,
+          activeSince: now,
+        };
+        const handled = new Map(previous?.handled ?? []);
+        for (const e of existingEntries(await this.#snapshot(record), handled, now, 'existed when the pattern was put')) handled.set(e.leaderIndex, e);
+        // Pattern first: a crash before the handled set is saved still leaves the creation date
+        // rule protecting the indices that existed.
+        await this.#deps.state.putAutoFollowPattern(record);
+        await this.#deps.state.saveHandledIndices(name, [...handled.values()]);
+        this.#patterns.set(name, { record, handled, stats: previous?.stats ?? new PatternStats(name) });
+      });
+      this.#ensurePoller(spec.remoteCluster);
+      this.#logger.info(`auto-follow pattern [${name}] ${previous ? 'replaced' : 'created'}`, {
+        remote_cluster: spec.remoteCluster, leader_index_patterns: spec.leaderIndexPatterns, follow_index_pattern: spec.followIndexPattern,
+      });
+    });
+  }
+
+  /** All patterns in the order they were put, or the one named. */
+  list(name?: string): AutoFollowPatternView[] {
+    const entries = name === undefined ? this.#ordered([...this.#patterns.values()]) : [this.#get(name)];
+    return entries.map((e) => view(e));
+  }
+
+  /** Removes the pattern. The followers it started keep following (as in CCR). */
+  delete(name: string): Promise<void> {
+    return this.#change(async () => {
+      const leader = this.#get(name).record.remoteCluster;
+      await this.#exclusive(leader, async () => {
+        await this.#deps.state.deleteAutoFollowPattern(name);
+        this.#patterns.delete(name);
+      });
+      if (this.#ordered([...this.#patterns.values()]).every((e) => e.record.remoteCluster !== leader)) {
+        const poller = this.#pollers.get(leader);
+        this.#pollers.delete(leader);
+        await poller?.stop();
+      }
+      this.#logger.info(`auto-follow pattern [${name}] deleted; the followers it started keep following`);
+    });
+  }
+
+  /** No new followers until resumed; the existing ones keep following. */
+  pause(name: string): Promise<void> {
+    return this.#change(async () => {
+      const entry = this.#get(name);
+      if (entry.record.status === 'paused') return;
+      await this.#exclusive(entry.record.remoteCluster, async () => {
+        const record: AutoFollowPatternRecord = { ...entry.record, status: 'paused' };
+        await this.#deps.state.putAutoFollowPattern(record);
+        entry.record = record;
+      });
+      this.#logger.info(`auto-follow pattern [${name}] paused`);
+    });
+  }
+
+  /**
+   * Follows new indices again. Indices created while the pattern was paused are left alone, as
+   * those that existed before a put: the matching indices are recorded as handled now.
+   */
+  resume(name: string): Promise<void> {
+    return this.#change(async () => {
+      const entry = this.#get(name);
+      if (entry.record.status === 'active') return;
+      await this.#exclusive(entry.record.remoteCluster, async () => {
+        const now = this.#nowIso();
+        const record: AutoFollowPatternRecord = { ...entry.record, status: 'active', activeSince: now };
+        const handled = new Map(entry.handled);
+        for (const e of existingEntries(await this.#snapshot(record), handled, now, 'existed when the pattern was resumed')) handled.set(e.leaderIndex, e);
+        await this.#deps.state.putAutoFollowPattern(record);
+        await this.#deps.state.saveHandledIndices(name, [...handled.values()]);
+        entry.record = record;
+        entry.handled = handled;
+      });
+      this.#logger.info(`auto-follow pattern [${name}] resumed`);
+    });
+  }
+
+  stats(): AutoFollowStatsView {
+    const clusters = [...this.#pollers.values()].map((p) => ({
+      cluster_name: p.leader, time_since_last_check_millis: p.timeSinceLastCheck(), state: p.state,
+    }));
+    return combineStats([...this.#patterns.values()].map((e) => e.stats.view()), this.#failedDiscoveries, clusters);
+  }
+
+  /** Stops polling; rounds in progress end first. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const pollers = [...this.#pollers.values()];
+      this.#pollers.clear();
+      const results = await Promise.allSettled(pollers.map((p) => p.stop()));
+      for (const r of results) {
+        if (r.status === 'rejected') this.#logger.error(`an auto-follow poller did not stop cleanly: ${String(r.reason)}`);
+      }
+    })();
+    return this.#closing;
+  }
+
+  // ---- rounds ---------------------------------------------------------------------------------
+
+  #ensurePoller(leader: string): void {
+    if (this.#closing || this.#pollers.has(leader)) return;
+    const poller = new LeaderPoller({
+      leader,
+      intervalMs: this.#deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+      round: (signal) => this.#exclusive(leader, () => this.#round(leader, signal)),
+      onError: (err, verdict) => {
+        this.#failedDiscoveries += 1;
+        const error = errorSummary(err, verdict.reason);
+        const level = verdict.action === 'retry' ? 'warn' : 'error';
+        this.#logger[level](`auto-follow: cannot check leader cluster [${leader}] for new indices: ${error.reason}`);
+        for (const entry of this.#patterns.values()) {
+          if (entry.record.remoteCluster === leader && entry.record.status === 'active') entry.stats.error(undefined, error, this.#now());
+        }
+      },
+      logger: this.#logger,
+      now: this.#deps.now,
+    });
+    this.#pollers.set(leader, poller);
+    poller.start();
+  }
+
+  /** One round for all patterns of `leader`; runs under its lock. */
+  async #round(leader: string, signal: AbortSignal): Promise<void> {
+    const entries = this.#ordered([...this.#patterns.values()].filter((e) => e.record.remoteCluster === leader));
+    const active = entries.filter((e) => e.record.status === 'active');
+    if (active.length === 0 || signal.aborted) return;
+    const client = await this.#deps.clusters.client(leader, signal);
+    const resolved = await resolveIndices(client, [...new Set(active.flatMap((e) => e.record.leaderIndexPatterns))], signal);
+    const followers = [...this.#deps.followers.info()];
+    const followedBy = new Map<string, string>();
+    for (const e of entries) {
+      for (const h of e.handled.values()) if (h.outcome === 'followed' && !followedBy.has(h.leaderIndex)) followedBy.set(h.leaderIndex, e.record.name);
+    }
+
+    const work = active.map((entry) => {
+      const candidates = candidatesOf(entry.record, resolved);
+      const kept = pruneHandled(entry.handled, candidates);
+      const changed = kept.size !== entry.handled.size;
+      entry.handled = kept;
+      const fresh = candidates.filter((c) => screen(c, kept, { pattern: entry.record, followers }).kind === 'lookup');
+      return { entry, fresh, changed };
+    });
+    const lookups = [...new Set(work.flatMap((w) => w.fresh.map((c) => c.name)))];
+    const details = lookups.length === 0 ? new Map<string, IndexDetails>() : await indexDetails(client, lookups, signal);
+
+    for (const w of work) {
+      for (const candidate of w.fresh) {
+        if (signal.aborted) break;
+        const found = details.get(candidate.name);
+        if (found?.system) {
+          w.entry.handled.set(candidate.name, { leaderIndex: candidate.name, outcome: 'skipped', reason: 'it is a system index', at: this.#nowIso() });
+          w.changed = true;
+          continue;
+        }
+        const decision = decide(candidate, found, { pattern: w.entry.record, followers, followedBy, now: this.#nowIso() });
+        if (decision.kind === 'wait') continue;
+        const entry = decision.kind === 'record' ? decision.entry : await this.#follow(w.entry, candidate, decision.followerIndex);
+        if (entry === undefined) continue;
+        w.entry.handled.set(candidate.name, entry);
+        w.changed = true;
+        if (entry.outcome === 'skipped') this.#logger.info(`auto-follow pattern [${w.entry.record.name}] skips ${leader}/${candidate.name}: ${entry.reason}`);
+        if (entry.outcome === 'followed' && decision.kind === 'follow') {
+          followers.push({ remote_cluster: leader, leader_index: candidate.name, follower_cluster: w.entry.record.followerCluster, follower_index: decision.followerIndex });
+          followedBy.set(candidate.name, w.entry.record.name);
+        }
+      }
+      if (w.changed) await this.#saveHandled(w.entry);
+    }
+    if (!signal.aborted) await this.#exposeStreams(entries, signal);
+  }
+
+  /** Starts one follower; returns what to record, or undefined to try again next round. */
+  async #follow(entry: PatternEntry, candidate: Candidate, followerIndex: string): Promise<HandledLeaderIndex | undefined> {
+    const { record } = entry;
+    const base = { leaderIndex: candidate.name, followerIndex, ...(candidate.dataStream === undefined ? {} : { dataStream: candidate.dataStream }) };
+    try {
+      await this.#deps.followers.follow({
+        leaderCluster: record.remoteCluster, leaderIndex: candidate.name, followerCluster: record.followerCluster, followerIndex, params: record.params,
+      });
+      entry.stats.followed();
+      this.#logger.info(`auto-follow pattern [${record.name}] follows ${record.remoteCluster}/${candidate.name} into ${record.followerCluster}/${followerIndex}`);
+      return { ...base, outcome: 'followed', at: this.#nowIso() };
+    } catch (err) {
+      const failure = followFailure(err);
+      const what = `auto-follow pattern [${record.name}] could not follow ${record.remoteCluster}/${candidate.name} into ${record.followerCluster}/${followerIndex}`;
+      if (failure.retry) {
+        // Logged when it changes, not every round while it lasts.
+        if (entry.stats.error(candidate.name, failure, this.#now())) this.#logger.warn(`${what}; trying again each round: ${failure.reason}`);
+        return undefined;
+      }
+      entry.stats.failed(candidate.name, failure, this.#now());
+      this.#logger.warn(`${what}; giving up on it: ${failure.reason}`);
+      return { ...base, outcome: 'failed', reason: `${failure.type}: ${failure.reason}`, at: this.#nowIso() };
+    }
+  }
+
+  /** Keeps the alias named after each followed data stream over its follower indices (see stream-aliases.ts). */
+  async #exposeStreams(entries: readonly PatternEntry[], signal: AbortSignal): Promise<void> {
+    const live = new Set(this.#deps.followers.info().map((f) => `${f.follower_cluster}/${f.follower_index}`));
+    interface Group { targets: StreamAliasTarget[]; patternOf: Map<string, PatternEntry> }
+    const byCluster = new Map<string, Group>();
+    for (const entry of entries) {
+      const cluster = entry.record.followerCluster;
+      for (const h of entry.handled.values()) {
+        if (h.outcome !== 'followed' || h.dataStream === undefined || h.followerIndex === undefined) continue;
+        if (!live.has(`${cluster}/${h.followerIndex}`)) continue; // unfollowed since: no longer ours to keep up
+        const group: Group = byCluster.get(cluster) ?? { targets: [], patternOf: new Map() };
+        group.targets.push({ stream: h.dataStream, followerIndex: h.followerIndex });
+        if (!group.patternOf.has(h.dataStream)) group.patternOf.set(h.dataStream, entry);
+        byCluster.set(cluster, group);
+      }
+    }
+    for (const [cluster, { targets, patternOf }] of byCluster) {
+      const outcomes = await this.#deps.clusters.client(cluster, signal)
+        .then((client) => reconcileStreamAliases(client, targets, signal))
+        .catch((err: unknown) => {
+          if (!signal.aborted) this.#aliasError(cluster, '*', [...patternOf.values()], err);
+          return [];
+        });
+      for (const outcome of outcomes) {
+        const entry = patternOf.get(outcome.stream)!;
+        if (outcome.result === 'failed') {
+          this.#aliasError(cluster, outcome.stream, [entry], outcome.error);
+          continue;
+        }
+        this.#aliasErrors.delete(`${cluster}/${outcome.stream}`);
+        if (outcome.added.length > 0) {
+          this.#logger.info(`data stream [${outcome.stream}] exposed on [${cluster}] as an alias`, { added: outcome.added });
+        }
+      }
+    }
+  }
+
+  #aliasError(cluster: string, stream: string, entries: readonly PatternEntry[], err: unknown): void {
+    const error = errorSummary(err);
+    const key = `${cluster}/${stream}`;
+    for (const entry of entries) entry.stats.error(stream === '*' ? undefined : stream, error, this.#now());
+    // Checked every round: log a lasting error once, not every few seconds.
+    if (this.#aliasErrors.get(key) === error.reason) return;
+    this.#aliasErrors.set(key, error.reason);
+    this.#logger.warn(`cannot expose data stream [${stream}] on [${cluster}] as an alias (will try again): ${error.reason}`);
+  }
+
+  async #saveHandled(entry: PatternEntry): Promise<void> {
+    try {
+      await this.#deps.state.saveHandledIndices(entry.record.name, [...entry.handled.values()]);
+    } catch (err) {
+      // Deleted meanwhile: nothing left to remember for it. (Deletes hold the same lock as
+      // rounds, so this should not happen; the store refuses rather than resurrecting the set.)
+      if (err instanceof AutoFollowPatternNotFoundError) return;
+      throw err;
+    }
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  /** Every leader index `record` matches now (the snapshot that put and resume record). */
+  async #snapshot(record: AutoFollowPatternRecord): Promise<Candidate[]> {
+    const leader = record.remoteCluster;
+    try {
+      const client = await this.#deps.clusters.client(leader);
+      return candidatesOf(record, await resolveIndices(client, record.leaderIndexPatterns));
+    } catch (err) {
+      if (!(err instanceof ClusterError)) throw err;
+      const verdict = classify(err);
+      const reason = verdict.action === 'aborted' ? 'request aborted' : verdict.reason;
+      // The put is refused rather than saved without its snapshot: CCR refuses too when it cannot
+      // read the remote cluster, and the user learns at once that the leader is unreachable.
+      const type = err.statusCode === 401 || err.statusCode === 403 ? 'security_exception'
+        : verdict.action === 'fatal' ? 'illegal_argument_exception' : 'cluster_unavailable_exception';
+      throw new FollowError(type, `cannot read the indices of leader cluster [${leader}]: ${reason}`, { cause: err });
+    }
+  }
+
+  #change(fn: () => Promise<void>): Promise<void> {
+    if (this.#closing) return Promise.reject(new FollowError('illegal_state_exception', 'the daemon is stopping'));
+    const result = this.#changes.then(fn);
+    this.#changes = result.catch(() => undefined); // the caller gets the error; the next change still runs
+    return result;
+  }
+
+  /** Runs `fn` once everything earlier holding `leader`'s lock has finished. */
+  #exclusive<T>(leader: string, fn: () => Promise<T>): Promise<T> {
+    const result = (this.#locks.get(leader) ?? Promise.resolve()).then(fn);
+    const tail = result.then(() => undefined, () => undefined);
+    this.#locks.set(leader, tail);
+    void tail.then(() => {
+      if (this.#locks.get(leader) === tail) this.#locks.delete(leader);
+    });
+    return result;
+  }
+
+  #get(name: string): PatternEntry {
+    const entry = this.#patterns.get(name);
+    if (!entry) throw new FollowError('resource_not_found_exception', `auto-follow pattern [${name}] is missing`);
+    return entry;
+  }
+
+  #checkAlias(alias: string): void {
+    if (!this.#deps.clusters.has(alias)) {
+      throw new FollowError('unknown_cluster_exception', new UnknownClusterError(alias, this.#deps.clusters.aliases).message);
+    }
+  }
+
+  /** First put first. */
+  #ordered(entries: PatternEntry[]): PatternEntry[] {
+    return entries.sort((a, b) => a.record.createdAt.localeCompare(b.record.createdAt) || a.record.name.localeCompare(b.record.name));
+  }
+
+  #now(): number {
+    return (this.#deps.now ?? Date.now)();
+  }
+
+  #nowIso(): string {
+    return new Date(this.#now()).toISOString();
+  }
+}
+
+/**
+ * Whether a failed follow is worth trying again next round, and how to show it. An unreachable
+ * cluster or refused credentials can be fixed without touching the leader index, so those are
+ * tried again; anything else (the follower name is taken, the index is invalid) would fail again.
+ */
+const RETRIED_FOLLOW_ERRORS: ReadonlySet<string> = new Set(['cluster_unavailable_exception', 'security_exception']);
+
+function followFailure(err: unknown): { retry: boolean; type: string; reason: string } {
+  if (err instanceof FollowError) return { retry: RETRIED_FOLLOW_ERRORS.has(err.type), type: err.type, reason: err.message };
+  const verdict = classify(err);
+  const { type, reason } = errorSummary(err, verdict.action === 'aborted' ? 'request aborted' : verdict.reason);
+  return { retry: verdict.action !== 'fatal', type, reason };
+}
+
+function errorSummary(err: unknown, reason?: string): { type: string; reason: string } {
+  if (err instanceof FollowError) return { type: err.type, reason: err.message };
+  if (err instanceof ClusterError) return { type: err.esType ?? err.name, reason: reason ?? err.message };
+  if (err instanceof Error) return { type: err.name === 'Error' ? 'exception' : err.name, reason: reason ?? err.message };
+  return { type: 'exception', reason: reason ?? String(err) };
+}
+
+function view(entry: PatternEntry): AutoFollowPatternView {
+  const r = entry.record;
+  const handled = [...entry.handled.values()];
+  return {
+    name: r.name,
+    pattern: {
+      active: r.status === 'active',
+      remote_cluster: r.remoteCluster,
+      follower_cluster: r.followerCluster,
+      leader_index_patterns: [...r.leaderIndexPatterns],
+      leader_index_exclusion_patterns: [...r.leaderIndexExclusionPatterns],
+      follow_index_pattern: r.followIndexPattern,
+      ...r.params,
+    },
+    active_since: r.activeSince,
+    stats: {
+      ...entry.stats.view(),
+      followed_indices: handled.filter((h) => h.outcome === 'followed').map((h) => ({
+        leader_index: h.leaderIndex, follower_index: h.followerIndex ?? '', ...(h.dataStream === undefined ? {} : { data_stream: h.dataStream }),
+      })),
+      skipped_indices: handled.filter((h) => h.outcome === 'skipped').map((h) => ({ leader_index: h.leaderIndex, reason: h.reason ?? '' })),
+      failed_indices: handled.filter((h) => h.outcome === 'failed').map((h) => ({ leader_index: h.leaderIndex, reason: h.reason ?? '' })),
+      number_of_existing_indices: handled.filter((h) => h.outcome === 'existing').length,
+    },
+  };
+}
