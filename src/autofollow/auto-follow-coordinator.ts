@@ -226,11 +226,13 @@ export class AutoFollowCoordinator {
       onError: (err, verdict) => {
         this.#failedDiscoveries += 1;
         const error = errorSummary(err, verdict.reason);
-        const level = verdict.action === 'retry' ? 'warn' : 'error';
-        this.#logger[level](`auto-follow: cannot check leader cluster [${leader}] for new indices: ${error.reason}`);
+        let changed = false;
         for (const entry of this.#patterns.values()) {
-          if (entry.record.remoteCluster === leader && entry.record.status === 'active') entry.stats.error(undefined, error, this.#now());
+          if (entry.record.remoteCluster === leader && entry.record.status === 'active') changed = entry.stats.error(undefined, error, this.#now()) || changed;
         }
+        // Logged when it changes, not every few seconds while a leader stays unreachable.
+        const level = !changed ? 'debug' : verdict.action === 'retry' ? 'warn' : 'error';
+        this.#logger[level](`auto-follow: cannot check leader cluster [${leader}] for new indices (trying again): ${error.reason}`);
       },
       logger: this.#logger,
       now: this.#deps.now,

@@ -15,6 +15,7 @@ import { parseTarget, targetPath, UsageError } from './target.js';
 import { runDaemon } from './run-daemon.js';
 import { runQuickstart } from './quickstart.js';
 import { runVerify } from './verify-command.js';
+import { registerAutoFollowCommands } from './auto-follow-command.js';
 import type { FollowerIndexStats } from '../follow/index-follower.js';
 import type { FollowerInfo } from '../follow/follow-manager.js';
 
@@ -108,6 +109,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       const answer = await (await client()).request<{ follower_indices: FollowerInfo[] }>('GET', path);
       print(opts.json === true, answer, () => renderInfo(answer.follower_indices));
     });
+
+  registerAutoFollowCommands(program, { io, client, print, withFollowParams, followParamsFrom });
 
   program.command('verify')
     .description('compare two indices shard by shard (counts, missing or extra ids, different _source or routing); works without the daemon, on any two indices; exit 0 only when identical')

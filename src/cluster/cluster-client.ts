@@ -243,6 +243,14 @@ export class ClusterClient {
     return { mappingVersion: s.mapping_version ?? 0, settingsVersion: s.settings_version ?? 0, aliasesVersion: s.aliases_version ?? 0 };
   }
 
+  /** The index's uuid: it changes when an index is deleted and created again under its name. */
+  async indexUuid(index: string, signal?: AbortSignal): Promise<string> {
+    const res = await this.#transport.request<Record<string, { settings?: { index?: { uuid?: string } } }>>('read index uuid', {
+      method: 'GET', path: `/${encodeURIComponent(index)}/_settings/index.uuid`,
+    }, signal);
+    return Object.values(res.body)[0]?.settings?.index?.uuid ?? '';
+  }
+
   async #clusterStateOf(index: string, signal?: AbortSignal): Promise<ClusterStateIndex> {
     const res = await this.#transport.request<{ metadata?: { indices?: Record<string, ClusterStateIndex> } }>('read index versions', {
       method: 'GET',

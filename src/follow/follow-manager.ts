@@ -102,7 +102,7 @@ export class FollowManager {
 
   async pause(key: FollowerKey): Promise<void> {
     const follower = this.#get(key);
-    if (follower.record.status === 'paused') {
+    if (follower.desiredStatus === 'paused') {
       throw new FollowError('illegal_state_exception', `cannot pause [${key}]: it is not following (already paused)`);
     }
     await follower.pause();
@@ -110,7 +110,7 @@ export class FollowManager {
 
   async resume(key: FollowerKey, paramOverrides: Readonly<Record<string, unknown>> = {}): Promise<void> {
     const follower = this.#get(key);
-    if (follower.record.status === 'active') {
+    if (follower.desiredStatus === 'active') {
       throw new FollowError('illegal_state_exception', `cannot resume [${key}]: it is already following`);
     }
     // As in CCR, parameters given on resume replace the stored ones; the rest keep their values.
@@ -120,7 +120,7 @@ export class FollowManager {
   /** Removes the follow, leaving the follower index as an ordinary index. It must be paused first. */
   async unfollow(key: FollowerKey): Promise<void> {
     const follower = this.#get(key);
-    if (follower.record.status !== 'paused') {
+    if (follower.desiredStatus !== 'paused' || follower.record.status !== 'paused') {
       throw new FollowError('illegal_state_exception', `cannot unfollow [${key}] while it is following; pause it first`);
     }
     await follower.close();

@@ -68,6 +68,11 @@ export class IndexFollower {
   #metadata: MetadataSync | undefined;
   #metadataWatch: Promise<void> | undefined;
   #starting: Promise<void> | undefined;
+  /**
+   * The status the latest pause / resume / fatal error asked for, set at once (the recorded status
+   * changes only when the transition is done), so a second concurrent pause is refused.
+   */
+  #desiredStatus: 'active' | 'paused';
   /** Serialises pause/resume/close so they never interleave. */
   #transition: Promise<void> = Promise.resolve();
 
@@ -76,6 +81,11 @@ export class IndexFollower {
     this.#deps = deps;
     this.#logger = deps.logger.child({ follower: this.key, leader: `${record.leaderCluster}/${record.leaderIndex}` });
     this.#state = record.status === 'paused' ? IndexFollowerStates.paused : IndexFollowerStates.starting;
+    this.#desiredStatus = record.status;
+  }
+
+  get desiredStatus(): 'active' | 'paused' {
+    return this.#desiredStatus;
   }
 
   get key(): string {
@@ -96,6 +106,7 @@ export class IndexFollower {
   }
 
   pause(): Promise<void> {
+    this.#desiredStatus = 'paused';
     return this.#serialise(async () => {
       if (this.#state === IndexFollowerStates.closed) return;
       await this.#stopTasks();
@@ -106,6 +117,7 @@ export class IndexFollower {
   }
 
   resume(params: FollowParams): Promise<void> {
+    this.#desiredStatus = 'active';
     return this.#serialise(async () => {
       if (this.#state !== IndexFollowerStates.paused) return;
       const { fatalException: _cleared, ...rest } = this.#record;
@@ -235,6 +247,7 @@ export class IndexFollower {
     const error = err instanceof Error ? err : new Error(String(err));
     const json = (error as { toJSON?: () => { type: string; reason: string } }).toJSON?.();
     const fatal: FatalException = { type: json?.type ?? error.name, reason: json?.reason ?? error.message, at: new Date().toISOString() };
+    if (this.#state !== IndexFollowerStates.closed) this.#desiredStatus = 'paused';
     return this.#serialise(async () => {
       if (this.#state === IndexFollowerStates.closed || this.#state === IndexFollowerStates.paused) return;
       this.#logger.error(`follower paused after a fatal error: ${fatal.reason}`, { type: fatal.type });

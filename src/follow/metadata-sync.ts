@@ -12,6 +12,7 @@
  * Concurrent callers share one sync; the sync itself is never aborted by one caller's pause.
  */
 import type { ClusterClient } from '../cluster/cluster-client.js';
+import { ClusterResponseError } from '../cluster/errors.js';
 import type { MetadataVersions } from '../cluster/types.js';
 import type { Logger } from '../util/logger.js';
 import { abortError, sleep } from '../util/sleep.js';
@@ -54,11 +55,24 @@ export class MetadataSync {
     }
   }
 
-  /** Polls the leader's metadata versions every `intervalMs` until aborted; errors go to `onError`. */
+  /**
+   * Polls the leader's metadata versions every `intervalMs` until aborted; errors go to `onError`.
+   * Each poll also checks that both indices are still the ones the follow started with: a bulk
+   * request would silently auto-create a deleted follower index, and a leader index re-created
+   * under the same name has a history that must not be mixed with the old one.
+   */
   async watch(intervalMs: number, signal: AbortSignal, onError: (err: unknown) => void): Promise<void> {
+    const { leader, follower, leaderIndex, followerIndex } = this.#o;
+    let uuids: { leader: string; follower: string } | undefined;
     while (!signal.aborted) {
       try {
-        await this.ensure(await this.#o.leader.metadataVersions(this.#o.leaderIndex, signal), signal);
+        const [versions, leaderUuid, followerUuid] = await Promise.all([
+          leader.metadataVersions(leaderIndex, signal), leader.indexUuid(leaderIndex, signal), follower.indexUuid(followerIndex, signal),
+        ]);
+        uuids ??= { leader: leaderUuid, follower: followerUuid };
+        if (uuids.follower !== followerUuid) throw replaced(follower.alias, 'follower', followerIndex, uuids.follower, followerUuid);
+        if (uuids.leader !== leaderUuid) throw replaced(leader.alias, 'leader', leaderIndex, uuids.leader, leaderUuid);
+        await this.ensure(versions, signal);
       } catch (err) {
         if (signal.aborted) return;
         onError(err);
@@ -70,13 +84,14 @@ export class MetadataSync {
   async #sync(): Promise<void> {
     const { leader, follower, leaderIndex, followerIndex, logger } = this.#o;
     const [l, f] = await Promise.all([leader.indexMetadata(leaderIndex), follower.indexMetadata(followerIndex)]);
-    if (l.mappingVersion > this.#synced.mappingVersion) {
-      await follower.putMapping(followerIndex, l.mappings as Record<string, unknown>);
-      if (this.#synced !== NONE) logger.info('follower mapping updated from the leader', { leader_mapping_version: l.mappingVersion });
-    }
+    // Settings before mappings: a new mapping may name an analyzer the new settings define.
     if (l.settingsVersion > this.#synced.settingsVersion) {
       const update = settingsUpdate(l.settings, f.settings);
       if (Object.keys(update).length > 0) await this.#applySettings(update);
+    }
+    if (l.mappingVersion > this.#synced.mappingVersion) {
+      await follower.putMapping(followerIndex, l.mappings as Record<string, unknown>);
+      if (this.#synced !== NONE) logger.info('follower mapping updated from the leader', { leader_mapping_version: l.mappingVersion });
     }
     if (l.aliasesVersion > this.#synced.aliasesVersion) {
       const actions = aliasActions(followerIndex, l.aliases, f.aliases);
@@ -108,6 +123,13 @@ export class MetadataSync {
       }
     });
   }
+}
+
+function replaced(alias: string, role: string, index: string, before: string, now: string): ClusterResponseError {
+  return new ClusterResponseError({
+    alias, operation: `check the ${role} index`, statusCode: 404, esType: 'index_not_found_exception',
+    reason: `the ${role} index [${index}] was deleted and created again (uuid ${before} → ${now}); its history cannot continue the follow`,
+  });
 }
 
 function behind(synced: MetadataVersions, leader: MetadataVersions): boolean {

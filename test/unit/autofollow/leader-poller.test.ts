@@ -1,0 +1,102 @@
+/**
+ * The poller's loop with a fake sleep: what it waits after each kind of round, which states it
+ * goes through, and how it stops. Cluster errors are built by hand: a real leader cannot be made
+ * to refuse auth on demand.
+ */
+import { expect } from 'chai';
+import { LeaderPoller, type LeaderPollerState } from '../../../src/autofollow/leader-poller.js';
+import type { Classification } from '../../../src/cluster/classify.js';
+import { ClusterConnectionError, ClusterResponseError } from '../../../src/cluster/errors.js';
+import { silentLogger } from '../../../src/util/logger.js';
+import { abortError, type Sleep } from '../../../src/util/sleep.js';
+import { waitFor } from '../../helpers/wait-for.js';
+
+const INTERVAL = 1000;
+const unreachable = (): Error => new ClusterConnectionError({ alias: 'leader', operation: 'resolve indices', reason: 'ECONNREFUSED' });
+const authRefused = (): Error => new ClusterResponseError({ alias: 'leader', operation: 'resolve indices', statusCode: 401, reason: 'unable to authenticate' });
+
+/** Resolves at once (recording the delay asked for), or rejects like the real sleep when aborted. */
+function fakeSleep(delays: number[]): Sleep {
+  return async (ms, signal) => {
+    delays.push(ms);
+    await Promise.resolve();
+    if (signal?.aborted) throw abortError();
+  };
+}
+
+describe('LeaderPoller', () => {
+  it('polls every interval, waits longer after fatal errors, and never stops on an error', async () => {
+    const delays: number[] = [];
+    const errors: Classification['action'][] = [];
+    const outcomes = [unreachable(), authRefused(), authRefused(), undefined, undefined];
+    let rounds = 0;
+    let stopped: Promise<void> | undefined;
+    const poller: LeaderPoller = new LeaderPoller({
+      leader: 'leader', intervalMs: INTERVAL, logger: silentLogger, sleep: fakeSleep(delays),
+      round: async () => {
+        const outcome = outcomes[rounds];
+        rounds += 1;
+        if (rounds === outcomes.length) stopped = poller.stop();
+        if (outcome) throw outcome;
+      },
+      onError: (_err, verdict) => errors.push(verdict.action),
+    });
+    poller.start();
+    await waitFor(() => stopped, { timeoutMs: 5000, message: 'the last round' });
+    await stopped;
+    expect(rounds).to.equal(5);
+    expect(errors).to.deep.equal(['retry', 'fatal', 'fatal']);
+    expect(delays).to.deep.equal([INTERVAL, INTERVAL * 2, INTERVAL * 4, INTERVAL]);
+    expect(poller.state).to.equal('stopped');
+    expect(poller.timeSinceLastCheck()).to.be.a('number');
+  });
+
+  it('goes polling → waiting → polling … → stopping → stopped, and stop() is idempotent', async () => {
+    const changes: string[] = [];
+    let rounds = 0;
+    const poller = new LeaderPoller({
+      leader: 'leader', intervalMs: INTERVAL, logger: silentLogger, sleep: fakeSleep([]),
+      round: async () => { rounds += 1; },
+      onError: () => undefined,
+      onStateChange: ({ from, to }) => changes.push(`${from}→${to}`),
+    });
+    poller.start();
+    await waitFor(() => rounds >= 2, { timeoutMs: 5000, message: 'two rounds' });
+    const first = poller.stop();
+    expect(poller.stop()).to.equal(first);
+    await first;
+    expect(changes.slice(0, 3)).to.deep.equal(['idle→polling', 'polling→waiting', 'waiting→polling']);
+    expect(changes.slice(-2)[1]).to.equal('stopping→stopped');
+    expect(changes.slice(-2)[0]).to.match(/→stopping$/);
+  });
+
+  it('stops during a round by aborting its signal, without reporting the abort as an error', async () => {
+    const errors: unknown[] = [];
+    let started = false;
+    const poller = new LeaderPoller({
+      leader: 'leader', intervalMs: INTERVAL, logger: silentLogger,
+      round: (signal) => new Promise<void>((_resolve, reject) => {
+        started = true;
+        signal.addEventListener('abort', () => reject(abortError()), { once: true });
+      }),
+      onError: (err) => errors.push(err),
+    });
+    poller.start();
+    await waitFor(() => started, { timeoutMs: 5000, message: 'the round to start' });
+    expect(poller.state).to.equal('polling');
+    await poller.stop();
+    expect(poller.state).to.equal('stopped');
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('can be stopped before it starts, and refuses an illegal transition', async () => {
+    const states: LeaderPollerState[] = [];
+    const poller = new LeaderPoller({
+      leader: 'leader', intervalMs: INTERVAL, logger: silentLogger, round: async () => undefined, onError: () => undefined,
+      onStateChange: ({ to }) => states.push(to),
+    });
+    await poller.stop();
+    expect(states).to.deep.equal(['stopped']);
+    expect(() => poller.start()).to.throw('illegal transition stopped → polling');
+  });
+});
