@@ -73,7 +73,7 @@ export class ClusterClient {
    * sorted by `_seq_no`. Partial results are refused: a shard that failed must never look empty.
    */
   async searchShardBySeqNo(index: string, search: SeqNoSearch, signal?: AbortSignal): Promise<SeqNoHit[]> {
-    interface Hit { _id: string; _routing?: string; _seq_no: number; _primary_term: number; _source?: unknown }
+    interface Hit { _id: string; _routing?: string; _seq_no: number; _primary_term: number; _source?: unknown; _version?: number }
     interface SearchBody { _shards?: { total: number; successful: number; failed: number }; timed_out?: boolean; hits?: { hits?: Hit[] } }
     const operation = `read operations of shard ${search.shard}`;
     const res = await this.#transport.request<SearchBody>(operation, {
@@ -82,11 +82,12 @@ export class ClusterClient {
       query: {
         preference: `_shards:${search.shard}`,
         allow_partial_search_results: false,
-        filter_path: '_shards,timed_out,hits.hits._id,hits.hits._routing,hits.hits._seq_no,hits.hits._primary_term,hits.hits._source',
+        filter_path: '_shards,timed_out,hits.hits._id,hits.hits._routing,hits.hits._seq_no,hits.hits._primary_term,hits.hits._source,hits.hits._version',
       },
       body: {
         size: search.size,
         ...(search.withSource === false ? { _source: false } : {}),
+        ...(search.withVersion === true ? { version: true } : {}),
         track_total_hits: false,
         seq_no_primary_term: true,
         query: { range: { _seq_no: { gt: search.fromExclusive, lte: search.toInclusive } } },
@@ -106,7 +107,7 @@ export class ClusterClient {
 
   /** Applies operations with `version_type=external`; a 409 means "already there": success. */
   async bulkExternal(index: string, ops: readonly ExternalOp[], signal?: AbortSignal): Promise<BulkItemResult[]> {
-    type Item = Record<string, { _id: string; status: number; error?: { type?: string; reason?: string; caused_by?: unknown } }>;
+    type Item = Record<string, { _id: string; status: number; _seq_no?: number; error?: { type?: string; reason?: string; caused_by?: unknown } }>;
     const lines: string[] = [];
     for (const op of ops) {
       const meta = { _id: op.id, version: op.version, version_type: 'external', ...(op.routing === undefined ? {} : { routing: op.routing }) };
@@ -116,12 +117,12 @@ export class ClusterClient {
     const res = await this.#transport.request<{ errors: boolean; items: Item[] }>('bulk write', {
       method: 'POST',
       path: `/${encodeURIComponent(index)}/_bulk`,
-      query: { filter_path: 'errors,items.*._id,items.*.status,items.*.error' },
+      query: { filter_path: 'errors,items.*._id,items.*.status,items.*.error,items.*._seq_no' },
       ndjson: `${lines.join('\n')}\n`,
     }, signal);
     return res.body.items.map((wrapped) => {
       const item = Object.values(wrapped)[0]!;
-      if (item.status < 300) return { outcome: 'applied', id: item._id };
+      if (item.status < 300) return { outcome: 'applied', id: item._id, ...(item._seq_no === undefined ? {} : { seqNo: item._seq_no }) };
       if (item.status === 409) return { outcome: 'already_applied', id: item._id };
       const { esType, reason } = describeErrorBody({ error: item.error });
       const error = new ClusterResponseError({
@@ -187,7 +188,7 @@ export class ClusterClient {
   /** Realtime gets (they see unrefreshed writes), with each document's routing. */
   async multiGet(index: string, docs: readonly { id: string; routing: string | undefined }[], withSource: boolean, signal?: AbortSignal): Promise<DocumentLookup[]> {
     if (docs.length === 0) return [];
-    interface Doc { _id: string; found?: boolean; _routing?: string; _source?: unknown; error?: unknown }
+    interface Doc { _id: string; found?: boolean; _routing?: string; _source?: unknown; _seq_no?: number; _version?: number; error?: unknown }
     const res = await this.#transport.request<{ docs: Doc[] }>('get documents', {
       method: 'POST', path: `/${encodeURIComponent(index)}/_mget`,
       query: { realtime: true, _source: withSource },
@@ -201,6 +202,7 @@ export class ClusterClient {
       return {
         id: d._id, found: d.found === true, routing: d._routing,
         ...(d.found === true && withSource ? { sourceJson: JSON.stringify(d._source ?? {}) } : {}),
+        ...(d.found === true ? { seqNo: d._seq_no, version: d._version } : {}),
       };
     });
   }
@@ -308,9 +310,10 @@ export class ClusterClient {
   }
 }
 
-function toHit(h: { _id: string; _routing?: string; _seq_no: number; _primary_term: number; _source?: unknown }): SeqNoHit {
+function toHit(h: { _id: string; _routing?: string; _seq_no: number; _primary_term: number; _source?: unknown; _version?: number }): SeqNoHit {
   const sourceJson = JSON.stringify(h._source ?? {});
   return {
+    ...(h._version === undefined ? {} : { version: h._version }),
     id: h._id,
     routing: h._routing,
     seqNo: h._seq_no,

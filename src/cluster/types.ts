@@ -28,6 +28,8 @@ export interface SeqNoHit {
   readonly sourceJson: string;
   /** Bytes this operation costs in the write buffer and in a bulk request. */
   readonly sizeInBytes: number;
+  /** `_version`, when the search asked for it. */
+  readonly version?: number;
 }
 
 export interface SeqNoSearch {
@@ -41,6 +43,8 @@ export interface SeqNoSearch {
   readonly searchAfter?: number;
   /** False: ids and routing only (`sourceJson` is then "{}"), for id scans. Default true. */
   readonly withSource?: boolean;
+  /** Also return each document's `_version` (for foreign-write audits). */
+  readonly withVersion?: boolean;
 }
 
 /** A realtime get's answer for one document. */
@@ -50,6 +54,9 @@ export interface DocumentLookup {
   readonly routing: string | undefined;
   /** Present when found and the source was asked for. */
   readonly sourceJson?: string;
+  /** `_seq_no` and `_version` of the document, when found. */
+  readonly seqNo?: number;
+  readonly version?: number;
 }
 
 /** A write to the follower with `version_type=external` (DESIGN.md, shard step 5). */
@@ -58,7 +65,8 @@ export type ExternalOp =
   | { readonly op: 'delete'; readonly id: string; readonly routing: string | undefined; readonly version: number };
 
 export type BulkItemResult =
-  | { readonly outcome: 'applied'; readonly id: string }
+  /** `seqNo`: the follower's own seq_no for the write. */
+  | { readonly outcome: 'applied'; readonly id: string; readonly seqNo?: number }
   /** 409: the follower already holds this version or a newer one: success, not error. */
   | { readonly outcome: 'already_applied'; readonly id: string }
   | { readonly outcome: 'failed'; readonly id: string; readonly error: ClusterResponseError };

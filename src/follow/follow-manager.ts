@@ -6,7 +6,7 @@ import { classify } from '../cluster/classify.js';
 import { ClusterError } from '../cluster/errors.js';
 import { ClusterRegistry, UnknownClusterError } from '../cluster/cluster-registry.js';
 import type { ClusterClient } from '../cluster/cluster-client.js';
-import { parseFollowParams, FollowParamsError, type FollowParams } from '../shard/follow-params.js';
+import { DEFAULT_FOLLOW_PARAMS, parseFollowParams, FollowParamsError, type FollowParams } from '../shard/follow-params.js';
 import { followerKey, type FollowerKey, type FollowerRecord, type StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import { FollowError } from './follow-errors.js';
@@ -162,7 +162,8 @@ export class FollowManager {
     return new IndexFollower(record, {
       connect: (alias, signal) => this.#deps.clusters.client(alias, signal),
       state: this.#deps.state, logger: this.#deps.logger,
-      params: record.params as unknown as FollowParams, checkpointIntervalMs: this.#deps.checkpointIntervalMs,
+      // Parameters added since the record was written take their defaults.
+      params: { ...DEFAULT_FOLLOW_PARAMS, ...(record.params as unknown as FollowParams) }, checkpointIntervalMs: this.#deps.checkpointIntervalMs,
     });
   }
 

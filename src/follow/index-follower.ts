@@ -52,6 +52,7 @@ export interface FollowerIndexStats {
   readonly total_global_checkpoint_lag: number;
   readonly operations_written: number;
   readonly operations_deleted: number;
+  readonly foreign_writes_detected: number;
   readonly fatal_exception?: FatalException;
   readonly shards: ShardStats[];
 }
@@ -136,7 +137,7 @@ export class IndexFollower {
   }
 
   get params(): FollowParams {
-    return this.#record.params as unknown as FollowParams;
+    return { ...this.#deps.params, ...(this.#record.params as unknown as FollowParams) };
   }
 
   stats(): FollowerIndexStats {
@@ -159,6 +160,7 @@ export class IndexFollower {
       total_global_checkpoint_lag: shards.reduce((sum, s) => sum + s.lag_operations, 0),
       operations_written: shards.reduce((sum, s) => sum + s.operations_written, 0),
       operations_deleted: shards.reduce((sum, s) => sum + s.operations_deleted, 0),
+      foreign_writes_detected: shards.reduce((sum, s) => sum + s.foreign_writes_detected, 0),
       ...(this.#record.fatalException ? { fatal_exception: this.#record.fatalException } : {}),
       shards,
     };
@@ -217,7 +219,10 @@ export class IndexFollower {
     const tasks: ShardFollowTask[] = [];
     for (let shard = 0; shard < shards; shard += 1) {
       const reader = new LeaderShardReaderImpl(leader, this.#record.leaderIndex, shard, watcher, metadata, params.max_read_request_operation_count);
-      const reconciler = new ShardReconcilerImpl(leader, this.#record.leaderIndex, follower, this.#record.followerIndex, shard);
+      const reconciler = new ShardReconcilerImpl({
+        leader, leaderIndex: this.#record.leaderIndex, follower, followerIndex: this.#record.followerIndex, shard,
+        repairForeignWrites: params.repair_foreign_writes === 1, logger: this.#logger,
+      });
       const task = new ShardFollowTask(
         { shard, reader, writer, reconciler, logger: this.#logger, onCheckpoint: (cp) => checkpoints.update(shard, cp) },
         params,

@@ -1,57 +1,81 @@
 /**
- * Delete reconciliation for one shard (DESIGN.md step 7). A search never returns deleted
- * documents, so deletes are found by comparison:
+ * Reconciliation of one follower shard with its leader shard: the differences that reading the
+ * leader's new operations cannot see (DESIGN.md step 7, issue 6).
  *
+ * Deletes. A search never returns deleted documents, so deletes are found by comparison:
  * 1. Cheap invariant: live document counts of the two shards, both refreshed. The follower only
  *    ever holds documents the leader had, so with no deletes its count can never exceed the
- *    leader's; while it does not, nothing is scanned.
- * 2. Otherwise follower ids are scanned page by page (ids and routing only), each page checked
+ *    leader's; while it does not, no id is scanned.
+ * 2. Otherwise follower ids are scanned page by page (ids, routing, versions), each page checked
  *    against the leader with a realtime multi-get, and the ones the leader no longer has are
- *    deleted on the follower with `version_type=external` and a version equal to the leader's
- *    max seq_no read *before* that get. A document re-created on the leader later gets a higher
- *    seq_no, so its re-creation always wins over our delete, whatever order they arrive in.
- *    The scan stops as soon as it has found as many as the counts said were extra.
+ *    deleted on the follower with an external version derived from the leader's max seq_no read
+ *    *before* that get: a document re-created on the leader later gets a higher seq_no, so its
+ *    re-creation always wins, whatever order they arrive in. The scan stops as soon as it has
+ *    found as many as the counts said were extra.
+ *
+ * Foreign writes. Every write ccr-follow makes has a version that is a multiple of
+ * VERSION_STRIDE; anyone else writing with internal versioning leaves one that is not. Each pass
+ * audits the follower documents changed since the last pass (by the follower's own `_seq_no`) and
+ * counts those; with `repair` it puts back the leader's document, or deletes one the leader lacks,
+ * with a version above the foreign one yet below the leader's next operation on it.
  */
 import type { ClusterClient } from '../cluster/cluster-client.js';
+import type { ExternalOp, SeqNoHit } from '../cluster/types.js';
+import { externalVersion, isReplicatedVersion } from '../shard/external-version.js';
 import type { ReconcileOutcome, ShardReconciler } from '../shard/ports.js';
+import type { Logger } from '../util/logger.js';
 
 const PAGE_SIZE = 1000;
 
+export interface ShardReconcilerOptions {
+  readonly leader: ClusterClient;
+  readonly leaderIndex: string;
+  readonly follower: ClusterClient;
+  readonly followerIndex: string;
+  readonly shard: number;
+  readonly repairForeignWrites: boolean;
+  readonly logger: Logger;
+}
+
 export class ShardReconcilerImpl implements ShardReconciler {
-  constructor(
-    private readonly leader: ClusterClient,
-    private readonly leaderIndex: string,
-    private readonly follower: ClusterClient,
-    private readonly followerIndex: string,
-    private readonly shard: number,
-  ) {}
+  readonly #o: ShardReconcilerOptions;
+  /** Follower `_seq_no` up to which changes were audited for foreign writes. */
+  #auditedUpTo = -1;
+  /** Follower seq_nos of our own repair writes, whose versions look foreign on purpose. */
+  readonly #ownRepairs = new Set<number>();
+
+  constructor(options: ShardReconcilerOptions) {
+    this.#o = options;
+  }
 
   async reconcile(signal: AbortSignal): Promise<ReconcileOutcome> {
+    const { leader, leaderIndex, follower, followerIndex, shard } = this.#o;
     const leaderMaxSeqNo = await this.#leaderMaxSeqNo(signal);
-    await Promise.all([this.leader.refresh(this.leaderIndex, signal), this.follower.refresh(this.followerIndex, signal)]);
+    await Promise.all([leader.refresh(leaderIndex, signal), follower.refresh(followerIndex, signal)]);
+    const foreign = await this.#auditForeignWrites(signal);
+    if (foreign.repaired > 0) await follower.refresh(followerIndex, signal);
     const [leaderCount, followerCount] = await Promise.all([
-      this.leader.countShard(this.leaderIndex, this.shard, signal),
-      this.follower.countShard(this.followerIndex, this.shard, signal),
+      leader.countShard(leaderIndex, shard, signal),
+      follower.countShard(followerIndex, shard, signal),
     ]);
     const excess = followerCount - leaderCount;
-    if (excess <= 0) return { leaderMaxSeqNo, excess, scanned: false, idsChecked: 0, deleted: 0, clean: true };
+    const base = { leaderMaxSeqNo, excess, foreignWritesDetected: foreign.detected, foreignWritesRepaired: foreign.repaired };
+    if (excess <= 0) return { ...base, scanned: false, idsChecked: 0, deleted: 0, clean: true };
 
     let idsChecked = 0;
     let deleted = 0;
     let after: number | undefined;
     for (;;) {
-      const page = await this.follower.searchShardBySeqNo(this.followerIndex, {
-        shard: this.shard, fromExclusive: -1, toInclusive: Number.MAX_SAFE_INTEGER, size: PAGE_SIZE, searchAfter: after, withSource: false,
-      }, signal);
+      const page = await this.#followerPage(after, signal);
       if (page.length === 0) break;
       // Read before the get: anything the leader creates after the get has a higher seq_no.
-      const version = await this.#leaderMaxSeqNo(signal);
-      const lookups = await this.leader.multiGet(this.leaderIndex, page.map((h) => ({ id: h.id, routing: h.routing })), false, signal);
-      const gone = page.filter((_hit, i) => !lookups[i]!.found);
+      const version = externalVersion(await this.#leaderMaxSeqNo(signal));
+      const lookups = await leader.multiGet(leaderIndex, page.map((h) => ({ id: h.id, routing: h.routing })), false, signal);
+      // A document the leader lacks is a leader delete, unless a foreign write put it there (the audit's job).
+      const gone = page.filter((hit, i) => !lookups[i]!.found && isReplicatedVersion(hit.version ?? 0));
       idsChecked += page.length;
       if (gone.length > 0) {
-        const results = await this.follower.bulkExternal(this.followerIndex,
-          gone.map((h) => ({ op: 'delete' as const, id: h.id, routing: h.routing, version })), signal);
+        const results = await follower.bulkExternal(followerIndex, gone.map((h) => ({ op: 'delete' as const, id: h.id, routing: h.routing, version })), signal);
         for (const r of results) {
           if (r.outcome === 'failed') throw r.error;
           if (r.outcome === 'applied') deleted += 1;
@@ -60,12 +84,61 @@ export class ShardReconcilerImpl implements ShardReconciler {
       if (deleted >= excess || page.length < PAGE_SIZE) break;
       after = page[page.length - 1]!.seqNo;
     }
-    return { leaderMaxSeqNo, excess, scanned: true, idsChecked, deleted, clean: deleted >= excess };
+    // Clean once every extra is accounted for, or the whole shard was scanned (what is left is foreign).
+    return { ...base, scanned: true, idsChecked, deleted, clean: true };
+  }
+
+  async #auditForeignWrites(signal: AbortSignal): Promise<{ detected: number; repaired: number }> {
+    let detected = 0;
+    let repaired = 0;
+    for (;;) {
+      const page = await this.#followerPage(this.#auditedUpTo, signal);
+      const foreign = page.filter((h) => !isReplicatedVersion(h.version ?? 0) && !this.#ownRepairs.has(h.seqNo));
+      if (foreign.length > 0) {
+        detected += foreign.length;
+        this.#o.logger.warn(`foreign write on the follower: ${foreign.length} document(s) changed by someone else`, {
+          shard: this.#o.shard, ids: foreign.slice(0, 10).map((h) => h.id), repair: this.#o.repairForeignWrites,
+        });
+        if (this.#o.repairForeignWrites) repaired += await this.#repair(foreign, signal);
+      }
+      if (page.length > 0) this.#auditedUpTo = page[page.length - 1]!.seqNo;
+      if (page.length < PAGE_SIZE) break;
+    }
+    for (const seqNo of this.#ownRepairs) if (seqNo <= this.#auditedUpTo) this.#ownRepairs.delete(seqNo);
+    return { detected, repaired };
+  }
+
+  /** Puts back the leader's document (or deletes one the leader lacks) over a foreign write. */
+  async #repair(foreign: readonly SeqNoHit[], signal: AbortSignal): Promise<number> {
+    const { leader, leaderIndex, follower, followerIndex } = this.#o;
+    const lookups = await leader.multiGet(leaderIndex, foreign.map((h) => ({ id: h.id, routing: h.routing })), true, signal);
+    const ops: ExternalOp[] = foreign.map((hit, i) => {
+      const l = lookups[i]!;
+      // Above the foreign version, below the leader's next operation on this document.
+      const over = (hit.version ?? 0) + 1;
+      if (!l.found) return { op: 'delete', id: hit.id, routing: hit.routing, version: over };
+      return { op: 'index', id: hit.id, routing: hit.routing, version: Math.max(externalVersion(l.seqNo ?? 0), over), sourceJson: l.sourceJson ?? '{}' };
+    });
+    let repaired = 0;
+    for (const r of await follower.bulkExternal(followerIndex, ops, signal)) {
+      if (r.outcome === 'failed') throw r.error;
+      if (r.outcome !== 'applied') continue;
+      repaired += 1;
+      if (r.seqNo !== undefined) this.#ownRepairs.add(r.seqNo);
+    }
+    return repaired;
+  }
+
+  #followerPage(after: number | undefined, signal: AbortSignal): Promise<SeqNoHit[]> {
+    return this.#o.follower.searchShardBySeqNo(this.#o.followerIndex, {
+      shard: this.#o.shard, fromExclusive: after ?? -1, toInclusive: Number.MAX_SAFE_INTEGER, size: PAGE_SIZE,
+      searchAfter: undefined, withSource: false, withVersion: true,
+    }, signal);
   }
 
   async #leaderMaxSeqNo(signal: AbortSignal): Promise<number> {
-    const state = (await this.leader.shardSeqNos(this.leaderIndex, signal)).find((s) => s.shard === this.shard);
-    if (!state) throw new Error(`leader index [${this.leaderIndex}] has no shard ${this.shard}`);
+    const state = (await this.#o.leader.shardSeqNos(this.#o.leaderIndex, signal)).find((s) => s.shard === this.#o.shard);
+    if (!state) throw new Error(`leader index [${this.#o.leaderIndex}] has no shard ${this.#o.shard}`);
     return state.maxSeqNo;
   }
 }

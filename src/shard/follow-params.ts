@@ -16,11 +16,12 @@ export interface FollowParams {
   readonly max_retry_delay: number;
   readonly read_poll_timeout: number;
   readonly reconcile_interval: number;
+  readonly repair_foreign_writes: number;
 }
 
 export type FollowParamName = keyof FollowParams;
 
-type Kind = 'count' | 'bytes' | 'duration';
+type Kind = 'count' | 'bytes' | 'duration' | 'boolean';
 
 /** name → [kind, default, help]. The one table the API, the CLI and the docs read. */
 export const FOLLOW_PARAMS: Readonly<Record<FollowParamName, readonly [Kind, number, string]>> = {
@@ -37,6 +38,9 @@ export const FOLLOW_PARAMS: Readonly<Record<FollowParamName, readonly [Kind, num
   read_poll_timeout: ['duration', 60_000, 'how long a caught-up shard waits for new operations before asking again'],
   // Not a CCR parameter: CCR replicates deletes from the operation history, we reconcile them.
   reconcile_interval: ['duration', 5_000, 'least time between two delete reconciliations of a shard'],
+  // Not a CCR parameter (CCR forbids writes to followers): 1 puts back what others wrote to the
+  // follower index, 0 only reports it (stats `foreign_writes_detected`, a warning in the log).
+  repair_foreign_writes: ['boolean', 1, 'repair documents written to the follower by anyone else (true), or only report them (false)'],
 };
 
 export const DEFAULT_FOLLOW_PARAMS: FollowParams = Object.fromEntries(
@@ -63,15 +67,29 @@ export function parseFollowParams(input: Readonly<Record<string, unknown>>, base
     const [kind] = spec;
     let value: number;
     try {
-      if (typeof raw !== 'number' && typeof raw !== 'string') throw new RangeError('expected a number or a string');
-      value = kind === 'bytes' ? parseByteSize(raw) : kind === 'duration' ? parseDuration(raw) : parseCount(raw);
+      if (kind === 'boolean' && typeof raw === 'boolean') value = raw ? 1 : 0;
+      else if (typeof raw !== 'number' && typeof raw !== 'string') throw new RangeError('expected a number or a string');
+      else if (kind === 'boolean') value = parseBoolean(raw);
+      else value = kind === 'bytes' ? parseByteSize(raw) : kind === 'duration' ? parseDuration(raw) : parseCount(raw);
     } catch (err) {
       throw new FollowParamsError(`follow parameter [${name}]: ${(err as Error).message}`);
+    }
+    if (kind === 'boolean') {
+      result[name] = value;
+      continue;
     }
     if (!(value > 0)) throw new FollowParamsError(`follow parameter [${name}] must be greater than 0, got ${JSON.stringify(raw)}`);
     result[name] = value;
   }
   return result as unknown as FollowParams;
+}
+
+/** true / false (or 1 / 0), stored as 1 / 0 so all parameters stay numbers. */
+function parseBoolean(raw: string | number): number {
+  const text = String(raw).trim().toLowerCase();
+  if (text === 'true' || text === '1') return 1;
+  if (text === 'false' || text === '0') return 0;
+  throw new RangeError(`expected true or false, got ${JSON.stringify(raw)}`);
 }
 
 function parseCount(raw: string | number): number {

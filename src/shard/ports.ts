@@ -41,6 +41,9 @@ export interface ReconcileOutcome {
   readonly deleted: number;
   /** No follower document is known to be missing from the leader any more. */
   readonly clean: boolean;
+  /** Documents written to the follower by someone else, found by this pass, and how many were put back. */
+  readonly foreignWritesDetected: number;
+  readonly foreignWritesRepaired: number;
 }
 
 export interface ShardReconciler {

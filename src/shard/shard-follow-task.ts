@@ -20,6 +20,7 @@ import { sleep as realSleep, type Sleep } from '../util/sleep.js';
 import type { Logger } from '../util/logger.js';
 import type { FollowParams } from './follow-params.js';
 import type { FollowerShardWriter, LeaderCheckpoint, LeaderShardReader, ShardReconciler, ShardTaskDeps } from './ports.js';
+import { externalVersion } from './external-version.js';
 import { RetryPolicy } from './retry-policy.js';
 import { SeqNoTracker } from './seq-no-tracker.js';
 import { WriteBuffer } from './write-buffer.js';
@@ -56,6 +57,8 @@ export interface ShardTaskEvents {
 const RECENT_EXCEPTIONS = 10;
 /** Bound on the time-lag bookkeeping; dropping middle marks only coarsens it, never hides lag. */
 const MAX_LAG_MARKS = 1000;
+/** With no leader change, reconcile (and audit for foreign writes) this many intervals apart. */
+const IDLE_RECONCILE_FACTOR = 6;
 /** How long a stop waits for bulk requests already sent before aborting them. */
 const DEFAULT_STOP_GRACE_MS = 30_000;
 
@@ -91,6 +94,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   #readStoppedBy: string | undefined;
   #reconcileInFlight = false;
   #reconcileTimer: NodeJS.Timeout | undefined;
+  #reconcileDueAt = Infinity;
   #lastReconcileAt = -Infinity;
   /** Leader max seq_no at the last reconciliation that left nothing to delete. */
   #reconciledUpTo = -1;
@@ -111,6 +115,8 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   #peakBufferCount = 0;
   #peakBufferBytes = 0;
   #operationsDeleted = 0;
+  #foreignWritesDetected = 0;
+  #foreignWritesRepaired = 0;
   #reconciliations = 0;
   #reconciliationScans = 0;
   #reconcileIdsChecked = 0;
@@ -205,12 +211,19 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
    * changed since the last clean pass, reconcile — at most once per `reconcile_interval`.
    */
   #coordinateReconcile(): void {
-    if (!this.#reconciler || this.#state !== ShardTaskStates.running || this.#reconcileInFlight || this.#reconcileTimer) return;
+    if (!this.#reconciler || this.#state !== ShardTaskStates.running || this.#reconcileInFlight) return;
     const caughtUp = this.#tracker.checkpoint >= this.#leaderGlobalCheckpoint && this.#outstandingReads === 0
       && this.#outstandingWrites === 0 && this.#buffer.count === 0;
-    if (!caughtUp || this.#leaderMaxSeqNo <= this.#reconciledUpTo) return;
-    const wait = this.#lastReconcileAt + this.#params.reconcile_interval - this.#now();
+    if (!caughtUp) return;
+    // Soon after the leader changed; otherwise now and then, for writes made to the follower itself.
+    const leaderChanged = this.#leaderMaxSeqNo > this.#reconciledUpTo;
+    const dueAt = this.#lastReconcileAt + this.#params.reconcile_interval * (leaderChanged ? 1 : IDLE_RECONCILE_FACTOR);
+    if (this.#reconcileTimer && this.#reconcileDueAt <= dueAt) return;
+    clearTimeout(this.#reconcileTimer);
+    this.#reconcileTimer = undefined;
+    const wait = dueAt - this.#now();
     if (wait > 0) {
+      this.#reconcileDueAt = dueAt;
       this.#reconcileTimer = setTimeout(() => {
         this.#reconcileTimer = undefined;
         this.#coordinateReconcile();
@@ -231,6 +244,8 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
       if (outcome.scanned) this.#reconciliationScans += 1;
       this.#reconcileIdsChecked += outcome.idsChecked;
       this.#operationsDeleted += outcome.deleted;
+      this.#foreignWritesDetected += outcome.foreignWritesDetected;
+      this.#foreignWritesRepaired += outcome.foreignWritesRepaired;
       if (outcome.clean) this.#reconciledUpTo = Math.max(this.#reconciledUpTo, outcome.leaderMaxSeqNo);
       if (outcome.deleted > 0 || outcome.scanned) {
         this.#logger.info(`reconciled deletes: ${outcome.deleted} deleted after checking ${outcome.idsChecked} ids`, { excess: outcome.excess });
@@ -509,6 +524,8 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
       write_exceptions: this.#recentExceptions.filter((e) => e.kind === 'write'),
       reconcile_exceptions: this.#recentExceptions.filter((e) => e.kind === 'reconcile'),
       operations_deleted: this.#operationsDeleted,
+      foreign_writes_detected: this.#foreignWritesDetected,
+      foreign_writes_repaired: this.#foreignWritesRepaired,
       reconciliations: this.#reconciliations,
       reconciliation_id_scans: this.#reconciliationScans,
       reconciliation_ids_checked: this.#reconcileIdsChecked,
@@ -535,8 +552,8 @@ function withinBytes(hits: readonly SeqNoHit[], maxBytes: number): readonly SeqN
 }
 
 function toExternalOp(b: BufferedHit): ExternalOp {
-  // The leader's seq_no is the external version: later operations always win, replays are no-ops.
-  return { op: 'index', id: b.hit.id, routing: b.hit.routing, version: b.hit.seqNo, sourceJson: b.hit.sourceJson };
+  // The version grows with the leader's seq_no: later operations always win, replays are no-ops.
+  return { op: 'index', id: b.hit.id, routing: b.hit.routing, version: externalVersion(b.hit.seqNo), sourceJson: b.hit.sourceJson };
 }
 
 function describe(err: unknown): { type: string; reason: string } {

@@ -36,6 +36,9 @@ export interface ShardStats {
   readonly reconcile_exceptions: readonly ShardExceptionEntry[];
   /** Documents deleted on the follower because the leader no longer has them. */
   readonly operations_deleted: number;
+  /** Documents found written to the follower by someone else, and how many were put back. */
+  readonly foreign_writes_detected: number;
+  readonly foreign_writes_repaired: number;
   /** Delete reconciliation passes, and how many of them had to scan ids (counts disagreed). */
   readonly reconciliations: number;
   readonly reconciliation_id_scans: number;

@@ -15,11 +15,14 @@ const INTERVAL = 1000;
 const unreachable = (): Error => new ClusterConnectionError({ alias: 'leader', operation: 'resolve indices', reason: 'ECONNREFUSED' });
 const authRefused = (): Error => new ClusterResponseError({ alias: 'leader', operation: 'resolve indices', statusCode: 401, reason: 'unable to authenticate' });
 
-/** Resolves at once (recording the delay asked for), or rejects like the real sleep when aborted. */
+/**
+ * Records the delay asked for and ends on the next turn of the event loop (not the next microtask:
+ * the test's own waits must get their turn), or rejects like the real sleep when aborted.
+ */
 function fakeSleep(delays: number[]): Sleep {
   return async (ms, signal) => {
     delays.push(ms);
-    await Promise.resolve();
+    await new Promise((resolve) => setTimeout(resolve, 0));
     if (signal?.aborted) throw abortError();
   };
 }
@@ -42,7 +45,7 @@ describe('LeaderPoller', () => {
       onError: (_err, verdict) => errors.push(verdict.action),
     });
     poller.start();
-    await waitFor(() => stopped, { timeoutMs: 5000, message: 'the last round' });
+    await waitFor(() => stopped !== undefined, { timeoutMs: 5000, message: 'the last round' });
     await stopped;
     expect(rounds).to.equal(5);
     expect(errors).to.deep.equal(['retry', 'fatal', 'fatal']);

@@ -4,6 +4,7 @@
  * that times out now. The leader is an in-memory seq_no history; the follower applies
  * `version_type=external` the way Elasticsearch does.
  */
+import { externalVersion } from '../../../src/shard/external-version.js';
 import { setImmediate as nextTick } from 'node:timers/promises';
 import { ClusterResponseError } from '../../../src/cluster/errors.js';
 import type { BulkItemResult, ExternalOp, SeqNoHit } from '../../../src/cluster/types.js';
@@ -358,7 +359,7 @@ export class FakeFollower implements FollowerShardWriter {
     for (const [id, d] of live) {
       const mine = this.docs.get(id);
       if (!mine) problems.push(`${id} missing`);
-      else if (mine.version !== d.seqNo || mine.sourceJson !== d.sourceJson) problems.push(`${id} at version ${mine.version}, leader seq_no ${d.seqNo}`);
+      else if (mine.version !== externalVersion(d.seqNo) || mine.sourceJson !== d.sourceJson) problems.push(`${id} at version ${mine.version}, leader seq_no ${d.seqNo}`);
     }
     for (const id of this.docs.keys()) if (!live.has(id)) problems.push(`${id} not on the leader`);
     return problems;
@@ -366,7 +367,7 @@ export class FakeFollower implements FollowerShardWriter {
 
   /** Whether every live leader doc at or below `seqNo` is here, at that version or newer. */
   covers(leader: FakeLeader, seqNo: number): boolean {
-    return leader.liveSeqNosUpTo(seqNo).every(({ id, seqNo: s }) => (this.docs.get(id)?.version ?? -Infinity) >= s);
+    return leader.liveSeqNosUpTo(seqNo).every(({ id, seqNo: s }) => (this.docs.get(id)?.version ?? -Infinity) >= externalVersion(s));
   }
 }
 

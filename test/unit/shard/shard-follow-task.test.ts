@@ -1,3 +1,4 @@
+import { externalVersion } from '../../../src/shard/external-version.js';
 import { expect } from 'chai';
 import { ClusterConnectionError, ClusterResponseError } from '../../../src/cluster/errors.js';
 import { ShardTaskStates } from '../../../src/shard/shard-follow-task.js';
@@ -80,7 +81,7 @@ describe('ShardFollowTask', () => {
       expect(h.leader.readCalls[0]?.from).to.equal(49);
       expect(h.leader.readCalls.every((c) => c.from >= 49)).to.equal(true);
       expect([...h.follower.docs.values()].map((d) => d.version).sort((a, b) => a - b))
-        .to.deep.equal(Array.from({ length: 50 }, (_, i) => 50 + i));
+        .to.deep.equal(Array.from({ length: 50 }, (_, i) => externalVersion(50 + i)));
     });
 
     it('waits on the leader with read_poll_timeout, and asks again when a wait times out', async () => {
@@ -577,7 +578,7 @@ describe('ShardFollowTask', () => {
       h.task.start();
       await until(() => h.follower.held.length === 2);
       const first = h.follower.held[0]!;
-      expect(first.ops.map((op) => op.version)).to.deep.equal([0, 1, 2]);
+      expect(first.ops.map((op) => op.version)).to.deep.equal([0, 1, 2].map(externalVersion));
 
       // Let every later bulk request land before the first one.
       const allRead = (): boolean => h.task.stats().last_requested_seq_no === 19 && h.task.stats().outstanding_read_requests === 0;
