@@ -203,7 +203,7 @@ describe('auto-follow patterns', function () {
       expect(view.stats.number_of_successful_follow_indices).to.equal(4);
       expect(view.stats.number_of_failed_follow_indices).to.equal(0);
       expect(view.stats.recent_auto_follow_errors).to.deep.equal([]);
-      expect(view.stats.followed_indices.map((f) => [f.leader_index, f.follower_index]).sort()).to.deep.equal([closed, ...daily].map((i) => [i, `${i}-replica`]));
+      expect(view.stats.followed_indices.map((f) => [f.leader_index, f.follower_index]).sort()).to.deep.equal([...daily, closed].map((i) => [i, `${i}-replica`]));
       expect(view.stats.number_of_existing_indices).to.equal(1);
       const stats = (await api<{ auto_follow_stats: AutoFollowStatsView }>(daemon, 'GET', '/_ccr/stats')).auto_follow_stats;
       expect(stats.number_of_successful_follow_indices).to.be.at.least(3);
