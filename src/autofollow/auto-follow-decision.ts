@@ -9,7 +9,8 @@
  *    or worth a look at its creation date and state.
  * 3. `decide`, with that creation date and state: follow it, record it as handled without
  *    following it (created before the pattern was put or resumed; already followed by another
- *    pattern or by hand), or wait (closed, or gone since).
+ *    pattern or by hand), or wait (closed, gone since, or its primaries not started yet: a new
+ *    or reopening index is "open" before its shards can answer).
  *
  * Like CCR, the creation date is compared with the time the pattern was put (or resumed), and the
  * indices that existed then are also recorded as handled at that moment: either alone would do in
@@ -39,10 +40,11 @@ export interface KnownFollower {
   readonly follower_index: string;
 }
 
-/** Creation date and state of a candidate, from `indexDetails`. */
+/** Creation date, state and primaries of a candidate, from `indexDetails`. */
 export interface CandidateDetails {
   readonly state: 'open' | 'close';
   readonly creationDate: number;
+  readonly primariesActive: boolean;
 }
 
 export type Screen =
@@ -119,6 +121,7 @@ export function decide(candidate: Candidate, details: CandidateDetails | undefin
       entry: { ...base, outcome: 'skipped', reason: `already followed into [${existing.follower_cluster}/${existing.follower_index}]${by}` },
     };
   }
+  if (!details.primariesActive) return { kind: 'wait', reason: 'its primary shards are not all started yet' };
   return { kind: 'follow', followerIndex };
 }
 

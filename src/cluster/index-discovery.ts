@@ -50,6 +50,11 @@ export interface IndexDetails {
   readonly creationDate: number;
   readonly hidden: boolean;
   readonly system: boolean;
+  /**
+   * Every primary shard started (or relocating). Until then a new or reopening index is in the
+   * metadata, "open", but its shards answer nothing yet: CCR waits for this before following too.
+   */
+  readonly primariesActive: boolean;
 }
 
 /**
@@ -97,23 +102,32 @@ export async function resolveIndices(client: ClusterClient, expressions: readonl
 }
 
 /**
- * State and creation date of the named indices (data stream backing indices included), from the
- * cluster state's metadata, filtered to those fields. Names that no longer exist are absent from
- * the answer.
+ * State, creation date and primaries of the named indices (data stream backing indices included),
+ * from the cluster state's metadata and routing table, filtered to those fields. Names that no
+ * longer exist are absent from the answer.
  */
 export async function indexDetails(client: ClusterClient, names: readonly string[], signal?: AbortSignal): Promise<Map<string, IndexDetails>> {
   interface IndexBody { state?: string; system?: boolean; settings?: { index?: { creation_date?: string; hidden?: string } } }
+  interface Copy { state?: string; primary?: boolean }
+  interface Body {
+    metadata?: { indices?: Record<string, IndexBody> };
+    routing_table?: { indices?: Record<string, { shards?: Record<string, Copy[]> }> };
+  }
   const result = new Map<string, IndexDetails>();
   for (const chunk of chunkNames(names)) {
-    const res = await client.raw<{ metadata?: { indices?: Record<string, IndexBody> } }>('read index creation dates', {
+    const res = await client.raw<Body>('read index creation dates', {
       method: 'GET',
-      path: `/_cluster/state/metadata/${expressionPath(chunk)}`,
+      path: `/_cluster/state/metadata,routing_table/${expressionPath(chunk)}`,
       query: {
         expand_wildcards: 'all',
         ignore_unavailable: true,
-        filter_path: 'metadata.indices.*.state,metadata.indices.*.system,metadata.indices.*.settings.index.creation_date,metadata.indices.*.settings.index.hidden',
+        filter_path: [
+          'metadata.indices.*.state', 'metadata.indices.*.system', 'metadata.indices.*.settings.index.creation_date', 'metadata.indices.*.settings.index.hidden',
+          'routing_table.indices.*.shards.*.state', 'routing_table.indices.*.shards.*.primary',
+        ].join(','),
       },
     }, signal);
+    const routing = res.body?.routing_table?.indices ?? {};
     for (const [name, body] of Object.entries(res.body?.metadata?.indices ?? {})) {
       const creationDate = Number(body.settings?.index?.creation_date);
       if (!Number.isFinite(creationDate)) {
@@ -125,10 +139,16 @@ export async function indexDetails(client: ClusterClient, names: readonly string
         creationDate,
         hidden: body.settings?.index?.hidden === 'true',
         system: body.system === true,
+        primariesActive: primariesActive(routing[name]?.shards),
       });
     }
   }
   return result;
+}
+
+function primariesActive(shards: Record<string, { state?: string; primary?: boolean }[]> | undefined): boolean {
+  const groups = Object.values(shards ?? {});
+  return groups.length > 0 && groups.every((copies) => copies.some((c) => c.primary === true && (c.state === 'STARTED' || c.state === 'RELOCATING')));
 }
 
 /** Adds `alias` to each of `indices` (a no-op for those that already have it). */

@@ -102,26 +102,31 @@ describe('auto-follow decisions', () => {
 
   describe('decide', () => {
     it('follows an index created after the pattern was put, under the templated name', () => {
-      expect(decide(candidate('logs-a'), { state: 'open', creationDate: AFTER }, ctx())).to.deep.equal({ kind: 'follow', followerIndex: 'logs-a-replica' });
+      expect(decide(candidate('logs-a'), { state: 'open', creationDate: AFTER, primariesActive: true }, ctx())).to.deep.equal({ kind: 'follow', followerIndex: 'logs-a-replica' });
     });
 
     it('records an index created before the pattern was put (or resumed) as existing', () => {
-      const d = decide(candidate('.ds-s-1', { dataStream: 's' }), { state: 'open', creationDate: BEFORE }, ctx());
+      const d = decide(candidate('.ds-s-1', { dataStream: 's' }), { state: 'open', creationDate: BEFORE, primariesActive: true }, ctx());
       expect(d).to.deep.equal({
         kind: 'record',
         entry: { leaderIndex: '.ds-s-1', dataStream: 's', at: NOW, outcome: 'existing', reason: 'created before the pattern was put or last resumed' },
       });
       const resumedLater = ctx({ pattern: pattern({ activeSince: new Date(AFTER + 1000).toISOString() }) });
-      expect(decide(candidate('logs-a'), { state: 'open', creationDate: AFTER }, resumedLater).kind).to.equal('record');
+      expect(decide(candidate('logs-a'), { state: 'open', creationDate: AFTER, primariesActive: true }, resumedLater).kind).to.equal('record');
+    });
+
+    it('waits until the primaries of a new index are started', () => {
+      expect(decide(candidate('logs-a'), { state: 'open', creationDate: AFTER, primariesActive: false }, ctx()))
+        .to.deep.equal({ kind: 'wait', reason: 'its primary shards are not all started yet' });
     });
 
     it('waits while an index is closed or gone', () => {
-      expect(decide(candidate('logs-a'), { state: 'close', creationDate: AFTER }, ctx())).to.deep.equal({ kind: 'wait', reason: 'it is closed' });
+      expect(decide(candidate('logs-a'), { state: 'close', creationDate: AFTER, primariesActive: true }, ctx())).to.deep.equal({ kind: 'wait', reason: 'it is closed' });
       expect(decide(candidate('logs-a'), undefined, ctx())).to.deep.equal({ kind: 'wait', reason: 'it no longer exists' });
     });
 
     it('skips an index that another pattern followed first, naming it', () => {
-      const d = decide(candidate('logs-a'), { state: 'open', creationDate: AFTER }, ctx({
+      const d = decide(candidate('logs-a'), { state: 'open', creationDate: AFTER, primariesActive: true }, ctx({
         pattern: pattern({ name: 'later', followIndexPattern: '{{leader_index}}-other' }),
         followers: [follower('logs-a', 'logs-a-replica')],
         followedBy: new Map([['logs-a', 'daily-logs']]),
@@ -133,17 +138,17 @@ describe('auto-follow decisions', () => {
     });
 
     it('skips an index followed by hand', () => {
-      const d = decide(candidate('logs-a'), { state: 'open', creationDate: AFTER }, ctx({ followers: [follower('logs-a', 'manual-copy')] }));
+      const d = decide(candidate('logs-a'), { state: 'open', creationDate: AFTER, primariesActive: true }, ctx({ followers: [follower('logs-a', 'manual-copy')] }));
       expect(d).to.have.nested.property('entry.reason', 'already followed into [follower/manual-copy]');
     });
 
     it('adopts its own follower whose record a crash lost, instead of following twice', () => {
-      const d = decide(candidate('logs-a'), { state: 'open', creationDate: AFTER }, ctx({ followers: [follower('logs-a', 'logs-a-replica')] }));
+      const d = decide(candidate('logs-a'), { state: 'open', creationDate: AFTER, primariesActive: true }, ctx({ followers: [follower('logs-a', 'logs-a-replica')] }));
       expect(d).to.deep.equal({ kind: 'record', entry: { leaderIndex: 'logs-a', at: NOW, outcome: 'followed', followerIndex: 'logs-a-replica' } });
     });
 
     it('does not confuse an index of another leader cluster with the same name', () => {
-      const d = decide(candidate('logs-a'), { state: 'open', creationDate: AFTER }, ctx({ followers: [follower('logs-a', 'x', 'follower', 'elsewhere')] }));
+      const d = decide(candidate('logs-a'), { state: 'open', creationDate: AFTER, primariesActive: true }, ctx({ followers: [follower('logs-a', 'x', 'follower', 'elsewhere')] }));
       expect(d.kind).to.equal('follow');
     });
   });
