@@ -15,26 +15,17 @@
 import { classify } from '../cluster/classify.js';
 import { ClusterRegistry, UnknownClusterError } from '../cluster/cluster-registry.js';
 import { ClusterError } from '../cluster/errors.js';
-import { indexDetails, type IndexDetails, resolveIndices } from '../cluster/index-discovery.js';
+import { resolveIndices } from '../cluster/index-discovery.js';
 import { FollowError } from '../follow/follow-errors.js';
-import type { FollowRequest } from '../follow/follow-manager.js';
-import {
-  AutoFollowPatternNotFoundError, type AutoFollowPatternRecord, type HandledLeaderIndex, type StateStore,
-} from '../state/state-store.js';
+import type { AutoFollowPatternRecord, StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
-import {
-  type Candidate, candidatesOf, decide, existingEntries, type KnownFollower, pruneHandled, screen,
-} from './auto-follow-decision.js';
+import { type Candidate, candidatesOf, existingEntries } from './auto-follow-decision.js';
 import { parsePatternSpec } from './auto-follow-pattern.js';
 import { type AutoFollowStatsView, combineStats, PatternStats, type PatternStatsView } from './auto-follow-stats.js';
 import { LeaderPoller } from './leader-poller.js';
-import { reconcileStreamAliases, type StreamAliasTarget } from './stream-aliases.js';
+import { errorSummary, type FollowerPort, LeaderRound, type PatternEntry } from './leader-round.js';
 
-/** What auto-follow needs of the follow manager. */
-export interface FollowerPort {
-  follow(req: FollowRequest): Promise<unknown>;
-  info(): readonly KnownFollower[];
-}
+export type { FollowerPort } from './leader-round.js';
 
 export interface AutoFollowDeps {
   readonly clusters: ClusterRegistry;
@@ -64,12 +55,6 @@ export interface AutoFollowPatternView {
   };
 }
 
-interface PatternEntry {
-  record: AutoFollowPatternRecord;
-  handled: Map<string, HandledLeaderIndex>;
-  readonly stats: PatternStats;
-}
-
 export class AutoFollowCoordinator {
   readonly #deps: AutoFollowDeps;
   readonly #logger: Logger;
@@ -80,13 +65,13 @@ export class AutoFollowCoordinator {
   /** Pattern changes, one at a time. */
   #changes: Promise<unknown> = Promise.resolve();
   #failedDiscoveries = 0;
-  /** Last alias error reported per follower cluster and stream, so a lasting one is logged once. */
-  readonly #aliasErrors = new Map<string, string>();
+  readonly #rounds: LeaderRound;
   #closing: Promise<void> | undefined;
 
   constructor(deps: AutoFollowDeps) {
     this.#deps = deps;
     this.#logger = deps.logger.child({ part: 'auto-follow' });
+    this.#rounds = new LeaderRound({ ...deps, logger: this.#logger, now: () => this.#now() });
   }
 
   /** Loads the patterns and their handled indices, and starts polling (daemon start). */
@@ -150,7 +135,7 @@ export class AutoFollowCoordinator {
         await this.#deps.state.deleteAutoFollowPattern(name);
         this.#patterns.delete(name);
       });
-      if (this.#ordered([...this.#patterns.values()]).every((e) => e.record.remoteCluster !== leader)) {
+      if (![...this.#patterns.values()].some((e) => e.record.remoteCluster === leader)) {
         const poller = this.#pollers.get(leader);
         this.#pollers.delete(leader);
         await poller?.stop();
@@ -222,7 +207,7 @@ export class AutoFollowCoordinator {
     const poller = new LeaderPoller({
       leader,
       intervalMs: this.#deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
-      round: (signal) => this.#exclusive(leader, () => this.#round(leader, signal)),
+      round: (signal) => this.#exclusive(leader, () => this.#rounds.run(leader, this.#entriesOf(leader), signal)),
       onError: (err, verdict) => {
         this.#failedDiscoveries += 1;
         const error = errorSummary(err, verdict.reason);
@@ -239,139 +224,6 @@ export class AutoFollowCoordinator {
     });
     this.#pollers.set(leader, poller);
     poller.start();
-  }
-
-  /** One round for all patterns of `leader`; runs under its lock. */
-  async #round(leader: string, signal: AbortSignal): Promise<void> {
-    const entries = this.#ordered([...this.#patterns.values()].filter((e) => e.record.remoteCluster === leader));
-    const active = entries.filter((e) => e.record.status === 'active');
-    if (active.length === 0 || signal.aborted) return;
-    const client = await this.#deps.clusters.client(leader, signal);
-    const resolved = await resolveIndices(client, [...new Set(active.flatMap((e) => e.record.leaderIndexPatterns))], signal);
-    const followers = [...this.#deps.followers.info()];
-    const followedBy = new Map<string, string>();
-    for (const e of entries) {
-      for (const h of e.handled.values()) if (h.outcome === 'followed' && !followedBy.has(h.leaderIndex)) followedBy.set(h.leaderIndex, e.record.name);
-    }
-
-    const work = active.map((entry) => {
-      const candidates = candidatesOf(entry.record, resolved);
-      const kept = pruneHandled(entry.handled, candidates);
-      const changed = kept.size !== entry.handled.size;
-      entry.handled = kept;
-      const fresh = candidates.filter((c) => screen(c, kept, { pattern: entry.record, followers }).kind === 'lookup');
-      return { entry, fresh, changed };
-    });
-    const lookups = [...new Set(work.flatMap((w) => w.fresh.map((c) => c.name)))];
-    const details = lookups.length === 0 ? new Map<string, IndexDetails>() : await indexDetails(client, lookups, signal);
-
-    for (const w of work) {
-      for (const candidate of w.fresh) {
-        if (signal.aborted) break;
-        const found = details.get(candidate.name);
-        if (found?.system) {
-          w.entry.handled.set(candidate.name, { leaderIndex: candidate.name, outcome: 'skipped', reason: 'it is a system index', at: this.#nowIso() });
-          w.changed = true;
-          continue;
-        }
-        const decision = decide(candidate, found, { pattern: w.entry.record, followers, followedBy, now: this.#nowIso() });
-        if (decision.kind === 'wait') continue;
-        const entry = decision.kind === 'record' ? decision.entry : await this.#follow(w.entry, candidate, decision.followerIndex);
-        if (entry === undefined) continue;
-        w.entry.handled.set(candidate.name, entry);
-        w.changed = true;
-        if (entry.outcome === 'skipped') this.#logger.info(`auto-follow pattern [${w.entry.record.name}] skips ${leader}/${candidate.name}: ${entry.reason}`);
-        if (entry.outcome === 'followed' && decision.kind === 'follow') {
-          followers.push({ remote_cluster: leader, leader_index: candidate.name, follower_cluster: w.entry.record.followerCluster, follower_index: decision.followerIndex });
-          followedBy.set(candidate.name, w.entry.record.name);
-        }
-      }
-      if (w.changed) await this.#saveHandled(w.entry);
-    }
-    if (!signal.aborted) await this.#exposeStreams(entries, signal);
-  }
-
-  /** Starts one follower; returns what to record, or undefined to try again next round. */
-  async #follow(entry: PatternEntry, candidate: Candidate, followerIndex: string): Promise<HandledLeaderIndex | undefined> {
-    const { record } = entry;
-    const base = { leaderIndex: candidate.name, followerIndex, ...(candidate.dataStream === undefined ? {} : { dataStream: candidate.dataStream }) };
-    try {
-      await this.#deps.followers.follow({
-        leaderCluster: record.remoteCluster, leaderIndex: candidate.name, followerCluster: record.followerCluster, followerIndex, params: record.params,
-      });
-      entry.stats.followed();
-      this.#logger.info(`auto-follow pattern [${record.name}] follows ${record.remoteCluster}/${candidate.name} into ${record.followerCluster}/${followerIndex}`);
-      return { ...base, outcome: 'followed', at: this.#nowIso() };
-    } catch (err) {
-      const failure = followFailure(err);
-      const what = `auto-follow pattern [${record.name}] could not follow ${record.remoteCluster}/${candidate.name} into ${record.followerCluster}/${followerIndex}`;
-      if (failure.retry) {
-        // Logged when it changes, not every round while it lasts.
-        if (entry.stats.error(candidate.name, failure, this.#now())) this.#logger.warn(`${what}; trying again each round: ${failure.reason}`);
-        return undefined;
-      }
-      entry.stats.failed(candidate.name, failure, this.#now());
-      this.#logger.warn(`${what}; giving up on it: ${failure.reason}`);
-      return { ...base, outcome: 'failed', reason: `${failure.type}: ${failure.reason}`, at: this.#nowIso() };
-    }
-  }
-
-  /** Keeps the alias named after each followed data stream over its follower indices (see stream-aliases.ts). */
-  async #exposeStreams(entries: readonly PatternEntry[], signal: AbortSignal): Promise<void> {
-    const live = new Set(this.#deps.followers.info().map((f) => `${f.follower_cluster}/${f.follower_index}`));
-    interface Group { targets: StreamAliasTarget[]; patternOf: Map<string, PatternEntry> }
-    const byCluster = new Map<string, Group>();
-    for (const entry of entries) {
-      const cluster = entry.record.followerCluster;
-      for (const h of entry.handled.values()) {
-        if (h.outcome !== 'followed' || h.dataStream === undefined || h.followerIndex === undefined) continue;
-        if (!live.has(`${cluster}/${h.followerIndex}`)) continue; // unfollowed since: no longer ours to keep up
-        const group: Group = byCluster.get(cluster) ?? { targets: [], patternOf: new Map() };
-        group.targets.push({ stream: h.dataStream, followerIndex: h.followerIndex });
-        if (!group.patternOf.has(h.dataStream)) group.patternOf.set(h.dataStream, entry);
-        byCluster.set(cluster, group);
-      }
-    }
-    for (const [cluster, { targets, patternOf }] of byCluster) {
-      const outcomes = await this.#deps.clusters.client(cluster, signal)
-        .then((client) => reconcileStreamAliases(client, targets, signal))
-        .catch((err: unknown) => {
-          if (!signal.aborted) this.#aliasError(cluster, '*', [...patternOf.values()], err);
-          return [];
-        });
-      for (const outcome of outcomes) {
-        const entry = patternOf.get(outcome.stream)!;
-        if (outcome.result === 'failed') {
-          this.#aliasError(cluster, outcome.stream, [entry], outcome.error);
-          continue;
-        }
-        this.#aliasErrors.delete(`${cluster}/${outcome.stream}`);
-        if (outcome.added.length > 0) {
-          this.#logger.info(`data stream [${outcome.stream}] exposed on [${cluster}] as an alias`, { added: outcome.added });
-        }
-      }
-    }
-  }
-
-  #aliasError(cluster: string, stream: string, entries: readonly PatternEntry[], err: unknown): void {
-    const error = errorSummary(err);
-    const key = `${cluster}/${stream}`;
-    for (const entry of entries) entry.stats.error(stream === '*' ? undefined : stream, error, this.#now());
-    // Checked every round: log a lasting error once, not every few seconds.
-    if (this.#aliasErrors.get(key) === error.reason) return;
-    this.#aliasErrors.set(key, error.reason);
-    this.#logger.warn(`cannot expose data stream [${stream}] on [${cluster}] as an alias (will try again): ${error.reason}`);
-  }
-
-  async #saveHandled(entry: PatternEntry): Promise<void> {
-    try {
-      await this.#deps.state.saveHandledIndices(entry.record.name, [...entry.handled.values()]);
-    } catch (err) {
-      // Deleted meanwhile: nothing left to remember for it. (Deletes hold the same lock as
-      // rounds, so this should not happen; the store refuses rather than resurrecting the set.)
-      if (err instanceof AutoFollowPatternNotFoundError) return;
-      throw err;
-    }
   }
 
   // ---- internals ------------------------------------------------------------------------------
@@ -424,6 +276,11 @@ export class AutoFollowCoordinator {
     }
   }
 
+  /** The patterns of one leader cluster, first put first. */
+  #entriesOf(leader: string): PatternEntry[] {
+    return this.#ordered([...this.#patterns.values()].filter((e) => e.record.remoteCluster === leader));
+  }
+
   /** First put first. */
   #ordered(entries: PatternEntry[]): PatternEntry[] {
     return entries.sort((a, b) => a.record.createdAt.localeCompare(b.record.createdAt) || a.record.name.localeCompare(b.record.name));
@@ -436,27 +293,6 @@ export class AutoFollowCoordinator {
   #nowIso(): string {
     return new Date(this.#now()).toISOString();
   }
-}
-
-/**
- * Whether a failed follow is worth trying again next round, and how to show it. An unreachable
- * cluster or refused credentials can be fixed without touching the leader index, so those are
- * tried again; anything else (the follower name is taken, the index is invalid) would fail again.
- */
-const RETRIED_FOLLOW_ERRORS: ReadonlySet<string> = new Set(['cluster_unavailable_exception', 'security_exception']);
-
-function followFailure(err: unknown): { retry: boolean; type: string; reason: string } {
-  if (err instanceof FollowError) return { retry: RETRIED_FOLLOW_ERRORS.has(err.type), type: err.type, reason: err.message };
-  const verdict = classify(err);
-  const { type, reason } = errorSummary(err, verdict.action === 'aborted' ? 'request aborted' : verdict.reason);
-  return { retry: verdict.action !== 'fatal', type, reason };
-}
-
-function errorSummary(err: unknown, reason?: string): { type: string; reason: string } {
-  if (err instanceof FollowError) return { type: err.type, reason: err.message };
-  if (err instanceof ClusterError) return { type: err.esType ?? err.name, reason: reason ?? err.message };
-  if (err instanceof Error) return { type: err.name === 'Error' ? 'exception' : err.name, reason: reason ?? err.message };
-  return { type: 'exception', reason: reason ?? String(err) };
 }
 
 function view(entry: PatternEntry): AutoFollowPatternView {

@@ -52,9 +52,10 @@ export function registerAutoFollowCommands(program: Command, ctx: AutoFollowComm
       };
       await (await ctx.client()).request('PUT', path(name), body);
       const [view] = (await (await ctx.client()).request<{ patterns: AutoFollowPatternView[] }>('GET', path(name))).patterns;
+      const existing = view?.stats.number_of_existing_indices ?? 0;
       ctx.io.out(`auto-follow pattern ${name}: new indices on ${String(opts.remote)} matching ${describeMatch(view)} `
         + `will be followed into ${String(opts.followerCluster)}/${String(view?.pattern['follow_index_pattern'])}; `
-        + `the ${view?.stats.number_of_existing_indices ?? 0} matching ind${view?.stats.number_of_existing_indices === 1 ? 'ex' : 'ices'} that exist now are left alone`);
+        + (existing === 1 ? 'the 1 matching index that exists now is left alone' : `the ${existing} matching indices that exist now are left alone`));
     });
 
   group.command('list')

@@ -187,3 +187,33 @@ export async function waitForCaughtUp(daemon: Daemon, leader: ClusterClient, lea
   // A fatal error ends the wait at once: the test fails with the follower's own reason.
   if (outcome !== 'caught up') throw new Error(outcome);
 }
+
+export async function countDocs(client: ClusterClient, index: string): Promise<number> {
+  const res = await client.raw<{ count: number }>('count', { method: 'GET', path: `/${index}/_count` });
+  return res.body.count;
+}
+
+/** What an index holds, by its own sequence numbers: any applied operation changes it. */
+export async function indexSnapshot(client: ClusterClient, index: string): Promise<{ maxSeqNos: number[]; docs: number }> {
+  await client.refresh(index);
+  const [shards, docs] = await Promise.all([client.shardSeqNos(index), countDocs(client, index)]);
+  return { maxSeqNos: shards.map((s) => s.maxSeqNo), docs };
+}
+
+export function sumOf<T>(items: readonly T[], f: (item: T) => number): number {
+  return items.reduce((sum, item) => sum + f(item), 0);
+}
+
+/** Polls `condition` for `durationMs` (waitFor-based) and fails if it is ever false. */
+export async function expectStaysTrue(condition: () => Promise<boolean>, durationMs: number, what: string): Promise<void> {
+  const until = Date.now() + durationMs;
+  let samples = 0;
+  let broken = false;
+  await waitFor(async () => {
+    samples += 1;
+    if (!(await condition())) broken = true;
+    return broken || Date.now() >= until;
+  }, { timeoutMs: durationMs + 30_000, intervalMs: 250, message: what });
+  if (broken) throw new Error(`${what} (broken at sample ${samples})`);
+  if (samples < 2) throw new Error(`${what}: only ${samples} sample(s) taken`);
+}

@@ -369,14 +369,17 @@ describe('auto-follow patterns', function () {
   });
 
   describe('data streams (ES → ES)', () => {
+    let pair: { leader: TestCluster; follower: TestCluster };
+    let stateDir: string;
     let daemon: Daemon;
     let leader: ClusterClient;
     let follower: ClusterClient;
     const created = new Created();
 
     before(async () => {
-      const pair = (await testClusters()).pair('elasticsearch', 'elasticsearch');
-      daemon = await startDaemon(pair);
+      pair = (await testClusters()).pair('elasticsearch', 'elasticsearch');
+      stateDir = await mkdtemp(join(tmpdir(), 'ccr-follow-state-'));
+      daemon = await startDaemon(pair, stateDir);
       [leader, follower] = await Promise.all([connect(pair.leader, 'leader'), connect(pair.follower, 'follower')]);
     });
 
@@ -386,7 +389,7 @@ describe('auto-follow patterns', function () {
       await Promise.all([leader?.close(), follower?.close()]);
     });
 
-    it('follows every backing index of a rolled-over data stream, queryable on the follower by the stream\'s name', async () => {
+    it('follows every backing index of a rolled-over data stream, queryable on the follower by the stream\'s name, also after a restart', async () => {
       const p = uniqueName('af5');
       const stream = `${p}-stream`;
       const name = `${p}-streams`;
@@ -421,11 +424,12 @@ describe('auto-follow patterns', function () {
         expect(await waitFollowedAndCaughtUp(daemon, leader, index)).to.equal(index);
       }
       const count = async (client: ClusterClient): Promise<number> => (await client.raw<{ count: number }>('count', { method: 'GET', path: `/${stream}/_count` })).body.count;
-      expect(await count(leader)).to.equal(200);
-      await waitFor(async () => {
+      const followerCountReaches = (n: number): Promise<boolean> => waitFor(async () => {
         await follower.refresh(stream);
-        return (await count(follower)) === 200;
-      }, { timeoutMs: FOLLOW_TIMEOUT_MS, message: `200 documents under ${stream} on the follower` });
+        return (await count(follower)) === n;
+      }, { timeoutMs: FOLLOW_TIMEOUT_MS, message: `${n} documents under ${stream} on the follower` });
+      expect(await count(leader)).to.equal(200);
+      await followerCountReaches(200);
       const hits = await follower.raw<{ hits: { hits: { _index: string }[] } }>('search', {
         method: 'POST', path: `/${stream}/_search`, body: { size: 200, query: { range: { n: { gte: 100, lt: 140 } } } },
       });
@@ -435,6 +439,13 @@ describe('auto-follow patterns', function () {
       const view = await pattern(daemon, name);
       expect(view.stats.followed_indices.map((f) => f.data_stream)).to.deep.equal([stream, stream]);
       expect(view.stats.recent_auto_follow_errors).to.deep.equal([]);
+
+      // A restart: the followers and the alias over them come back, and new data arrives under the name.
+      await daemon.stop();
+      await writeToStream(200, 50);
+      daemon = await startDaemon(pair, stateDir);
+      await followerCountReaches(250);
+      expect((await pattern(daemon, name)).stats.number_of_successful_follow_indices, 'nothing followed again').to.equal(0);
     });
   });
 });

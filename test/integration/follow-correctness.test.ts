@@ -5,58 +5,34 @@
  * leader's refresh_interval at -1 (visibility guaranteed by ccr-follow, not by the leader).
  */
 import { expect } from 'chai';
-import type { ClusterClient } from '../../src/cluster/cluster-client.js';
-import type { Flavor } from '../../src/cluster/types.js';
-import { testClusters, uniqueName } from '../helpers/clusters.js';
+import { uniqueName } from '../helpers/clusters.js';
+import { FLAVOR_PAIRS, pairTitle, useFollowPair } from '../helpers/follow-fixture.js';
 import {
-  compareIndices, connect, createLeaderIndex, RandomWorkload, startTestDaemon, statsOf, waitForCaughtUp, type TestDaemon,
+  compareIndices, createLeaderIndex, RandomWorkload, statsOf, waitForCaughtUp,
 } from '../helpers/replication.js';
-
-const PAIRS: readonly (readonly [Flavor, Flavor])[] = [
-  ['elasticsearch', 'elasticsearch'],
-  ['opensearch', 'opensearch'],
-  ['elasticsearch', 'opensearch'],
-  ['opensearch', 'elasticsearch'],
-];
-const short = (f: Flavor): string => (f === 'elasticsearch' ? 'ES' : 'OS');
 
 describe('following an index under concurrent writes', function () {
   this.timeout(300_000);
 
-  for (const [leaderFlavor, followerFlavor] of PAIRS) {
-    describe(`${short(leaderFlavor)} → ${short(followerFlavor)}`, () => {
-      let daemon: TestDaemon;
-      let leader: ClusterClient;
-      let follower: ClusterClient;
-
-      before(async () => {
-        const clusters = await testClusters();
-        const pair = clusters.pair(leaderFlavor, followerFlavor);
-        console.log(`      leader ${pair.leader.flavor} ${pair.leader.version}, follower ${pair.follower.flavor} ${pair.follower.version}`);
-        daemon = await startTestDaemon(pair);
-        [leader, follower] = await Promise.all([connect(pair.leader, 'leader'), connect(pair.follower, 'follower')]);
-      });
-
-      after(async () => {
-        await daemon?.stop();
-        await Promise.all([leader?.close(), follower?.close()]);
-      });
+  for (const flavors of FLAVOR_PAIRS) {
+    describe(pairTitle(flavors), () => {
+      const pair = useFollowPair(flavors);
 
       it('ends with exactly the leader\'s documents, compared shard by shard', async () => {
         const leaderIndex = uniqueName('leader');
         const followerIndex = uniqueName('follower');
-        await createLeaderIndex(leader, leaderIndex);
-        const workload = new RandomWorkload(leader, leaderIndex, { seed: 42, ids: 1500, routedShare: 0.3 });
+        await createLeaderIndex(pair.leader, leaderIndex);
+        const workload = new RandomWorkload(pair.leader, leaderIndex, { seed: 42, ids: 1500, routedShare: 0.3 });
         await workload.run(10); // a non-empty index before the follow starts: the bootstrap copy
 
         const started = Date.now();
-        await daemon.daemon.manager.follow({ leaderCluster: 'leader', leaderIndex, followerCluster: 'follower', followerIndex });
+        await pair.daemon.manager.follow({ leaderCluster: 'leader', leaderIndex, followerCluster: 'follower', followerIndex });
         await workload.run(25); // …and writes while it is followed
-        await waitForCaughtUp(daemon.daemon, leader, leaderIndex, followerIndex);
+        await waitForCaughtUp(pair.daemon, pair.leader, leaderIndex, followerIndex);
         console.log(`      ${workload.operations} operations; caught up ${Date.now() - started} ms after the follow started`);
 
-        expect(await compareIndices(leader, leaderIndex, follower, followerIndex)).to.deep.equal([]);
-        const stats = statsOf(daemon.daemon, followerIndex);
+        expect(await compareIndices(pair.leader, leaderIndex, pair.follower, followerIndex)).to.deep.equal([]);
+        const stats = statsOf(pair.daemon, followerIndex);
         expect(stats.shards).to.have.length(3);
         expect(stats.fatal_exception).to.equal(undefined);
         expect(stats.operations_written).to.be.greaterThan(0);
@@ -65,13 +41,13 @@ describe('following an index under concurrent writes', function () {
       it('guarantees visibility itself when the leader never refreshes (refresh_interval -1)', async () => {
         const leaderIndex = uniqueName('leader');
         const followerIndex = uniqueName('follower');
-        await createLeaderIndex(leader, leaderIndex, { refreshInterval: '-1' });
-        const workload = new RandomWorkload(leader, leaderIndex, { seed: 7, ids: 800 });
+        await createLeaderIndex(pair.leader, leaderIndex, { refreshInterval: '-1' });
+        const workload = new RandomWorkload(pair.leader, leaderIndex, { seed: 7, ids: 800 });
         await workload.run(5);
-        await daemon.daemon.manager.follow({ leaderCluster: 'leader', leaderIndex, followerCluster: 'follower', followerIndex });
+        await pair.daemon.manager.follow({ leaderCluster: 'leader', leaderIndex, followerCluster: 'follower', followerIndex });
         await workload.run(10);
-        await waitForCaughtUp(daemon.daemon, leader, leaderIndex, followerIndex);
-        expect(await compareIndices(leader, leaderIndex, follower, followerIndex)).to.deep.equal([]);
+        await waitForCaughtUp(pair.daemon, pair.leader, leaderIndex, followerIndex);
+        expect(await compareIndices(pair.leader, leaderIndex, pair.follower, followerIndex)).to.deep.equal([]);
       });
     });
   }

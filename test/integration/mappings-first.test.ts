@@ -5,18 +5,11 @@
  * refused by the follower (strict_dynamic_mapping_exception) and the follower would pause.
  */
 import { expect } from 'chai';
-import type { ClusterClient } from '../../src/cluster/cluster-client.js';
-import type { DocumentWrite, Flavor } from '../../src/cluster/types.js';
-import { testClusters, uniqueName } from '../helpers/clusters.js';
-import { compareIndices, connect, createLeaderIndex, startTestDaemon, statsOf, waitForCaughtUp, type TestDaemon } from '../helpers/replication.js';
+import type { DocumentWrite } from '../../src/cluster/types.js';
+import { uniqueName } from '../helpers/clusters.js';
+import { FLAVOR_PAIRS, pairTitle, useFollowPair } from '../helpers/follow-fixture.js';
+import { compareIndices, createLeaderIndex, statsOf, waitForCaughtUp } from '../helpers/replication.js';
 
-const PAIRS: readonly (readonly [Flavor, Flavor])[] = [
-  ['elasticsearch', 'elasticsearch'],
-  ['opensearch', 'opensearch'],
-  ['elasticsearch', 'opensearch'],
-  ['opensearch', 'elasticsearch'],
-];
-const short = (f: Flavor): string => (f === 'elasticsearch' ? 'ES' : 'OS');
 
 /** Fields added one after another while followed, each used by documents written right after. */
 const NEW_FIELDS: readonly { name: string; mapping: Record<string, unknown>; value: (i: number) => unknown; expectedType: string }[] = [
@@ -28,30 +21,19 @@ const NEW_FIELDS: readonly { name: string; mapping: Record<string, unknown>; val
 describe('mappings before documents', function () {
   this.timeout(300_000);
 
-  for (const [leaderFlavor, followerFlavor] of PAIRS) {
-    describe(`${short(leaderFlavor)} → ${short(followerFlavor)}`, () => {
-      let daemon: TestDaemon;
-      let leader: ClusterClient;
-      let follower: ClusterClient;
-      const created: { client: () => ClusterClient; index: string }[] = [];
+  for (const flavors of FLAVOR_PAIRS) {
+    describe(pairTitle(flavors), () => {
+      const pair = useFollowPair(flavors);
 
       before(async () => {
-        const pair = (await testClusters()).pair(leaderFlavor, followerFlavor);
-        daemon = await startTestDaemon(pair);
-        [leader, follower] = await Promise.all([connect(pair.leader, 'leader'), connect(pair.follower, 'follower')]);
-      });
-
-      after(async () => {
-        await daemon?.stop();
-        for (const { client, index } of created) await client().deleteIndex(index);
-        await Promise.all([leader?.close(), follower?.close()]);
       });
 
       it('a leader mapping change reaches the follower before any document that uses it', async () => {
         const leaderIndex = uniqueName('leader');
         const followerIndex = uniqueName('follower');
-        created.push({ client: () => leader, index: leaderIndex }, { client: () => follower, index: followerIndex });
-        await createLeaderIndex(leader, leaderIndex, {
+        pair.track('leader', leaderIndex);
+        pair.track('follower', followerIndex);
+        await createLeaderIndex(pair.leader, leaderIndex, {
           mappings: { dynamic: 'strict', properties: { n: { type: 'integer' }, text: { type: 'text' } } },
         });
         let next = 0;
@@ -60,12 +42,12 @@ describe('mappings before documents', function () {
             const i = next++;
             return { op: 'index', id: `doc-${i}`, source: { n: i, text: `document ${i}`, ...extra(i) } };
           });
-        await leader.writeDocuments(leaderIndex, docs(300));
-        await daemon.daemon.manager.follow({ leaderCluster: 'leader', leaderIndex, followerCluster: 'follower', followerIndex });
-        await waitForCaughtUp(daemon.daemon, leader, leaderIndex, followerIndex);
+        await pair.leader.writeDocuments(leaderIndex, docs(300));
+        await pair.daemon.manager.follow({ leaderCluster: 'leader', leaderIndex, followerCluster: 'follower', followerIndex });
+        await waitForCaughtUp(pair.daemon, pair.leader, leaderIndex, followerIndex);
 
         // The follower is strict too: that is what makes this test able to fail.
-        const before = await follower.indexMetadata(followerIndex);
+        const before = await pair.follower.indexMetadata(followerIndex);
         expect(before.mappings['dynamic']).to.equal('strict');
         expect(propertiesOf(before.mappings)).to.not.have.property('code');
 
@@ -73,29 +55,29 @@ describe('mappings before documents', function () {
         // fields), without waiting for the follower in between.
         const used: typeof NEW_FIELDS[number][] = [];
         for (const field of NEW_FIELDS) {
-          await leader.putMapping(leaderIndex, { properties: { [field.name]: field.mapping } });
+          await pair.leader.putMapping(leaderIndex, { properties: { [field.name]: field.mapping } });
           used.push(field);
           for (let batch = 0; batch < 3; batch += 1) {
-            await leader.writeDocuments(leaderIndex, docs(100, (i) => Object.fromEntries(used.map((f) => [f.name, f.value(i)]))));
+            await pair.leader.writeDocuments(leaderIndex, docs(100, (i) => Object.fromEntries(used.map((f) => [f.name, f.value(i)]))));
           }
         }
-        await waitForCaughtUp(daemon.daemon, leader, leaderIndex, followerIndex);
+        await waitForCaughtUp(pair.daemon, pair.leader, leaderIndex, followerIndex);
 
-        const stats = statsOf(daemon.daemon, followerIndex);
+        const stats = statsOf(pair.daemon, followerIndex);
         expect(stats.fatal_exception, JSON.stringify(stats.fatal_exception)).to.equal(undefined);
         expect(stats.status).to.equal('active');
-        const after = await follower.indexMetadata(followerIndex);
+        const after = await pair.follower.indexMetadata(followerIndex);
         expect(after.mappings['dynamic']).to.equal('strict');
         for (const field of NEW_FIELDS) {
           expect(propertiesOf(after.mappings)[field.name], `follower mapping of [${field.name}]`).to.deep.include({ type: field.expectedType });
         }
-        expect(await compareIndices(leader, leaderIndex, follower, followerIndex)).to.deep.equal([]);
+        expect(await compareIndices(pair.leader, leaderIndex, pair.follower, followerIndex)).to.deep.equal([]);
         // The new fields are searchable on the follower with their mapped types.
-        await follower.refresh(followerIndex);
-        const res = await follower.raw<{ count: number }>('count by code', {
+        await pair.follower.refresh(followerIndex);
+        const res = await pair.follower.raw<{ count: number }>('count by code', {
           method: 'POST', path: `/${followerIndex}/_count`, body: { query: { term: { code: 'C-3' } } },
         });
-        const expected = await leader.raw<{ count: number }>('count by code', {
+        const expected = await pair.leader.raw<{ count: number }>('count by code', {
           method: 'POST', path: `/${leaderIndex}/_count`, body: { query: { term: { code: 'C-3' } } },
         });
         expect(res.body.count).to.be.greaterThan(0);

@@ -5,85 +5,68 @@
  * paused) leaves an ordinary index holding all the data; its name cannot be followed into again.
  */
 import { expect } from 'chai';
-import type { ClusterClient } from '../../src/cluster/cluster-client.js';
-import type { Flavor } from '../../src/cluster/types.js';
 import { FollowError } from '../../src/follow/follow-errors.js';
-import { testClusters, uniqueName } from '../helpers/clusters.js';
+import { uniqueName } from '../helpers/clusters.js';
+import { SAME_FLAVOR_PAIRS, pairTitle, useFollowPair } from '../helpers/follow-fixture.js';
 import {
-  compareIndices, connect, createLeaderIndex, RandomWorkload, startTestDaemon, statsOf, waitForCaughtUp, type TestDaemon,
+  compareIndices, createLeaderIndex, RandomWorkload, statsOf, waitForCaughtUp, indexSnapshot, sumOf, expectStaysTrue,
 } from '../helpers/replication.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const PAIRS: readonly (readonly [Flavor, Flavor])[] = [
-  ['elasticsearch', 'elasticsearch'],
-  ['opensearch', 'opensearch'],
-];
-const short = (f: Flavor): string => (f === 'elasticsearch' ? 'ES' : 'OS');
 
 describe('pausing, resuming and unfollowing a follower index', function () {
   this.timeout(300_000);
 
-  for (const [leaderFlavor, followerFlavor] of PAIRS) {
-    describe(`${short(leaderFlavor)} → ${short(followerFlavor)}`, () => {
-      let daemon: TestDaemon;
-      let leader: ClusterClient;
-      let follower: ClusterClient;
-      const created: { client: () => ClusterClient; index: string }[] = [];
+  for (const flavors of SAME_FLAVOR_PAIRS) {
+    describe(pairTitle(flavors), () => {
+      const pair = useFollowPair(flavors);
 
       before(async () => {
-        const pair = (await testClusters()).pair(leaderFlavor, followerFlavor);
-        daemon = await startTestDaemon(pair);
-        [leader, follower] = await Promise.all([connect(pair.leader, 'leader'), connect(pair.follower, 'follower')]);
-      });
-
-      after(async () => {
-        await daemon?.stop();
-        for (const { client, index } of created) await client().deleteIndex(index);
-        await Promise.all([leader?.close(), follower?.close()]);
       });
 
       /** A leader with documents, followed and caught up. */
       async function followed(seed: number): Promise<{ leaderIndex: string; followerIndex: string; key: string; workload: RandomWorkload }> {
         const leaderIndex = uniqueName('leader');
         const followerIndex = uniqueName('follower');
-        created.push({ client: () => leader, index: leaderIndex }, { client: () => follower, index: followerIndex });
-        await createLeaderIndex(leader, leaderIndex);
-        const workload = new RandomWorkload(leader, leaderIndex, { seed, ids: 1000 });
+        pair.track('leader', leaderIndex);
+        pair.track('follower', followerIndex);
+        await createLeaderIndex(pair.leader, leaderIndex);
+        const workload = new RandomWorkload(pair.leader, leaderIndex, { seed, ids: 1000 });
         await workload.run(3);
-        await daemon.daemon.manager.follow({ leaderCluster: 'leader', leaderIndex, followerCluster: 'follower', followerIndex });
-        await waitForCaughtUp(daemon.daemon, leader, leaderIndex, followerIndex);
+        await pair.daemon.manager.follow({ leaderCluster: 'leader', leaderIndex, followerCluster: 'follower', followerIndex });
+        await waitForCaughtUp(pair.daemon, pair.leader, leaderIndex, followerIndex);
         return { leaderIndex, followerIndex, key: `follower/${followerIndex}`, workload };
       }
 
       it('applies no operations while paused, and catches up after resume', async () => {
         const { leaderIndex, followerIndex, key, workload } = await followed(61);
-        const manager = daemon.daemon.manager;
+        const manager = pair.daemon.manager;
         await workload.run(2); // pause with work under way
         await manager.pause(key);
         expect(manager.info(key)[0]).to.include({ status: 'paused' });
         expect(manager.info(key)[0]!.fatal_exception).to.equal(undefined);
-        const paused = statsOf(daemon.daemon, followerIndex);
+        const paused = statsOf(pair.daemon, followerIndex);
         expect(paused.state).to.equal('paused');
         expect(paused.shards.map((s) => s.state)).to.deep.equal(['stopped', 'stopped', 'stopped']);
         const checkpoints = paused.shards.map((s) => s.follower_global_checkpoint);
 
-        const frozen = await followerSnapshot(follower, followerIndex);
-        const leaderBefore = await leader.shardSeqNos(leaderIndex);
+        const frozen = await indexSnapshot(pair.follower, followerIndex);
+        const leaderBefore = await pair.leader.shardSeqNos(leaderIndex);
         await workload.run(5);
-        await waitFor(async () => sumOf(await leader.shardSeqNos(leaderIndex), (s) => s.globalCheckpoint) >= sumOf(leaderBefore, (s) => s.globalCheckpoint) + 1000,
+        await waitFor(async () => sumOf(await pair.leader.shardSeqNos(leaderIndex), (s) => s.globalCheckpoint) >= sumOf(leaderBefore, (s) => s.globalCheckpoint) + 1000,
           { timeoutMs: 30_000, message: 'the leader global checkpoints to advance by 1000 operations' });
         await expectStaysTrue(async () => {
-          const now = await followerSnapshot(follower, followerIndex);
-          const cps = statsOf(daemon.daemon, followerIndex).shards.map((s) => s.follower_global_checkpoint);
+          const now = await indexSnapshot(pair.follower, followerIndex);
+          const cps = statsOf(pair.daemon, followerIndex).shards.map((s) => s.follower_global_checkpoint);
           return JSON.stringify(now) === JSON.stringify(frozen) && JSON.stringify(cps) === JSON.stringify(checkpoints);
         }, 2_000, 'the follower index and its checkpoints to stay unchanged while paused');
-        expect(await compareIndices(leader, leaderIndex, follower, followerIndex), 'the follower lags while paused').to.have.length.greaterThan(0);
+        expect(await compareIndices(pair.leader, leaderIndex, pair.follower, followerIndex), 'the follower lags while paused').to.have.length.greaterThan(0);
 
         await manager.resume(key);
         expect(manager.info(key)[0]).to.include({ status: 'active' });
-        await waitForCaughtUp(daemon.daemon, leader, leaderIndex, followerIndex);
-        expect(await compareIndices(leader, leaderIndex, follower, followerIndex)).to.deep.equal([]);
-        const resumed = statsOf(daemon.daemon, followerIndex);
+        await waitForCaughtUp(pair.daemon, pair.leader, leaderIndex, followerIndex);
+        expect(await compareIndices(pair.leader, leaderIndex, pair.follower, followerIndex)).to.deep.equal([]);
+        const resumed = statsOf(pair.daemon, followerIndex);
         for (const [i, s] of resumed.shards.entries()) {
           expect(s.follower_global_checkpoint, `shard ${i} checkpoint`).to.be.greaterThan(checkpoints[i]!);
         }
@@ -91,7 +74,7 @@ describe('pausing, resuming and unfollowing a follower index', function () {
 
       it('refuses to pause a paused follower and to resume an active one, with illegal_state_exception', async () => {
         const { key } = await followed(62);
-        const manager = daemon.daemon.manager;
+        const manager = pair.daemon.manager;
         await expectFollowError(() => manager.resume(key), 'illegal_state_exception', /already following/);
         await manager.pause(key);
         await expectFollowError(() => manager.pause(key), 'illegal_state_exception', /already paused/);
@@ -103,7 +86,7 @@ describe('pausing, resuming and unfollowing a follower index', function () {
 
       it('refuses the second of two concurrent pauses, and of two concurrent resumes', async () => {
         const { key } = await followed(65);
-        const manager = daemon.daemon.manager;
+        const manager = pair.daemon.manager;
         const pauses = await Promise.allSettled([manager.pause(key), manager.pause(key)]);
         expect(outcomes(pauses), 'two pauses at once').to.have.members(['ok', 'illegal_state_exception']);
         expect(manager.info(key)[0]).to.include({ status: 'paused' });
@@ -114,9 +97,9 @@ describe('pausing, resuming and unfollowing a follower index', function () {
 
       it('unfollows only when paused, leaving an ordinary index with all the data that takes ordinary writes', async () => {
         const { leaderIndex, followerIndex, key, workload } = await followed(63);
-        const manager = daemon.daemon.manager;
+        const manager = pair.daemon.manager;
         await workload.run(2);
-        await waitForCaughtUp(daemon.daemon, leader, leaderIndex, followerIndex);
+        await waitForCaughtUp(pair.daemon, pair.leader, leaderIndex, followerIndex);
         await expectFollowError(() => manager.unfollow(key), 'illegal_state_exception', /pause it first/);
         expect(manager.info(key)[0]).to.include({ status: 'active' });
 
@@ -129,36 +112,36 @@ describe('pausing, resuming and unfollowing a follower index', function () {
         await expectFollowError(() => manager.resume(key), 'resource_not_found_exception', /not a follower index/);
 
         // All the data stays.
-        expect(await compareIndices(leader, leaderIndex, follower, followerIndex)).to.deep.equal([]);
+        expect(await compareIndices(pair.leader, leaderIndex, pair.follower, followerIndex)).to.deep.equal([]);
         // The leader's later changes no longer arrive.
-        const frozen = await followerSnapshot(follower, followerIndex);
+        const frozen = await indexSnapshot(pair.follower, followerIndex);
         await workload.run(2);
-        await expectStaysTrue(async () => JSON.stringify(await followerSnapshot(follower, followerIndex)) === JSON.stringify(frozen),
+        await expectStaysTrue(async () => JSON.stringify(await indexSnapshot(pair.follower, followerIndex)) === JSON.stringify(frozen),
           2_000, 'the former follower to stay unchanged after unfollow');
         // Ordinary writes are accepted: a new document, and an overwrite of a replicated one.
-        const existing = await follower.raw<{ hits: { hits: { _id: string; _routing?: string }[] } }>('first document', {
+        const existing = await pair.follower.raw<{ hits: { hits: { _id: string; _routing?: string }[] } }>('first document', {
           method: 'POST', path: `/${followerIndex}/_search`, body: { size: 1, query: { match_all: {} } },
         });
         const replicated = existing.body.hits.hits[0]!;
-        await follower.writeDocuments(followerIndex, [
+        await pair.follower.writeDocuments(followerIndex, [
           { op: 'index', id: 'written-after-unfollow', source: { n: 1, text: 'local' } },
           { op: 'index', id: replicated._id, ...(replicated._routing ? { routing: replicated._routing } : {}), source: { n: 2, text: 'overwritten' } },
         ], { refresh: true });
-        const got = await follower.raw<{ _source: { text: string } }>('get', { method: 'GET', path: `/${followerIndex}/_doc/written-after-unfollow` });
+        const got = await pair.follower.raw<{ _source: { text: string } }>('get', { method: 'GET', path: `/${followerIndex}/_doc/written-after-unfollow` });
         expect(got.body._source.text).to.equal('local');
-        expect((await followerSnapshot(follower, followerIndex)).docs).to.equal(frozen.docs + 1);
+        expect((await indexSnapshot(pair.follower, followerIndex)).docs).to.equal(frozen.docs + 1);
       });
 
       it('refuses a new follow into an index that already exists, even a former follower', async () => {
         const { leaderIndex, followerIndex, key } = await followed(64);
-        const manager = daemon.daemon.manager;
+        const manager = pair.daemon.manager;
         const request = { leaderCluster: 'leader', leaderIndex, followerCluster: 'follower', followerIndex };
         await expectFollowError(() => manager.follow(request), 'resource_already_exists_exception', /already a follower index/);
         await manager.pause(key);
         await manager.unfollow(key);
         await expectFollowError(() => manager.follow(request), 'resource_already_exists_exception', /already exists/);
         expect(manager.has(key)).to.equal(false);
-        expect(await follower.indexExists(followerIndex)).to.equal(true);
+        expect(await pair.follower.indexExists(followerIndex)).to.equal(true);
       });
     });
   }
@@ -182,34 +165,4 @@ function outcomes(results: readonly PromiseSettledResult<unknown>[]): string[] {
     if (r.status === 'fulfilled') return 'ok';
     return r.reason instanceof FollowError ? r.reason.type : String(r.reason);
   });
-}
-
-async function countDocs(client: ClusterClient, index: string): Promise<number> {
-  const res = await client.raw<{ count: number }>('count', { method: 'GET', path: `/${index}/_count` });
-  return res.body.count;
-}
-
-/** What an index holds, by its own sequence numbers: any applied operation changes it. */
-async function followerSnapshot(client: ClusterClient, index: string): Promise<{ maxSeqNos: number[]; docs: number }> {
-  await client.refresh(index);
-  const [shards, docs] = await Promise.all([client.shardSeqNos(index), countDocs(client, index)]);
-  return { maxSeqNos: shards.map((s) => s.maxSeqNo), docs };
-}
-
-function sumOf<T>(items: readonly T[], f: (item: T) => number): number {
-  return items.reduce((sum, item) => sum + f(item), 0);
-}
-
-/** Polls `condition` for `durationMs` (waitFor-based) and fails if it is ever false. */
-async function expectStaysTrue(condition: () => Promise<boolean>, durationMs: number, what: string): Promise<void> {
-  const until = Date.now() + durationMs;
-  let samples = 0;
-  let broken = false;
-  await waitFor(async () => {
-    samples += 1;
-    if (!(await condition())) broken = true;
-    return broken || Date.now() >= until;
-  }, { timeoutMs: durationMs + 30_000, intervalMs: 250, message: what });
-  expect(broken, `${what} (broken at sample ${samples})`).to.equal(false);
-  expect(samples, `samples of ${what}`).to.be.at.least(2);
 }

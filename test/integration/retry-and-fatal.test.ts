@@ -14,7 +14,7 @@ import type { FollowerInfo } from '../../src/follow/follow-manager.js';
 import { memoryLogger, type MemoryLogger } from '../../src/util/logger.js';
 import { testClusters, uniqueName, type TestCluster } from '../helpers/clusters.js';
 import {
-  compareIndices, connect, createLeaderIndex, RandomWorkload, startTestDaemon, statsOf, waitForCaughtUp, type TestDaemon,
+  compareIndices, connect, createLeaderIndex, RandomWorkload, startTestDaemon, statsOf, waitForCaughtUp, type TestDaemon, countDocs, indexSnapshot, sumOf, expectStaysTrue,
 } from '../helpers/replication.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -227,14 +227,14 @@ describe('retries and fatal errors (ES → ES)', function () {
     expect(paused.shards.some((s) => s.fatal_exception?.type === 'illegal_argument_exception'), 'a shard reports the fatal exception').to.equal(true);
 
     // Nothing is applied while paused, however much the leader receives.
-    const frozen = await followerSnapshot(follower, followerIndex);
+    const frozen = await indexSnapshot(follower, followerIndex);
     const leaderBefore = await leader.shardSeqNos(leaderIndex);
     await workload.run(1);
     await waitFor(async () => {
       const now = await leader.shardSeqNos(leaderIndex);
       return sumOf(now, (s) => s.globalCheckpoint) >= sumOf(leaderBefore, (s) => s.globalCheckpoint) + 500;
     }, { timeoutMs: 30_000, message: 'the leader global checkpoints to advance by 500 operations' });
-    await expectStaysTrue(async () => JSON.stringify(await followerSnapshot(follower, followerIndex)) === JSON.stringify(frozen),
+    await expectStaysTrue(async () => JSON.stringify(await indexSnapshot(follower, followerIndex)) === JSON.stringify(frozen),
       2_000, 'the follower index to stay unchanged while paused');
     expect(infoOf(key).status).to.equal('paused');
 
@@ -270,34 +270,4 @@ function countMappedFields(mappings: Readonly<Record<string, unknown>>): number 
     return n;
   };
   return count(mappings['properties']);
-}
-
-async function countDocs(client: ClusterClient, index: string): Promise<number> {
-  const res = await client.raw<{ count: number }>('count', { method: 'GET', path: `/${index}/_count` });
-  return res.body.count;
-}
-
-/** What the follower index holds, by its own sequence numbers: any applied operation changes it. */
-async function followerSnapshot(client: ClusterClient, index: string): Promise<{ maxSeqNos: number[]; docs: number }> {
-  await client.refresh(index);
-  const [shards, docs] = await Promise.all([client.shardSeqNos(index), countDocs(client, index)]);
-  return { maxSeqNos: shards.map((s) => s.maxSeqNo), docs };
-}
-
-function sumOf<T>(items: readonly T[], f: (item: T) => number): number {
-  return items.reduce((sum, item) => sum + f(item), 0);
-}
-
-/** Polls `condition` for `durationMs` (waitFor-based) and fails if it is ever false. */
-async function expectStaysTrue(condition: () => Promise<boolean>, durationMs: number, what: string): Promise<void> {
-  const until = Date.now() + durationMs;
-  let samples = 0;
-  let broken = false;
-  await waitFor(async () => {
-    samples += 1;
-    if (!(await condition())) broken = true;
-    return broken || Date.now() >= until;
-  }, { timeoutMs: durationMs + 30_000, intervalMs: 250, message: what });
-  expect(broken, `${what} (broken at sample ${samples})`).to.equal(false);
-  expect(samples, `samples of ${what}`).to.be.at.least(2);
 }
