@@ -22,7 +22,6 @@ export interface AutoFollowCommandContext {
  * ControlClient's method type lists what the follow commands use; the request passes any method
  * through, and the API deletes a pattern with DELETE, as CCR does.
  */
-const DELETE = 'DELETE' as unknown as 'POST';
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
@@ -86,7 +85,7 @@ export function registerAutoFollowCommands(program: Command, ctx: AutoFollowComm
     .description('delete an auto-follow pattern; the followers it started keep following (unfollow them one by one)')
     .argument('<name>', 'pattern name')
     .action(async (name: string) => {
-      await (await ctx.client()).request(DELETE, path(name));
+      await (await ctx.client()).request('DELETE', path(name));
       ctx.io.out(`deleted auto-follow pattern ${name}: the followers it started keep following`);
     });
 }

@@ -54,7 +54,7 @@ export class ControlClient {
     return this.#baseUrl;
   }
 
-  async request<T>(method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<T> {
+  async request<T>(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
     let res: { status: number; text: string };
     try {
       res = await this.#send(new URL(`${this.#baseUrl}${path}`), method, body === undefined ? undefined : JSON.stringify(body));

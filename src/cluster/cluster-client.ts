@@ -41,12 +41,19 @@ export class ClusterClient {
   /** Global checkpoint and max seq_no of every primary shard, in one call (DESIGN.md step 1). */
   async shardSeqNos(index: string, signal?: AbortSignal): Promise<ShardSeqNoState[]> {
     interface Copy { routing?: { primary?: boolean }; seq_no?: { global_checkpoint: number; max_seq_no: number; local_checkpoint: number } }
-    interface StatsBody { indices?: Record<string, { shards?: Record<string, Copy[]> }> }
+    interface StatsBody { _shards?: { total: number; successful: number }; indices?: Record<string, { shards?: Record<string, Copy[]> }> }
     const res = await this.#transport.request<StatsBody>('read shard sequence numbers', {
       method: 'GET',
       path: `/${encodeURIComponent(index)}/_stats/docs`,
-      query: { level: 'shards', filter_path: 'indices.*.shards.*.routing.primary,indices.*.shards.*.seq_no' },
+      query: { level: 'shards', filter_path: '_shards,indices.*.shards.*.routing.primary,indices.*.shards.*.seq_no' },
     }, signal);
+    // A new or reopening index answers before its primaries start (successful 0, no shards): not yet, not never.
+    if (!res.body._shards || res.body._shards.successful === 0) {
+      throw new ClusterResponseError({
+        alias: this.alias, operation: 'read shard sequence numbers', statusCode: 503,
+        esType: 'no_shard_available_action_exception', reason: `no started shard of [${index}] answered yet`,
+      });
+    }
     // The response is keyed by the concrete index name, which is `index` unless it was an alias.
     const shards = Object.values(res.body.indices ?? {})[0]?.shards ?? {};
     const result: ShardSeqNoState[] = [];

@@ -79,19 +79,26 @@ export function settingsUpdate(leader: Readonly<Record<string, unknown>>, follow
 }
 
 /**
- * Alias actions that make the follower's aliases the leader's: filters and routing kept,
- * `is_write_index` always false (only the leader takes writes).
+ * Alias actions that bring the leader's aliases to the follower: filters and routing kept,
+ * `is_write_index` always false (only the leader takes writes). An alias is removed only when it
+ * was one of the leader's (`previousLeader`) and is gone there now, so aliases that others put on
+ * the follower (auto-follow's data-stream alias) stay.
  */
-export function aliasActions(followerIndex: string, leader: Readonly<Record<string, unknown>>, follower: Readonly<Record<string, unknown>>): Record<string, unknown>[] {
+export function aliasActions(
+  followerIndex: string,
+  leader: Readonly<Record<string, unknown>>,
+  follower: Readonly<Record<string, unknown>>,
+  previousLeader: readonly string[],
+): Record<string, unknown>[] {
   const actions: Record<string, unknown>[] = [];
   for (const [alias, spec] of Object.entries(leader)) {
     const desired = followerAlias(spec);
-    if (JSON.stringify(sortKeys(followerAlias(follower[alias] ?? null))) !== JSON.stringify(sortKeys(desired)) || !(alias in follower)) {
+    if (!(alias in follower) || JSON.stringify(sortKeys(followerAlias(follower[alias]))) !== JSON.stringify(sortKeys(desired))) {
       actions.push({ add: { index: followerIndex, alias, ...desired } });
     }
   }
-  for (const alias of Object.keys(follower)) {
-    if (!(alias in leader)) actions.push({ remove: { index: followerIndex, alias } });
+  for (const alias of previousLeader) {
+    if (!(alias in leader) && alias in follower) actions.push({ remove: { index: followerIndex, alias } });
   }
   return actions;
 }

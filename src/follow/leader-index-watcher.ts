@@ -13,6 +13,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { ClusterClient } from '../cluster/cluster-client.js';
+import { ClusterResponseError } from '../cluster/errors.js';
 import type { MetadataVersions, ShardSeqNoState } from '../cluster/types.js';
 import type { LeaderCheckpoint } from '../shard/ports.js';
 import { abortError, sleep as realSleep, type Sleep } from '../util/sleep.js';
@@ -188,7 +189,11 @@ export class LeaderIndexWatcher {
       const s = this.#latest.get(w.shard);
       if (!s) {
         this.#waiters.delete(w);
-        w.reject(new Error(`leader index [${this.#index}] has no shard ${w.shard}`));
+        // Its primary has not started yet (a new or reopening index): retried by the shard task.
+        w.reject(new ClusterResponseError({
+          alias: this.#client.alias, operation: 'read shard sequence numbers', statusCode: 503,
+          esType: 'no_shard_available_action_exception', reason: `shard ${w.shard} of leader index [${this.#index}] is not started`,
+        }));
       } else if (s.globalCheckpoint > w.above || now >= w.deadline) {
         this.#waiters.delete(w);
         w.resolve(toCheckpoint(s));

@@ -37,6 +37,8 @@ export class MetadataSync {
   /** The follower index's own versions, for stats. */
   #followerVersions: MetadataVersions = NONE;
   #inflight: Promise<void> | undefined;
+  /** The leader's alias names at the last sync: only those are ever removed from the follower. */
+  #leaderAliases: readonly string[] = [];
 
   constructor(options: MetadataSyncOptions) {
     this.#o = options;
@@ -94,12 +96,13 @@ export class MetadataSync {
       if (this.#synced !== NONE) logger.info('follower mapping updated from the leader', { leader_mapping_version: l.mappingVersion });
     }
     if (l.aliasesVersion > this.#synced.aliasesVersion) {
-      const actions = aliasActions(followerIndex, l.aliases, f.aliases);
+      const actions = aliasActions(followerIndex, l.aliases, f.aliases, this.#leaderAliases);
       if (actions.length > 0) {
         await follower.updateAliases(actions);
         logger.info('follower aliases updated from the leader', { actions: actions.length });
       }
     }
+    this.#leaderAliases = Object.keys(l.aliases);
     this.#synced = { mappingVersion: l.mappingVersion, settingsVersion: l.settingsVersion, aliasesVersion: l.aliasesVersion };
     this.#followerVersions = await follower.metadataVersions(followerIndex);
   }
