@@ -18,11 +18,6 @@ export interface AutoFollowCommandContext {
   readonly followParamsFrom: (opts: Record<string, unknown>) => Record<string, unknown>;
 }
 
-/**
- * ControlClient's method type lists what the follow commands use; the request passes any method
- * through, and the API deletes a pattern with DELETE, as CCR does.
- */
-
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 export function registerAutoFollowCommands(program: Command, ctx: AutoFollowCommandContext): void {
