@@ -125,6 +125,7 @@ describe('local nodes: error paths', function () {
     }
 
     it('reports an early exit with the end of the node log', async function () {
+      this.timeout(30_000); // spawns a shell and polls for health: seconds on a loaded machine
       const { dist, env, cacheDir } = await fakeDistribution('echo "boom: unknown setting [foo.bar]"\nexit 3');
       const node = new LocalNode({ name: 'dies', distribution: dist, baseDir: join(dir, 'nodes'), cacheDir, env });
       await mkdir(join(dir, 'nodes'), { mode: 0o755 });
