@@ -7,6 +7,8 @@ const code = await main(process.argv.slice(2), {
   err: (text) => process.stderr.write(`${text}\n`),
   env: process.env,
   cwd: process.cwd(),
+  // Only on a terminal: progress bars and `stats --watch` redraw in place.
+  ...(process.stdout.isTTY ? { tty: { write: (text) => process.stdout.write(text) } } : {}),
 });
 // Exit once stdout has drained: a piped `stats --json` must not be cut short.
 process.stdout.write("", () => process.exit(code));

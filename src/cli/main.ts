@@ -18,12 +18,19 @@ import { runVerify } from './verify-command.js';
 import { registerAutoFollowCommands } from './auto-follow-command.js';
 import type { FollowerIndexStats } from '../follow/index-follower.js';
 import type { FollowerInfo } from '../follow/follow-manager.js';
+import { sleep } from '../util/sleep.js';
+import { parseDuration } from '../util/units.js';
+import { applyToFleet, renderFleetResults, selectFollowers } from './fleet.js';
+import { waitUntilCaughtUp } from './progress.js';
+import { runWatch } from './watch.js';
 
 export interface CliIo {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
+  /** Set when stdout is a terminal: raw writes, for output redrawn in place (progress, --watch). */
+  readonly tty?: { write(text: string): void };
 }
 
 interface GlobalOptions { config?: string; url?: string }
@@ -56,28 +63,70 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .description('start following: create <follower> from <leader> (both written <cluster-alias>/<index>), copy what the leader holds, then follow it')
     .argument('<leader>', 'leader index, e.g. leader/orders')
     .argument('<follower>', 'follower index to create, e.g. follower/orders'))
+    .option('--wait', 'show progress and return once the follower has caught up (exit 1 if it pauses first)')
+    .option('--interval <duration>', 'how often --wait polls the stats', '1s')
     .action(async (leaderArg: string, followerArg: string, opts: Record<string, unknown>) => {
       const leader = parseTarget(leaderArg, 'the leader');
       const follower = parseTarget(followerArg, 'the follower');
-      const body = { remote_cluster: leader.cluster, leader_index: leader.index, ...followParamsFrom(opts) };
-      await (await client()).request('PUT', `${targetPath(follower)}/_ccr/follow`, body);
+      const { wait, interval, ...params } = opts;
+      const intervalMs = durationOption(interval, '--interval');
+      const body = { remote_cluster: leader.cluster, leader_index: leader.index, ...followParamsFrom(params) };
+      const c = await client();
+      await c.request('PUT', `${targetPath(follower)}/_ccr/follow`, body);
       io.out(`following ${leaderArg} into ${followerArg}`);
+      if (wait !== true) return;
+      const path = `${targetPath(follower)}/_ccr/stats`;
+      const result = await waitUntilCaughtUp({
+        fetch: async () => {
+          const stats = (await c.request<{ indices: FollowerIndexStats[] }>('GET', path)).indices[0];
+          if (!stats) throw new ControlApiError('resource_not_found_exception', `${followerArg} is no longer followed`, 404);
+          return stats;
+        },
+        io, intervalMs, sleep: (ms) => sleep(ms),
+      });
+      if (result.outcome === 'caught-up') {
+        io.out(`${followerArg} has caught up with ${leaderArg}`);
+      } else {
+        const fatal = result.stats.fatal_exception;
+        io.err(`error: ${followerArg} was paused before catching up${fatal ? `: ${fatal.type}: ${fatal.reason}` : ''}`);
+        exitCode = ExitCodes.failed;
+      }
     });
+
+  /** One follower, or many with --all / --match (fleet.ts): one line per index, exit 1 if any failed. */
+  const pauseOrResume = async (verb: 'paused' | 'resumed', followerArg: string | undefined, opts: FleetOptions, body?: unknown): Promise<void> => {
+    const endpoint = verb === 'paused' ? 'pause_follow' : 'resume_follow';
+    const chosen = [followerArg !== undefined, opts.all === true, opts.match !== undefined].filter(Boolean).length;
+    if (chosen !== 1) throw new UsageError('name one follower (<cluster>/<index>), or give --all or --match <pattern>');
+    const c = await client();
+    if (followerArg !== undefined) {
+      await c.request('POST', `${targetPath(parseTarget(followerArg, 'the follower'))}/_ccr/${endpoint}`, body);
+      io.out(`${verb} ${followerArg}`);
+      return;
+    }
+    const infos = (await c.request<{ follower_indices: FollowerInfo[] }>('GET', '/_ccr/info')).follower_indices;
+    const results = await applyToFleet(selectFollowers(infos, opts.match), async (path) => {
+      await c.request('POST', `${path}/_ccr/${endpoint}`, body);
+    }, verb);
+    io.out(renderFleetResults(results, opts.match === undefined ? 'all' : `"${opts.match}"`));
+    if (results.some((r) => !r.ok)) exitCode = ExitCodes.failed;
+  };
 
   program.command('pause')
     .description('pause a follower: no operations are applied until it is resumed')
-    .argument('<follower>', 'follower index, e.g. follower/orders')
-    .action(async (followerArg: string) => {
-      await (await client()).request('POST', `${targetPath(parseTarget(followerArg, 'the follower'))}/_ccr/pause_follow`);
-      io.out(`paused ${followerArg}`);
-    });
+    .argument('[follower]', 'follower index, e.g. follower/orders')
+    .option('--all', 'pause every follower index')
+    .option('--match <pattern>', 'pause the followers whose cluster/index or index matches this glob (* and ?)')
+    .action(async (followerArg: string | undefined, opts: FleetOptions) => pauseOrResume('paused', followerArg, opts));
 
   withFollowParams(program.command('resume')
     .description('resume a paused follower from its checkpoints; given parameters replace the stored ones')
-    .argument('<follower>', 'follower index, e.g. follower/orders'))
-    .action(async (followerArg: string, opts: Record<string, unknown>) => {
-      await (await client()).request('POST', `${targetPath(parseTarget(followerArg, 'the follower'))}/_ccr/resume_follow`, followParamsFrom(opts));
-      io.out(`resumed ${followerArg}`);
+    .argument('[follower]', 'follower index, e.g. follower/orders')
+    .option('--all', 'resume every follower index')
+    .option('--match <pattern>', 'resume the followers whose cluster/index or index matches this glob (* and ?)'))
+    .action(async (followerArg: string | undefined, opts: FleetOptions & Record<string, unknown>) => {
+      const { all, match, ...params } = opts;
+      await pauseOrResume('resumed', followerArg, { all, match } as FleetOptions, followParamsFrom(params));
     });
 
   program.command('unfollow')
@@ -92,12 +141,28 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .description('replication stats, per follower index (and per shard with --json)')
     .argument('[follower]', 'one follower index, e.g. follower/orders (default: all)')
     .option('--json', 'print the API answer as JSON')
-    .action(async (followerArg: string | undefined, opts: { json?: boolean }) => {
+    .option('--watch', 'refresh until interrupted (in place on a terminal, appended otherwise)')
+    .option('--interval <duration>', 'refresh interval of --watch', '2s')
+    .option('--count <n>', 'with --watch: stop after n refreshes', (v) => Number(v))
+    .action(async (followerArg: string | undefined, opts: { json?: boolean; watch?: boolean; interval?: string; count?: number }) => {
       const c = await client();
-      const indices = followerArg === undefined
+      const fetchStats = async (): Promise<FollowerIndexStats[]> => followerArg === undefined
         ? (await c.request<{ follow_stats: { indices: FollowerIndexStats[] } }>('GET', '/_ccr/stats')).follow_stats.indices
         : (await c.request<{ indices: FollowerIndexStats[] }>('GET', `${targetPath(parseTarget(followerArg, 'the follower'))}/_ccr/stats`)).indices;
-      print(opts.json === true, { indices }, () => renderStats(indices));
+      if (opts.watch !== true) {
+        const indices = await fetchStats();
+        print(opts.json === true, { indices }, () => renderStats(indices));
+        return;
+      }
+      if (opts.count !== undefined && !(Number.isInteger(opts.count) && opts.count > 0)) throw new UsageError('--count must be a positive integer');
+      const intervalMs = durationOption(opts.interval, '--interval');
+      await runWatch({
+        render: async () => {
+          const indices = await fetchStats();
+          return opts.json === true ? JSON.stringify({ indices }) : renderStats(indices);
+        },
+        out: io.out, tty: opts.json === true ? undefined : io.tty, intervalMs, count: opts.count, sleep: (ms) => sleep(ms),
+      });
     });
 
   program.command('info')
@@ -138,6 +203,18 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   } catch (err) {
     return reportError(err, io);
   }
+}
+
+interface FleetOptions { all?: boolean; match?: string }
+
+function durationOption(value: unknown, name: string): number {
+  try {
+    const ms = parseDuration(String(value));
+    if (ms > 0) return ms;
+  } catch {
+    // Reported below as a usage error, with the option's name.
+  }
+  throw new UsageError(`${name} must be a positive duration such as 500ms or 2s; got "${String(value)}"`);
 }
 
 function withFollowParams(cmd: Command): Command {

@@ -9,6 +9,8 @@ import { FollowError } from '../follow/follow-errors.js';
 import type { FollowManager } from '../follow/follow-manager.js';
 import { followerKey } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
+import { buildMetrics, METRICS_CONTENT_TYPE } from './metrics.js';
+import { STATUS_PAGE_HTML } from './status-page.js';
 
 interface IndexParams { cluster: string; index: string }
 interface PatternParams { name: string }
@@ -40,7 +42,14 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
     void reply.code(404).send({ error: { type: 'resource_not_found_exception', reason: `no route for ${req.method} ${req.url}` }, status: 404 });
   });
 
-  app.get('/', async () => ({ name: 'ccr-follow', version: deps.version, tagline: 'cross-cluster replication over REST' }));
+  // JSON for API clients (the CLI, curl -H 'Accept: application/json'), the status page for browsers.
+  app.get('/', async (req, reply) => {
+    if (prefersHtml(req.headers.accept)) return reply.type('text/html; charset=utf-8').send(STATUS_PAGE_HTML);
+    return { name: 'ccr-follow', version: deps.version, tagline: 'cross-cluster replication over REST' };
+  });
+
+  const metrics = buildMetrics({ followers: () => manager.stats(), autoFollow: () => autoFollow.stats() });
+  app.get('/metrics', async (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(await metrics.scrape()));
 
   app.put<{ Params: IndexParams; Body: Body }>('/:cluster/:index/_ccr/follow', async (req) => {
     const { remote_cluster, leader_index, ...params } = req.body ?? {};
@@ -100,6 +109,14 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
   });
 
   return app;
+}
+
+/** Only a browser asks for text/html before (or instead of) JSON. */
+function prefersHtml(accept: string | undefined): boolean {
+  if (!accept) return false;
+  const html = accept.indexOf('text/html');
+  const json = accept.indexOf('application/json');
+  return html >= 0 && (json < 0 || html < json);
 }
 
 function keyOf(p: IndexParams): string {

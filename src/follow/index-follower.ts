@@ -19,8 +19,10 @@ import type { FatalException, FollowerRecord, StateStore } from '../state/state-
 import { followerKey } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import { sleep } from '../util/sleep.js';
+import { formatDuration } from '../util/units.js';
 import { CheckpointBatcher } from './checkpoint-batcher.js';
 import { LeaderIndexWatcher } from './leader-index-watcher.js';
+import { PausedLagProbe } from './paused-lag-probe.js';
 import { MetadataSync } from './metadata-sync.js';
 import { WriteGate } from './write-gate.js';
 import { FollowerShardWriterImpl, LeaderShardReaderImpl } from './shard-io.js';
@@ -28,6 +30,10 @@ import { ShardReconcilerImpl } from './shard-reconciler.js';
 
 /** How often the leader's metadata versions are checked when no documents flow. */
 const METADATA_POLL_MS = 2000;
+/** How often the follower checks whether it has caught up, for the "caught up" log line. */
+const CATCH_UP_CHECK_MS = 1000;
+/** A catch-up after less lag than this is not logged: a written leader is always briefly behind. */
+const CATCH_UP_LOG_MIN_LAG_MS = 10_000;
 
 export const IndexFollowerStates = { starting: 'starting', active: 'active', paused: 'paused', closed: 'closed' } as const;
 export type IndexFollowerState = (typeof IndexFollowerStates)[keyof typeof IndexFollowerStates];
@@ -54,6 +60,12 @@ export interface FollowerIndexStats {
   readonly operations_deleted: number;
   readonly foreign_writes_detected: number;
   readonly fatal_exception?: FatalException;
+  /**
+   * True once the leader's global checkpoint of every shard has been read since the shard tasks
+   * started: before that, a shard's `leader_global_checkpoint` is only the follower's own
+   * checkpoint, so "caught up" cannot be judged (`start --wait` waits for this).
+   */
+  readonly leader_checkpoints_seen: boolean;
   readonly shards: ShardStats[];
 }
 
@@ -76,6 +88,9 @@ export class IndexFollower {
   #desiredStatus: 'active' | 'paused';
   /** Serialises pause/resume/close so they never interleave. */
   #transition: Promise<void> = Promise.resolve();
+  /** While paused: watches the leader so stats still report lag (paused-lag-probe.ts). */
+  #pausedProbe: { abort: AbortController; probe?: PausedLagProbe } | undefined;
+  #catchUpTimer: NodeJS.Timeout | undefined;
 
   constructor(record: FollowerRecord, deps: IndexFollowerDeps) {
     this.#record = record;
@@ -113,7 +128,8 @@ export class IndexFollower {
       await this.#stopTasks();
       this.#state = IndexFollowerStates.paused;
       await this.#persist({ ...this.#record, status: 'paused' });
-      this.#logger.info('follower paused');
+      this.#startPausedProbe();
+      this.#logger.info('follower paused', { reason: 'pause requested' });
     });
   }
 
@@ -121,6 +137,7 @@ export class IndexFollower {
     this.#desiredStatus = 'active';
     return this.#serialise(async () => {
       if (this.#state !== IndexFollowerStates.paused) return;
+      await this.#stopPausedProbe();
       const { fatalException: _cleared, ...rest } = this.#record;
       await this.#persist({ ...rest, status: 'active', params: params as unknown as Record<string, number> });
       this.#logger.info('follower resumed');
@@ -132,6 +149,7 @@ export class IndexFollower {
   close(): Promise<void> {
     return this.#serialise(async () => {
       await this.#stopTasks();
+      await this.#stopPausedProbe();
       this.#state = IndexFollowerStates.closed;
     });
   }
@@ -142,8 +160,9 @@ export class IndexFollower {
 
   stats(): FollowerIndexStats {
     const versions = this.#metadata?.followerVersions;
+    const probe = this.#state === IndexFollowerStates.paused ? this.#pausedProbe?.probe : undefined;
     const shards = this.#tasks.map((t) => ({
-      ...t.stats(),
+      ...withPausedLag(t.stats(), probe),
       ...(versions ? {
         follower_mapping_version: versions.mappingVersion,
         follower_settings_version: versions.settingsVersion,
@@ -162,6 +181,8 @@ export class IndexFollower {
       operations_deleted: shards.reduce((sum, s) => sum + s.operations_deleted, 0),
       foreign_writes_detected: shards.reduce((sum, s) => sum + s.foreign_writes_detected, 0),
       ...(this.#record.fatalException ? { fatal_exception: this.#record.fatalException } : {}),
+      leader_checkpoints_seen: this.#state === IndexFollowerStates.active && shards.length > 0
+        && shards.every((s) => this.#watcher?.latest(s.shard_id) !== undefined),
       shards,
     };
   }
@@ -244,6 +265,36 @@ export class IndexFollower {
     this.#state = IndexFollowerStates.active;
     for (const task of tasks) task.start();
     this.#logger.info(`following ${shards} shard(s)`, { checkpoints: checkpoints.snapshot() });
+    this.#watchCatchUp();
+  }
+
+  /**
+   * Logs, once each: that the follower caught up after a start (bootstrap or resume), and that it
+   * caught up again after falling at least CATCH_UP_LOG_MIN_LAG_MS behind.
+   */
+  #watchCatchUp(): void {
+    const startedAt = Date.now();
+    let behindSince: number | undefined = startedAt;
+    let afterStart = true;
+    let maxLagMillis = 0;
+    this.#catchUpTimer = setInterval(() => {
+      const stats = this.#tasks.map((t) => t.stats());
+      if (!stats.every((s) => this.#watcher?.latest(s.shard_id) !== undefined)) return;
+      const now = Date.now();
+      if (stats.some((s) => s.lag_operations > 0)) {
+        behindSince ??= now;
+        maxLagMillis = Math.max(maxLagMillis, ...stats.map((s) => s.lag_millis));
+        return;
+      }
+      if (behindSince === undefined) return;
+      const written = stats.reduce((sum, s) => sum + s.operations_written, 0);
+      if (afterStart) this.#logger.info(`caught up with the leader ${formatDuration(now - startedAt)} after starting`, { operations_written: written });
+      else if (maxLagMillis >= CATCH_UP_LOG_MIN_LAG_MS) this.#logger.info(`caught up after being ${formatDuration(maxLagMillis)} behind`);
+      behindSince = undefined;
+      afterStart = false;
+      maxLagMillis = 0;
+    }, CATCH_UP_CHECK_MS);
+    this.#catchUpTimer.unref();
   }
 
   /** A shard (or the start) failed for good: pause the whole index with the reason, as CCR does. */
@@ -259,10 +310,31 @@ export class IndexFollower {
       await this.#stopTasks();
       this.#state = IndexFollowerStates.paused;
       await this.#persist({ ...this.#record, status: 'paused', fatalException: fatal });
+      this.#startPausedProbe();
     });
   }
 
+  /** Best effort: without a leader connection, a paused follower reports its last known lag. */
+  #startPausedProbe(): void {
+    if (this.#pausedProbe || this.#tasks.length === 0) return;
+    const entry: { abort: AbortController; probe?: PausedLagProbe } = { abort: new AbortController() };
+    this.#pausedProbe = entry;
+    const checkpoints = { ...this.checkpoints() };
+    this.#deps.connect(this.#record.leaderCluster, entry.abort.signal).then((leader) => {
+      if (!entry.abort.signal.aborted) entry.probe = new PausedLagProbe(leader, this.#record.leaderIndex, checkpoints);
+    }, (err: unknown) => this.#logger.debug(`paused-lag probe not started: ${(err as Error).message}`));
+  }
+
+  async #stopPausedProbe(): Promise<void> {
+    const entry = this.#pausedProbe;
+    this.#pausedProbe = undefined;
+    entry?.abort.abort();
+    await entry?.probe?.close();
+  }
+
   async #stopTasks(): Promise<void> {
+    clearInterval(this.#catchUpTimer);
+    this.#catchUpTimer = undefined;
     this.#startAbort?.abort();
     await this.#starting;
     const results = await Promise.allSettled(this.#tasks.map((t) => t.stop()));
@@ -285,4 +357,18 @@ export class IndexFollower {
     this.#transition = next.catch(() => undefined);
     return next;
   }
+}
+
+/** A stopped task's last stats, with lag from what the leader holds now (paused followers only). */
+function withPausedLag(stats: ShardStats, probe: PausedLagProbe | undefined): ShardStats {
+  const seen = probe?.shard(stats.shard_id);
+  if (!probe || !seen) return stats;
+  const leaderGlobalCheckpoint = Math.max(stats.leader_global_checkpoint, seen.leaderGlobalCheckpoint);
+  const probeLag = seen.behindSince === undefined ? 0 : probe.now() - seen.behindSince;
+  return {
+    ...stats,
+    leader_global_checkpoint: leaderGlobalCheckpoint,
+    lag_operations: Math.max(0, leaderGlobalCheckpoint - stats.follower_global_checkpoint),
+    lag_millis: Math.max(stats.lag_millis, probeLag),
+  };
 }

@@ -1,0 +1,61 @@
+/** The metrics registry reads the stats snapshots at scrape time, with Prometheus names and labels. */
+import { expect } from 'chai';
+import type { AutoFollowStatsView } from '../../../src/autofollow/auto-follow-stats.js';
+import { buildMetricsRegistry, followerProgress, followerStatus } from '../../../src/daemon/metrics.js';
+import type { FollowerIndexStats } from '../../../src/follow/index-follower.js';
+import type { ShardStats } from '../../../src/shard/shard-stats.js';
+import { parsePrometheusText, sampleValue } from '../../helpers/prometheus-text.js';
+
+function shard(id: number, over: Partial<ShardStats> = {}): ShardStats {
+  return {
+    shard_id: id, state: 'following', leader_global_checkpoint: 99, leader_max_seq_no: 99, follower_global_checkpoint: 49, last_requested_seq_no: 60,
+    outstanding_read_requests: 2, outstanding_write_requests: 1, write_buffer_operation_count: 7, write_buffer_size_in_bytes: 700,
+    peak_write_buffer_operation_count: 7, peak_write_buffer_size_in_bytes: 700, successful_read_requests: 3, failed_read_requests: 1,
+    operations_read: 60, bytes_read: 6000, total_read_time_millis: 10, successful_write_requests: 2, failed_write_requests: 0,
+    operations_written: 50, total_write_time_millis: 5, read_exceptions: [], write_exceptions: [], reconcile_exceptions: [],
+    operations_deleted: 3, foreign_writes_detected: 0, foreign_writes_repaired: 0, reconciliations: 0, reconciliation_id_scans: 0,
+    reconciliation_ids_checked: 0, failed_reconciliations: 0, time_since_last_read_millis: 5, lag_operations: 50, lag_millis: 2500, ...over,
+  };
+}
+
+function follower(over: Partial<FollowerIndexStats> = {}): FollowerIndexStats {
+  return {
+    index: 'orders', remote_cluster: 'leader', leader_index: 'orders-src', follower_cluster: 'follower', status: 'active', state: 'active',
+    total_global_checkpoint_lag: 100, operations_written: 100, operations_deleted: 6, foreign_writes_detected: 0, leader_checkpoints_seen: true,
+    shards: [shard(0), shard(1, { follower_global_checkpoint: 99, lag_operations: 0, lag_millis: 0 })], ...over,
+  };
+}
+
+const autoFollow: AutoFollowStatsView = {
+  number_of_failed_follow_indices: 2, number_of_failed_remote_cluster_state_requests: 1, number_of_successful_follow_indices: 5,
+  recent_auto_follow_errors: [], auto_followed_clusters: [],
+};
+
+describe('metrics registry', () => {
+  it('exposes shard stats with the follower labels, in base units, read at scrape time', async () => {
+    let followers = [follower()];
+    const registry = buildMetricsRegistry({ followers: () => followers, autoFollow: () => autoFollow });
+    const labels = { follower_index: 'follower/orders', leader_cluster: 'leader', leader_index: 'orders-src', shard: '0' };
+    let parsed = parsePrometheusText(await registry.metrics());
+    expect(sampleValue(parsed, 'ccr_follow_shard_lag_seconds', labels)).to.equal(2.5);
+    expect(sampleValue(parsed, 'ccr_follow_shard_lag_operations', labels)).to.equal(50);
+    expect(sampleValue(parsed, 'ccr_follow_shard_read_bytes_total', labels)).to.equal(6000);
+    expect(sampleValue(parsed, 'ccr_follow_shard_write_buffer_bytes', labels)).to.equal(700);
+    expect(parsed.types.get('ccr_follow_shard_operations_written_total')).to.equal('counter');
+    expect(sampleValue(parsed, 'ccr_follow_auto_follow_successful_follow_indices_total')).to.equal(5);
+    expect(sampleValue(parsed, 'ccr_follow_follower_progress_ratio', { follower_index: 'follower/orders' })).to.equal(150 / 200);
+
+    followers = [follower({ index: 'other', status: 'paused', fatal_exception: { type: 'x', reason: 'y', at: '' } })];
+    parsed = parsePrometheusText(await registry.metrics());
+    expect(parsed.samples.filter((s) => s.labels.follower_index === 'follower/orders')).to.deep.equal([]);
+    expect(sampleValue(parsed, 'ccr_follow_follower_status', { follower_index: 'follower/other', status: 'failed' })).to.equal(1);
+    expect(sampleValue(parsed, 'ccr_follow_follower_status', { follower_index: 'follower/other', status: 'paused' })).to.equal(0);
+  });
+
+  it('calls a follower failed only when a fatal error paused it, and an empty leader fully copied', () => {
+    expect(followerStatus(follower({ status: 'paused' }))).to.equal('paused');
+    expect(followerStatus(follower())).to.equal('active');
+    const empty = follower({ shards: [shard(0, { leader_global_checkpoint: -1, follower_global_checkpoint: -1 })] });
+    expect(followerProgress(empty)).to.deep.equal({ copied: 0, total: 0, ratio: 1 });
+  });
+});
