@@ -55,8 +55,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
   program.command('daemon')
     .description('run the replication service until SIGTERM / SIGINT')
-    .action(async () => {
-      exitCode = await runDaemon(program.opts<GlobalOptions>().config, io);
+    .addOption(new Option('--log-format <format>', 'log lines as text, or one JSON object per line for log shippers (default: from the config)').choices(['text', 'json']))
+    .addOption(new Option('--log-level <level>', 'least severe level logged (default: from the config)').choices(['error', 'warn', 'info', 'debug']))
+    .action(async (opts: { logFormat?: 'text' | 'json'; logLevel?: 'error' | 'warn' | 'info' | 'debug' }) => {
+      exitCode = await runDaemon(program.opts<GlobalOptions>().config, io, { format: opts.logFormat, level: opts.logLevel });
     });
 
   withFollowParams(program.command('start')

@@ -3,7 +3,8 @@
  * (in-flight writes land, checkpoints are saved); a second one, or the deadline, forces the exit.
  */
 import { Daemon } from '../daemon/daemon.js';
-import { createLogger } from '../daemon/logger.js';
+import { createLogger, type LogFormat } from '../daemon/logger.js';
+import type { LogLevel } from '../util/logger.js';
 import { describeCluster } from '../cluster/cluster-config.js';
 import { SecretRegistry } from '../util/secrets.js';
 import { resolveConfig } from './cli-config.js';
@@ -13,10 +14,12 @@ import type { CliIo } from './main.js';
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 const FORCE_AFTER_MS = 60_000;
 
-export async function runDaemon(configFile: string | undefined, io: CliIo): Promise<number> {
+export async function runDaemon(configFile: string | undefined, io: CliIo, logOverrides: { format?: LogFormat; level?: LogLevel } = {}): Promise<number> {
   const secrets = new SecretRegistry();
   const config = await resolveConfig(configFile, io.env, io.cwd, secrets);
-  const logger = createLogger({ level: config.log.level, file: config.log.file, format: config.log.format, secrets });
+  const logger = createLogger({
+    level: logOverrides.level ?? config.log.level, file: config.log.file, format: logOverrides.format ?? config.log.format, secrets,
+  });
   if (config.clusters.size === 0) logger.warn('no clusters are configured: add them under `clusters:` in the config file');
   for (const cluster of config.clusters.values()) logger.info(`cluster ${describeCluster(cluster)}`);
   let daemon: Daemon;

@@ -96,6 +96,12 @@ describe('ccr-follow main()', () => {
       expect(firstLine(r.err)).to.equal("error: unknown option '--max-read-request-operation-cnt'");
     });
 
+    it('a log format the daemon does not know', async () => {
+      const r = await run(['daemon', '--log-format', 'xml']);
+      expect(r.code).to.equal(ExitCodes.usage);
+      expect(firstLine(r.err)).to.equal("error: option '--log-format <format>' argument 'xml' is invalid. Allowed choices are text, json.");
+    });
+
     it('a follow parameter without its value', async () => {
       const r = await run(['start', 'leader/a', 'follower/a', '--url', deadUrl, '--max-read-request-operation-count']);
       expect(r.code).to.equal(ExitCodes.usage);
