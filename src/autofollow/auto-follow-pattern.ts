@@ -3,6 +3,7 @@
  * body), checked up front, and the pure rules that read it: wildcard matching and follower index
  * naming. Nothing here does I/O.
  */
+import type { AutoFollowPatternRecord } from '../state/state-store.js';
 import { FollowError } from '../follow/follow-errors.js';
 import { invalidIndexNameReason } from '../follow/index-name.js';
 import { FollowParamsError, parseFollowParams } from '../shard/follow-params.js';
@@ -13,15 +14,8 @@ export const DEFAULT_FOLLOW_INDEX_PATTERN = LEADER_INDEX_PLACEHOLDER;
 /** ccr-follow's extension: CCR's follower is the local cluster, ours is a configured alias. */
 export const DEFAULT_FOLLOWER_CLUSTER = 'follower';
 
-/** A put request, validated; `params` holds only the follow parameters that were given. */
-export interface PatternSpec {
-  readonly remoteCluster: string;
-  readonly followerCluster: string;
-  readonly leaderIndexPatterns: readonly string[];
-  readonly leaderIndexExclusionPatterns: readonly string[];
-  readonly followIndexPattern: string;
-  readonly params: Readonly<Record<string, number>>;
-}
+/** A put request, validated: the stored pattern without its name, status and creation time. */
+export type PatternSpec = Omit<AutoFollowPatternRecord, 'name' | 'status' | 'createdAt' | 'activeSince'>;
 
 /** What matching needs of a pattern. */
 export interface PatternMatcher {
