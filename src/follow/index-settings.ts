@@ -3,6 +3,8 @@
  * place in its cluster (identity, allocation, replicas, blocks, lifecycle policies) are never
  * copied; this list is the one place that says so.
  */
+import { canonicalJson } from '../util/canonical-json.js';
+
 const EXCLUDED_SETTING_PREFIXES: readonly string[] = [
   'index.uuid',
   'index.creation_date',
@@ -93,7 +95,7 @@ export function aliasActions(
   const actions: Record<string, unknown>[] = [];
   for (const [alias, spec] of Object.entries(leader)) {
     const desired = followerAlias(spec);
-    if (!(alias in follower) || JSON.stringify(sortKeys(followerAlias(follower[alias]))) !== JSON.stringify(sortKeys(desired))) {
+    if (!(alias in follower) || canonicalJson(followerAlias(follower[alias])) !== canonicalJson(desired)) {
       actions.push({ add: { index: followerIndex, alias, ...desired } });
     }
   }
@@ -107,10 +109,4 @@ export function aliasActions(
 export function followerAlias(spec: unknown): Record<string, unknown> {
   const { is_write_index: _ignored, ...rest } = (spec ?? {}) as Record<string, unknown>;
   return { ...rest, is_write_index: false };
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
-  return v;
 }

@@ -10,6 +10,7 @@
  */
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import type { SeqNoHit } from '../cluster/types.js';
+import { canonical } from '../util/canonical-json.js';
 
 const PAGE_SIZE = 1000;
 /** How many example ids a report lists per kind of difference and shard. */
@@ -139,16 +140,4 @@ async function* pages(client: ClusterClient, index: string, shard: number, withS
     if (page.length < PAGE_SIZE) return;
     after = page[page.length - 1]!.seqNo;
   }
-}
-
-/** JSON with object keys sorted, so key order never counts as a difference. */
-export function canonical(json: string): string {
-  const sortKeys = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sortKeys);
-    if (v !== null && typeof v === 'object') {
-      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
-    }
-    return v;
-  };
-  return JSON.stringify(sortKeys(JSON.parse(json)));
 }

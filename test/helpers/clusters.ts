@@ -261,11 +261,11 @@ async function connectExternal(role: TestRole): Promise<TestCluster> {
   return new ExternalTestCluster(role, flavor, version, url, auth);
 }
 
-/** Base dirs of earlier runs that were killed before their teardown (their pid is gone). */
-async function removeStaleBaseDirs(): Promise<void> {
+/** Removes `<tmpdir>/<prefix><pid>` dirs left by earlier runs that were killed before their teardown (their pid is gone). */
+export async function removeStaleBaseDirs(prefix: string = BASE_DIR_PREFIX): Promise<void> {
   const entries = await readdir(tmpdir()).catch(() => [] as string[]);
   for (const entry of entries) {
-    const pid = Number(entry.startsWith(BASE_DIR_PREFIX) ? entry.slice(BASE_DIR_PREFIX.length) : NaN);
+    const pid = Number(entry.startsWith(prefix) ? entry.slice(prefix.length) : NaN);
     if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) {
       await rm(join(tmpdir(), entry), { recursive: true, force: true });
     }

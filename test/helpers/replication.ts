@@ -12,8 +12,10 @@ import type { DocumentWrite } from '../../src/cluster/types.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { defaultConfig } from '../../src/daemon/config.js';
 import type { FollowerIndexStats } from '../../src/follow/index-follower.js';
+import { canonical } from '../../src/util/canonical-json.js';
 import { silentLogger, type Logger } from '../../src/util/logger.js';
 import type { TestCluster } from './clusters.js';
+import { mulberry32 } from './prng.js';
 import { waitFor } from './wait-for.js';
 
 export interface TestDaemon {
@@ -38,17 +40,6 @@ export async function connect(cluster: TestCluster, alias: string = cluster.role
   return ClusterClient.connect(cluster.clusterConfig(alias));
 }
 
-/** A seeded PRNG (mulberry32), so a failing randomized run can be replayed from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface WorkloadOptions {
   readonly seed: number;
@@ -72,7 +63,7 @@ export class RandomWorkload {
   #ops = 0;
 
   constructor(private readonly client: ClusterClient, private readonly index: string, private readonly opts: WorkloadOptions) {
-    this.#random = seededRandom(opts.seed);
+    this.#random = mulberry32(opts.seed);
   }
 
   get operations(): number {
@@ -131,14 +122,6 @@ export async function shardDocuments(client: ClusterClient, index: string, shard
   }
 }
 
-function canonical(json: string): string {
-  const sortKeys = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sortKeys);
-    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
-    return v;
-  };
-  return JSON.stringify(sortKeys(JSON.parse(json)));
-}
 
 /**
  * Compares leader and follower shard by shard, document by document (ids, routing, `_source`).

@@ -22,11 +22,12 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFile, cp, mkdir, readdir, rm } from 'node:fs/promises';
+import { appendFile, cp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterConfig } from '../../src/cluster/cluster-config.js';
 import { ELASTICSEARCH_8, LocalNode, ensureDistribution } from '../../src/cluster/local/index.js';
+import { removeStaleBaseDirs } from './clusters.js';
 
 export interface SecuredCluster {
   readonly url: string;
@@ -102,7 +103,7 @@ function makeCluster(fields: { url: string; username: string; password: string; 
 
 async function startLocal(): Promise<SecuredCluster> {
   const started = Date.now();
-  await removeStaleBaseDirs();
+  await removeStaleBaseDirs(BASE_DIR_PREFIX);
   baseDir = join(tmpdir(), `${BASE_DIR_PREFIX}${process.pid}`);
   // Not mkdtemp: its mode 700 would lock out the unprivileged user the node runs as under root.
   await mkdir(baseDir, { recursive: true, mode: 0o755 });
@@ -174,22 +175,3 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv, secret: strin
   });
 }
 
-/** Base dirs of earlier runs that were killed before their teardown (their pid is gone). */
-async function removeStaleBaseDirs(): Promise<void> {
-  const entries = await readdir(tmpdir()).catch(() => [] as string[]);
-  for (const entry of entries) {
-    const pid = Number(entry.startsWith(BASE_DIR_PREFIX) ? entry.slice(BASE_DIR_PREFIX.length) : NaN);
-    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) {
-      await rm(join(tmpdir(), entry), { recursive: true, force: true });
-    }
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { RetryPolicy } from '../../../src/shard/retry-policy.js';
-import { mulberry32 } from './prng.js';
+import { mulberry32 } from '../../helpers/prng.js';
 
 /** The un-jittered ceiling of attempt `n`: 50 ms doubling, capped. */
 const ceiling = (attempt: number, max: number): number => Math.min(max, 50 * 2 ** (attempt - 1));

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { SeqNoTracker } from '../../../src/shard/seq-no-tracker.js';
-import { mulberry32, randomInt, shuffle } from './prng.js';
+import { mulberry32, randomInt, shuffle } from '../../helpers/prng.js';
 
 describe('SeqNoTracker', () => {
   it('starts at the initial checkpoint with nothing pending', () => {

@@ -5,7 +5,7 @@ import { ShardTaskStates } from '../../../src/shard/shard-follow-task.js';
 import { abortError } from '../../../src/util/sleep.js';
 import type { FollowParams } from '../../../src/shard/follow-params.js';
 import { FakeLeader, fillLeader, harness, responseError, turns, until, withDeadline, type Harness } from './fakes.js';
-import { mulberry32, randomInt } from './prng.js';
+import { mulberry32, randomInt } from '../../helpers/prng.js';
 
 describe('ShardFollowTask', () => {
   const started: Harness[] = [];
