@@ -57,7 +57,9 @@ const WRAPPER = [
   '(read -r _ignored <&3; kill -KILL 0) &',
   'watchdog=$!',
   'exec 3<&-',
-  'code=0',
+  // Always wait once: the shell may already have reaped a launcher that died at once, and then
+  // only `wait` still knows its exit code (`kill -0` fails on it).
+  'wait "$launcher"; code=$?',
   // A trapped signal interrupts `wait`; keep waiting until the launcher has really exited.
   'while kill -0 "$launcher" 2>/dev/null; do wait "$launcher"; code=$?; done',
   'kill "$watchdog" 2>/dev/null',

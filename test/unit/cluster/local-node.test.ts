@@ -135,6 +135,18 @@ describe('local nodes: error paths', function () {
       expect(node.running).to.equal(false);
     });
 
+    it('keeps the exit code of a launcher that dies at once, start after start', async function () {
+      // The shell can reap such a launcher before it asks `kill -0`; the code was then lost as 0.
+      this.timeout(60_000);
+      const { dist, env, cacheDir } = await fakeDistribution('exit 3');
+      await mkdir(join(dir, 'nodes'), { mode: 0o755 });
+      for (let i = 0; i < 6; i++) {
+        const node = new LocalNode({ name: `dies-${i}`, distribution: dist, baseDir: join(dir, 'nodes'), cacheDir, env });
+        const err = await expectLocalClusterError(node.start());
+        expect(err.message, `start ${i}`).to.contain('exited (code 3) before becoming healthy');
+      }
+    });
+
     it('gives up at the start deadline and kills the process group', async function () {
       // The launcher forks a child, like ES 8's launcher forks the server JVM.
       const { dist, env, cacheDir } = await fakeDistribution('sleep 600 &\nwait');
