@@ -2,8 +2,11 @@
  * Collects shard checkpoints as they advance and persists them in batches (DESIGN.md step 6):
  * at most once per interval while they move, and on demand (pause, shutdown). A failed save is
  * logged and retried at the next tick; losing it only means re-applying operations, never loss.
+ * A save the state's storage refuses (read-only, full, permission denied: `StateWriteError`) is
+ * also reported to `onWriteFailure`, so the follower can stop instead of running on with progress
+ * it cannot record (issue 10, fault e).
  */
-import type { FollowerKey, StateStore } from '../state/state-store.js';
+import { StateWriteError, type FollowerKey, type StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 
 export class CheckpointBatcher {
@@ -15,8 +18,13 @@ export class CheckpointBatcher {
   #dirty = false;
   #timer: NodeJS.Timeout | undefined;
   #saving: Promise<void> = Promise.resolve();
+  readonly #onWriteFailure: ((err: StateWriteError) => void) | undefined;
 
-  constructor(key: FollowerKey, state: StateStore, logger: Logger, initial: Readonly<Record<number, number>>, intervalMs = 1000) {
+  constructor(
+    key: FollowerKey, state: StateStore, logger: Logger, initial: Readonly<Record<number, number>>, intervalMs = 1000,
+    onWriteFailure?: (err: StateWriteError) => void,
+  ) {
+    this.#onWriteFailure = onWriteFailure;
     this.#key = key;
     this.#state = state;
     this.#logger = logger;
@@ -57,6 +65,7 @@ export class CheckpointBatcher {
       } catch (err) {
         this.#dirty = true;
         this.#logger.error(`could not persist checkpoints: ${(err as Error).message}`);
+        if (err instanceof StateWriteError) this.#onWriteFailure?.(err);
       }
     });
     return this.#saving;

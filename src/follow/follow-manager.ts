@@ -7,7 +7,7 @@ import { ClusterError } from '../cluster/errors.js';
 import { ClusterRegistry, UnknownClusterError } from '../cluster/cluster-registry.js';
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { DEFAULT_FOLLOW_PARAMS, parseFollowParams, FollowParamsError, type FollowParams } from '../shard/follow-params.js';
-import { followerKey, type FollowerKey, type FollowerRecord, type StateStore } from '../state/state-store.js';
+import { followerKey, StateCorruptError, type FollowerKey, type FollowerRecord, type StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import { FollowError } from './follow-errors.js';
 import { followerCreationSettings } from './index-settings.js';
@@ -51,7 +51,18 @@ export class FollowManager {
 
   /** Brings back every follower recorded in the state (daemon start). */
   async restore(): Promise<void> {
-    for (const record of await this.#deps.state.listFollowers()) {
+    let records: FollowerRecord[];
+    try {
+      records = await this.#deps.state.listFollowers();
+    } catch (err) {
+      // A follower record alone says what to follow, from where, with which parameters: it cannot
+      // be rebuilt, and starting without it would silently stop replicating that index. Refuse.
+      if (!(err instanceof StateCorruptError) || err.newerFormat) throw err;
+      throw new StateCorruptError(err.file, `${err.detail}. The daemon does not start without it: it alone says what to follow. `
+        + 'Restore it from a backup or fix it; or remove it, which forgets that follow', { cause: err });
+    }
+    for (const record of records) {
+      await this.#checkCheckpoints(record);
       // Clusters are connected by the follower itself, retrying while they are unreachable; an
       // alias missing from the config pauses that follower with the reason, not the daemon.
       const follower = this.#build(record);
@@ -157,6 +168,25 @@ export class FollowManager {
   }
 
   // ---- internals ------------------------------------------------------------------------------
+
+  /**
+   * Unreadable checkpoints (a truncated or damaged file) restart that follow from -1 instead of
+   * stopping the daemon: they only record progress, the follower index holds the data, and
+   * re-reading from -1 re-applies every live document with its external version, which leaves
+   * what is already there unchanged (DESIGN.md, shard step 5). The cost is one re-read of the
+   * leader index; the error log names the file, the damage and where the file was set aside.
+   */
+  async #checkCheckpoints(record: FollowerRecord): Promise<void> {
+    const key = followerKey(record.followerCluster, record.followerIndex);
+    try {
+      await this.#deps.state.loadCheckpoints(key);
+    } catch (err) {
+      if (!(err instanceof StateCorruptError) || err.newerFormat) throw err;
+      const aside = await this.#deps.state.discardCheckpoints(key);
+      this.#deps.logger.error(`${err.message}: ${key} starts again from -1 (re-applying is safe: external versions)`
+        + `${aside ? `; the damaged file was kept as ${aside}` : ''}`, { follower: key, state_file: err.file });
+    }
+  }
 
   #build(record: FollowerRecord): IndexFollower {
     return new IndexFollower(record, {

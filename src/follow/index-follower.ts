@@ -16,11 +16,12 @@ import { RetryPolicy } from '../shard/retry-policy.js';
 import { ShardFollowTask } from '../shard/shard-follow-task.js';
 import type { ShardStats } from '../shard/shard-stats.js';
 import type { FatalException, FollowerRecord, StateStore } from '../state/state-store.js';
-import { followerKey } from '../state/state-store.js';
+import { followerKey, type StateWriteError } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import { sleep } from '../util/sleep.js';
 import { formatDuration } from '../util/units.js';
 import { CheckpointBatcher } from './checkpoint-batcher.js';
+import { IndexIdentity, indexReplacedError } from './index-identity.js';
 import { LeaderIndexWatcher } from './leader-index-watcher.js';
 import { PausedLagProbe } from './paused-lag-probe.js';
 import { MetadataSync } from './metadata-sync.js';
@@ -34,6 +35,11 @@ const METADATA_POLL_MS = 2000;
 const CATCH_UP_CHECK_MS = 1000;
 /** A catch-up after less lag than this is not logged: a written leader is always briefly behind. */
 const CATCH_UP_LOG_MIN_LAG_MS = 10_000;
+/**
+ * While a follower is paused because its checkpoints could not be written (issue 10, fault e), how
+ * often it tries again: one small file write, cheap enough to make recovery quick.
+ */
+const STATE_PROBE_MS = 2000;
 
 export const IndexFollowerStates = { starting: 'starting', active: 'active', paused: 'paused', closed: 'closed' } as const;
 export type IndexFollowerState = (typeof IndexFollowerStates)[keyof typeof IndexFollowerStates];
@@ -90,7 +96,16 @@ export class IndexFollower {
   #transition: Promise<void> = Promise.resolve();
   /** While paused: watches the leader so stats still report lag (paused-lag-probe.ts). */
   #pausedProbe: { abort: AbortController; probe?: PausedLagProbe } | undefined;
+  /** Set while paused because the state could not be written: retries the write, then resumes. */
+  #stateProbe: NodeJS.Timeout | undefined;
   #catchUpTimer: NodeJS.Timeout | undefined;
+  /**
+   * The uuids of the leader and follower indices at the first start: a resume must find the same
+   * indices, never ones deleted and created again under their names meanwhile (index-identity.ts).
+   * Kept for the life of this object (a daemon restart takes the indices found then).
+   */
+  #uuids: { leader: string; follower: string } | undefined;
+  #identities: IndexIdentity[] = [];
 
   constructor(record: FollowerRecord, deps: IndexFollowerDeps) {
     this.#record = record;
@@ -125,6 +140,7 @@ export class IndexFollower {
     this.#desiredStatus = 'paused';
     return this.#serialise(async () => {
       if (this.#state === IndexFollowerStates.closed) return;
+      this.#stopStateProbe(); // a user's pause wins over the automatic resumption
       await this.#stopTasks();
       this.#state = IndexFollowerStates.paused;
       await this.#persist({ ...this.#record, status: 'paused' });
@@ -140,6 +156,7 @@ export class IndexFollower {
       await this.#stopPausedProbe();
       const { fatalException: _cleared, ...rest } = this.#record;
       await this.#persist({ ...rest, status: 'active', params: params as unknown as Record<string, number> });
+      this.#stopStateProbe(); // only now: if the state is still unwritable, the probe keeps trying
       this.#logger.info('follower resumed');
       this.#launch();
     });
@@ -148,6 +165,7 @@ export class IndexFollower {
   /** Stops everything and persists checkpoints, leaving the recorded status as it is (shutdown). */
   close(): Promise<void> {
     return this.#serialise(async () => {
+      this.#stopStateProbe();
       await this.#stopTasks();
       await this.#stopPausedProbe();
       this.#state = IndexFollowerStates.closed;
@@ -209,6 +227,7 @@ export class IndexFollower {
     const params = this.params;
     const retry = new RetryPolicy(params.max_retry_delay);
     let shards = 0;
+    let uuids: { leader: string; follower: string };
     let leader: ClusterClient;
     let follower: ClusterClient;
     for (let attempt = 1; ; attempt += 1) {
@@ -221,6 +240,7 @@ export class IndexFollower {
         ]);
         if (!followerExists) throw new Error(`follower index [${this.#record.followerIndex}] no longer exists on [${this.#record.followerCluster}]`);
         shards = leaderMeta.numberOfShards;
+        uuids = { leader: leaderMeta.uuid, follower: await follower.indexUuid(this.#record.followerIndex, signal) };
         break;
       } catch (err) {
         const verdict = classify(err);
@@ -229,20 +249,45 @@ export class IndexFollower {
         await sleep(retry.delayMs(attempt), signal);
       }
     }
+    // Same indices as when this follow first started (a resume or a daemon restart after they were
+    // re-created must not continue): the uuids are kept in the follower's record.
+    const expected = this.#uuids ?? this.#record.indexUuids ?? uuids;
+    if (uuids.leader !== expected.leader) {
+      throw indexReplacedError(this.#record.leaderCluster, 'leader', this.#record.leaderIndex, expected.leader, uuids.leader);
+    }
+    if (uuids.follower !== expected.follower) {
+      throw indexReplacedError(this.#record.followerCluster, 'follower', this.#record.followerIndex, expected.follower, uuids.follower);
+    }
+    this.#uuids = expected;
+    if (this.#record.indexUuids === undefined) {
+      try {
+        await this.#persist({ ...this.#record, indexUuids: expected });
+      } catch (err) {
+        // Still checked in memory while the daemon runs; the next start tries to record them again.
+        this.#logger.warn(`cannot record the index uuids yet: ${(err as Error).message}`);
+      }
+    }
+    const leaderIdentity = new IndexIdentity(leader, this.#record.leaderIndex, 'leader', expected.leader);
+    const followerIdentity = new IndexIdentity(follower, this.#record.followerIndex, 'follower', expected.follower);
     const initial = await state.loadCheckpoints(this.key);
-    const checkpoints = new CheckpointBatcher(this.key, state, logger, initial, this.#deps.checkpointIntervalMs);
+    const checkpoints = new CheckpointBatcher(
+      this.key, state, logger, initial, this.#deps.checkpointIntervalMs, (err) => void this.#onStateUnwritable(err),
+    );
     const watcher = new LeaderIndexWatcher(leader, this.#record.leaderIndex);
     const gate = new WriteGate();
     const metadata = new MetadataSync({
       leader, leaderIndex: this.#record.leaderIndex, follower, followerIndex: this.#record.followerIndex, gate, logger: this.#logger,
+      leaderIdentity, followerIdentity,
     });
     const writer = new FollowerShardWriterImpl(follower, this.#record.followerIndex, gate);
     const tasks: ShardFollowTask[] = [];
     for (let shard = 0; shard < shards; shard += 1) {
-      const reader = new LeaderShardReaderImpl(leader, this.#record.leaderIndex, shard, watcher, metadata, params.max_read_request_operation_count);
+      const reader = new LeaderShardReaderImpl(
+        leader, this.#record.leaderIndex, shard, watcher, metadata, params.max_read_request_operation_count, leaderIdentity,
+      );
       const reconciler = new ShardReconcilerImpl({
         leader, leaderIndex: this.#record.leaderIndex, follower, followerIndex: this.#record.followerIndex, shard,
-        repairForeignWrites: params.repair_foreign_writes === 1, logger: this.#logger,
+        repairForeignWrites: params.repair_foreign_writes === 1, logger: this.#logger, leaderIdentity,
       });
       const task = new ShardFollowTask(
         { shard, reader, writer, reconciler, logger: this.#logger, onCheckpoint: (cp) => checkpoints.update(shard, cp) },
@@ -253,6 +298,7 @@ export class IndexFollower {
       tasks.push(task);
     }
     if (signal.aborted) return;
+    this.#identities = [leaderIdentity, followerIdentity];
     this.#metadata = metadata;
     // Settings and alias changes must arrive even when no document is written.
     this.#metadataWatch = metadata.watch(METADATA_POLL_MS, signal, (err) => {
@@ -314,6 +360,58 @@ export class IndexFollower {
     });
   }
 
+  /**
+   * Checkpoints cannot be written (state directory read-only, full, refused): pause rather than run
+   * on with progress that a restart would not find. The pause is kept in memory only — the stored
+   * record stays `active`, so a daemon restarted meanwhile simply follows on from the last
+   * checkpoint it did write — and a probe retries the write every STATE_PROBE_MS, resuming the
+   * follower from the checkpoints it had applied as soon as one succeeds. `resume` works too.
+   */
+  #onStateUnwritable(err: StateWriteError): Promise<void> {
+    if (this.#state !== IndexFollowerStates.closed) this.#desiredStatus = 'paused';
+    return this.#serialise(async () => {
+      if (this.#state !== IndexFollowerStates.active && this.#state !== IndexFollowerStates.starting) return;
+      const reason = `checkpoints cannot be saved: ${err.message}; following resumes by itself once it is writable again`;
+      this.#logger.error(`follower paused: ${reason}`, { type: 'state_write_exception', state_dir: err.dir, code: err.code });
+      await this.#stopTasks();
+      this.#state = IndexFollowerStates.paused;
+      this.#record = { ...this.#record, status: 'paused', fatalException: { type: 'state_write_exception', reason, at: new Date().toISOString() } };
+      this.#startPausedProbe();
+      this.#scheduleStateProbe();
+    });
+  }
+
+  #scheduleStateProbe(): void {
+    this.#stateProbe = setTimeout(() => {
+      void this.#serialise(async () => {
+        if (this.#stateProbe === undefined || this.#state !== IndexFollowerStates.paused) return;
+        try {
+          // The checkpoints applied before the pause, then the record: both must land to resume.
+          await this.#deps.state.saveCheckpoints(this.key, this.checkpoints());
+          const { fatalException: _cleared, ...rest } = this.#record;
+          const resumed: FollowerRecord = { ...rest, status: 'active' };
+          await this.#deps.state.putFollower(resumed); // not #persist: on failure the record must stay paused
+          this.#record = resumed;
+        } catch (err) {
+          this.#logger.debug(`state still not writable: ${(err as Error).message}`);
+          this.#scheduleStateProbe();
+          return;
+        }
+        this.#stateProbe = undefined;
+        this.#desiredStatus = 'active';
+        await this.#stopPausedProbe();
+        this.#logger.info('state directory writable again: follower resumed', { checkpoints: this.checkpoints() });
+        this.#launch();
+      });
+    }, STATE_PROBE_MS);
+    this.#stateProbe.unref();
+  }
+
+  #stopStateProbe(): void {
+    clearTimeout(this.#stateProbe);
+    this.#stateProbe = undefined;
+  }
+
   /** Best effort: without a leader connection, a paused follower reports its last known lag. */
   #startPausedProbe(): void {
     if (this.#pausedProbe || this.#tasks.length === 0) return;
@@ -340,6 +438,7 @@ export class IndexFollower {
     const results = await Promise.allSettled(this.#tasks.map((t) => t.stop()));
     await this.#metadataWatch;
     this.#watcher?.close();
+    for (const identity of this.#identities) identity.close();
     await this.#checkpoints?.flush();
     for (const r of results) {
       if (r.status === 'rejected') this.#logger.error(`shard task did not stop cleanly: ${String(r.reason)}`);

@@ -12,10 +12,10 @@
  * Concurrent callers share one sync; the sync itself is never aborted by one caller's pause.
  */
 import type { ClusterClient } from '../cluster/cluster-client.js';
-import { ClusterResponseError } from '../cluster/errors.js';
 import type { MetadataVersions } from '../cluster/types.js';
 import type { Logger } from '../util/logger.js';
 import { abortError, sleep } from '../util/sleep.js';
+import type { IndexIdentity } from './index-identity.js';
 import { aliasActions, isStaticSetting, settingsUpdate } from './index-settings.js';
 import type { WriteGate } from './write-gate.js';
 
@@ -26,6 +26,9 @@ export interface MetadataSyncOptions {
   readonly followerIndex: string;
   readonly gate: WriteGate;
   readonly logger: Logger;
+  /** The indices the follow started with (their uuids): metadata of any other is never applied. */
+  readonly leaderIdentity: IndexIdentity;
+  readonly followerIdentity: IndexIdentity;
 }
 
 const NONE: MetadataVersions = { mappingVersion: 0, settingsVersion: 0, aliasesVersion: 0 };
@@ -64,16 +67,14 @@ export class MetadataSync {
    * under the same name has a history that must not be mixed with the old one.
    */
   async watch(intervalMs: number, signal: AbortSignal, onError: (err: unknown) => void): Promise<void> {
-    const { leader, follower, leaderIndex, followerIndex } = this.#o;
-    let uuids: { leader: string; follower: string } | undefined;
+    const { leader, follower, leaderIndex, followerIndex, leaderIdentity, followerIdentity } = this.#o;
     while (!signal.aborted) {
       try {
         const [versions, leaderUuid, followerUuid] = await Promise.all([
           leader.metadataVersions(leaderIndex, signal), leader.indexUuid(leaderIndex, signal), follower.indexUuid(followerIndex, signal),
         ]);
-        uuids ??= { leader: leaderUuid, follower: followerUuid };
-        if (uuids.follower !== followerUuid) throw replaced(follower.alias, 'follower', followerIndex, uuids.follower, followerUuid);
-        if (uuids.leader !== leaderUuid) throw replaced(leader.alias, 'leader', leaderIndex, uuids.leader, leaderUuid);
+        followerIdentity.check(followerUuid);
+        leaderIdentity.check(leaderUuid);
         await this.ensure(versions, signal);
       } catch (err) {
         if (signal.aborted) return;
@@ -86,6 +87,9 @@ export class MetadataSync {
   async #sync(): Promise<void> {
     const { leader, follower, leaderIndex, followerIndex, logger } = this.#o;
     const [l, f] = await Promise.all([leader.indexMetadata(leaderIndex), follower.indexMetadata(followerIndex)]);
+    // The same answers carry the uuids: never copy a re-created leader's metadata, nor write a new follower's.
+    this.#o.leaderIdentity.check(l.uuid);
+    this.#o.followerIdentity.check(f.uuid);
     // Settings before mappings: a new mapping may name an analyzer the new settings define.
     if (l.settingsVersion > this.#synced.settingsVersion) {
       const update = settingsUpdate(l.settings, f.settings);
@@ -126,13 +130,6 @@ export class MetadataSync {
       }
     });
   }
-}
-
-function replaced(alias: string, role: string, index: string, before: string, now: string): ClusterResponseError {
-  return new ClusterResponseError({
-    alias, operation: `check the ${role} index`, statusCode: 404, esType: 'index_not_found_exception',
-    reason: `the ${role} index [${index}] was deleted and created again (uuid ${before} → ${now}); its history cannot continue the follow`,
-  });
 }
 
 function behind(synced: MetadataVersions, leader: MetadataVersions): boolean {

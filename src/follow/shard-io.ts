@@ -2,6 +2,7 @@
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import type { BulkItemResult, ExternalOp, SeqNoHit } from '../cluster/types.js';
 import type { FollowerShardWriter, LeaderCheckpoint, LeaderShardReader } from '../shard/ports.js';
+import type { IndexIdentity } from './index-identity.js';
 import type { LeaderIndexWatcher } from './leader-index-watcher.js';
 import type { MetadataSync } from './metadata-sync.js';
 import type { WriteGate } from './write-gate.js';
@@ -17,6 +18,7 @@ export class LeaderShardReaderImpl implements LeaderShardReader {
     private readonly watcher: LeaderIndexWatcher,
     private readonly metadata: MetadataSync,
     private readonly pageSize: number,
+    private readonly identity: IndexIdentity,
   ) {}
 
   awaitGlobalCheckpoint(above: number, timeoutMs: number, signal: AbortSignal): Promise<LeaderCheckpoint> {
@@ -34,8 +36,10 @@ export class LeaderShardReaderImpl implements LeaderShardReader {
       if (page.length < size) break;
       searchAfter = page[page.length - 1]!.seqNo;
     }
+    // These hits are the follow's history only if they came from the index it started with: a leader
+    // index deleted and created again under its name has a new one (its seq_nos start over).
     // Mapping before documents: the follower must know every field these hits may carry.
-    await this.metadata.ensure(versions, signal);
+    await Promise.all([this.identity.confirm(signal), this.metadata.ensure(versions, signal)]);
     return hits;
   }
 }

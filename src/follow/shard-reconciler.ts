@@ -25,6 +25,7 @@ import type { ExternalOp, SeqNoHit } from '../cluster/types.js';
 import { externalVersion, isReplicatedVersion } from '../shard/external-version.js';
 import type { ReconcileOutcome, ShardReconciler } from '../shard/ports.js';
 import type { Logger } from '../util/logger.js';
+import type { IndexIdentity } from './index-identity.js';
 
 const PAGE_SIZE = 1000;
 
@@ -36,6 +37,8 @@ export interface ShardReconcilerOptions {
   readonly shard: number;
   readonly repairForeignWrites: boolean;
   readonly logger: Logger;
+  /** The leader index the follow started with: what another index lacks proves nothing. */
+  readonly leaderIdentity: IndexIdentity;
 }
 
 export class ShardReconcilerImpl implements ShardReconciler {
@@ -76,6 +79,9 @@ export class ShardReconcilerImpl implements ShardReconciler {
       const gone = page.filter((hit, i) => !lookups[i]!.found && isReplicatedVersion(hit.version ?? 0));
       idsChecked += page.length;
       if (gone.length > 0) {
+        // The counts and the get were answered by the leader index the follow started with, not one
+        // re-created under its name (which lacks every document of the old history).
+        await this.#o.leaderIdentity.confirm(signal);
         const results = await follower.bulkExternal(followerIndex, gone.map((h) => ({ op: 'delete' as const, id: h.id, routing: h.routing, version })), signal);
         for (const r of results) {
           if (r.outcome === 'failed') throw r.error;
@@ -113,6 +119,7 @@ export class ShardReconcilerImpl implements ShardReconciler {
   async #repair(foreign: readonly SeqNoHit[], signal: AbortSignal): Promise<number> {
     const { leader, leaderIndex, follower, followerIndex } = this.#o;
     const lookups = await leader.multiGet(leaderIndex, foreign.map((h) => ({ id: h.id, routing: h.routing })), true, signal);
+    await this.#o.leaderIdentity.confirm(signal); // the leader's documents, not a re-created index's
     const ops: ExternalOp[] = foreign.map((hit, i) => {
       const l = lookups[i]!;
       // Above the foreign version, below the leader's next operation on this document.

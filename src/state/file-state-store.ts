@@ -15,7 +15,12 @@
  *   after a newer one (checkpoints must never go backwards by accident, nor a handled set shrink);
  * - a file that cannot be read back is an error naming it, never silently skipped: losing a
  *   follower record or a checkpoint quietly would mean silently not replicating, or re-copying;
- * - every file carries `"format": 1`, so a later layout can be recognised and migrated.
+ * - every file carries `"format": 1`, so a later layout can be recognised and migrated;
+ * - a write the file system refuses (read-only, full, permission denied) rejects with a
+ *   `StateWriteError` naming the directory and the errno, and changes nothing: the temp file is
+ *   removed and the target keeps its previous content, so writing simply works again later;
+ * - checkpoints found corrupt can be set aside (`discardCheckpoints`): renamed to
+ *   `<key>.json.corrupt-<time>` beside the others, which nothing reads, for inspection.
  */
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
@@ -32,7 +37,9 @@ import {
   type HandledLeaderIndex,
   type HandledOutcome,
   type ShardCheckpoints,
+  StateCorruptError,
   type StateStore,
+  StateWriteError,
   followerKey,
   recordKey,
 } from './state-store.js';
@@ -55,12 +62,8 @@ export class StateLockedError extends Error {
   }
 }
 
-export class StateCorruptError extends Error {
-  override readonly name = 'StateCorruptError';
-  constructor(readonly file: string, detail: string, options?: { cause?: unknown }) {
-    super(`state file ${file} is unreadable: ${detail}`, options);
-  }
-}
+// Defined beside the interface (callers outside state/ recognise them); re-exported for users of this file.
+export { StateCorruptError, StateWriteError };
 
 /**
  * Every method is `async`, so bad input and a closed store surface as rejections, never as
@@ -139,6 +142,20 @@ export class FileStateStore implements StateStore {
       if (!(await exists(followerFile))) throw new FollowerNotFoundError(key);
       await writeAtomically(file, { format: FORMAT, follower: key, shards });
     });
+  }
+
+  async discardCheckpoints(key: FollowerKey): Promise<string | undefined> {
+    this.#assertOpen();
+    const file = this.#file(CHECKPOINTS, key);
+    const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    let moved = false;
+    await this.#serialise(file, async () => {
+      if (!(await exists(file))) return;
+      await rename(file, aside);
+      await syncDirectory(nodePath.dirname(file));
+      moved = true;
+    });
+    return moved ? aside : undefined;
   }
 
   async listAutoFollowPatterns(): Promise<AutoFollowPatternRecord[]> {
@@ -220,7 +237,9 @@ export class FileStateStore implements StateStore {
 
   /** Runs `write` after every earlier write to `file` has settled, so writes land in call order. */
   #serialise(file: string, write: () => Promise<void>): Promise<void> {
-    const result = (this.#tails.get(file) ?? Promise.resolve()).then(write);
+    const result = (this.#tails.get(file) ?? Promise.resolve()).then(write).catch((err: unknown) => {
+      throw asWriteError(err, this.dir, file);
+    });
     // The tail only orders later writes; `result` carries this write's error to its caller.
     const tail = result.then(() => undefined, () => undefined);
     this.#tails.set(file, tail);
@@ -332,6 +351,17 @@ async function removeLeftovers(dir: string): Promise<void> {
 
 // ---- durable file operations ------------------------------------------------------------------
 
+/**
+ * A file-system error of a write becomes a `StateWriteError` naming the state directory, so the
+ * follow layer can tell "the disk refuses" (pause, retry later) from a bug. The store's own typed
+ * errors, and errors without an errno, pass unchanged.
+ */
+function asWriteError(err: unknown, dir: string, file: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (!(err instanceof Error) || typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return err;
+  return new StateWriteError(dir, code, file, { cause: err });
+}
+
 async function writeAtomically(file: string, content: object): Promise<void> {
   const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   try {
@@ -392,18 +422,19 @@ async function readStored(file: string): Promise<Stored | undefined> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+  if (text.trim() === '') throw new StateCorruptError(file, `empty (${Buffer.byteLength(text)} bytes): truncated`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new StateCorruptError(file, `not valid JSON (${(err as Error).message})`, { cause: err });
+    throw new StateCorruptError(file, `not valid JSON, ${Buffer.byteLength(text)} bytes, truncated or damaged (${(err as Error).message})`, { cause: err });
   }
   if (!isObject(parsed)) throw new StateCorruptError(file, 'expected a JSON object');
   if (parsed.format !== FORMAT) {
     const newer = typeof parsed.format === 'number' && parsed.format > FORMAT;
     throw new StateCorruptError(file, newer
       ? `format ${parsed.format} was written by a newer ccr-follow (this one reads format ${FORMAT})`
-      : `expected "format": ${FORMAT}, got ${JSON.stringify(parsed.format)}`);
+      : `expected "format": ${FORMAT}, got ${JSON.stringify(parsed.format)}`, { newerFormat: newer });
   }
   return parsed;
 }
@@ -432,6 +463,10 @@ function parseRecord(value: unknown, file: string): FollowerRecord {
     }
     fatalException = { type: String(fe.type), reason: String(fe.reason), at: String(fe.at) };
   }
+  const uuids = value.indexUuids;
+  if (uuids !== undefined && (!isObject(uuids) || ![uuids.leader, uuids.follower].every((v) => typeof v === 'string' && v !== ''))) {
+    bad('indexUuids: expected leader and follower as non-empty strings');
+  }
   return pickRecord({
     leaderCluster: text('leaderCluster'),
     leaderIndex: text('leaderIndex'),
@@ -441,6 +476,7 @@ function parseRecord(value: unknown, file: string): FollowerRecord {
     status: status as FollowStatus,
     createdAt: text('createdAt'),
     ...(fatalException ? { fatalException } : {}),
+    ...(isObject(uuids) ? { indexUuids: { leader: String(uuids.leader), follower: String(uuids.follower) } } : {}),
   });
 }
 
@@ -457,6 +493,7 @@ function pickRecord(record: FollowerRecord): FollowerRecord {
       ? { fatalException: { type: record.fatalException.type, reason: record.fatalException.reason, at: record.fatalException.at } }
       : {}),
     createdAt: record.createdAt,
+    ...(record.indexUuids ? { indexUuids: { leader: record.indexUuids.leader, follower: record.indexUuids.follower } } : {}),
   };
 }
 

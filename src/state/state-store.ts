@@ -29,6 +29,11 @@ export interface FollowerRecord {
   readonly fatalException?: FatalException;
   /** ISO 8601. */
   readonly createdAt: string;
+  /**
+   * The uuids of the leader and follower indices when this follow first ran: an index deleted and
+   * created again under its name (also while the daemon was down) gets a new uuid and a new history.
+   */
+  readonly indexUuids?: { readonly leader: string; readonly follower: string };
 }
 
 /** Shard id → follower checkpoint: the highest seq_no applied with nothing missing below it; -1 = nothing yet. */
@@ -92,6 +97,13 @@ export interface StateStore {
    * the same name would otherwise resume from them and skip data).
    */
   saveCheckpoints(key: FollowerKey, checkpoints: ShardCheckpoints): Promise<void>;
+  /**
+   * Sets aside the follower's checkpoints that `loadCheckpoints` rejected with a
+   * `StateCorruptError`, so that it starts again from -1; the backend keeps them for inspection
+   * where it can, and answers where (undefined: nothing was there). Re-reading from -1 is safe:
+   * operations are re-applied with external versions (DESIGN.md, shard step 5).
+   */
+  discardCheckpoints(key: FollowerKey): Promise<string | undefined>;
   /** Every auto-follow pattern, in no particular order. */
   listAutoFollowPatterns(): Promise<AutoFollowPatternRecord[]>;
   getAutoFollowPattern(name: string): Promise<AutoFollowPatternRecord | undefined>;
@@ -145,4 +157,32 @@ export function checkPatternName(name: string): string {
     throw new RangeError(`invalid auto-follow pattern name ${JSON.stringify(name)}: expected a non-empty name without "/"`);
   }
   return name;
+}
+
+/**
+ * A stored record that cannot be read back: truncated, not JSON, a field missing or of the wrong
+ * type, another key's content, or a format this version does not know. `location` names it (a file
+ * path for the file backend); `newerFormat` says it was written by a newer ccr-follow, which is no
+ * damage and must never be discarded.
+ */
+export class StateCorruptError extends Error {
+  override readonly name = 'StateCorruptError';
+  readonly newerFormat: boolean;
+  constructor(readonly file: string, readonly detail: string, options?: { cause?: unknown; newerFormat?: boolean }) {
+    super(`state file ${file} is unreadable: ${detail}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.newerFormat = options?.newerFormat ?? false;
+  }
+}
+
+/**
+ * The state could not be written: the directory (or the store behind it) is read-only, full, or
+ * refuses this process. `code` is the errno name (`EACCES`, `ENOSPC`, `EROFS`, ...). Nothing was
+ * changed: a failed write leaves the previous content whole, so the store can be written again as
+ * soon as the cause is gone.
+ */
+export class StateWriteError extends Error {
+  override readonly name = 'StateWriteError';
+  constructor(readonly dir: string, readonly code: string, readonly target: string, options: { cause: Error }) {
+    super(`cannot write to the state directory ${dir}: ${code} (${options.cause.message})`, options);
+  }
 }

@@ -200,3 +200,113 @@ export async function expectStaysTrue(condition: () => Promise<boolean>, duratio
   if (broken) throw new Error(`${what} (broken at sample ${samples})`);
   if (samples < 2) throw new Error(`${what}: only ${samples} sample(s) taken`);
 }
+
+/**
+ * A workload writing batch after batch in the background until stopped. By default a write error
+ * ends it and surfaces from writeMore() / stop(); with `retryErrors` (a leader node that restarts
+ * under it) a failed batch is counted and the next one tried after `retryDelayMs`, as a client
+ * application would keep retrying — the leader index, not a model of it, is what tests compare.
+ */
+export class BackgroundWriter {
+  #stopped = false;
+  #batches = 0;
+  #failedBatches = 0;
+  #lastWriteAt = 0;
+  #error: unknown;
+  readonly #done: Promise<void>;
+
+  constructor(workload: RandomWorkload, opts: { retryErrors?: boolean; retryDelayMs?: number; pauseMs?: number } = {}) {
+    this.#done = (async () => {
+      while (!this.#stopped) {
+        try {
+          await workload.writeBatch();
+          this.#batches += 1;
+          this.#lastWriteAt = Date.now();
+          // A steady stream rather than as fast as the leader takes it, when the test needs the follower to keep up.
+          if (opts.pauseMs) await new Promise((resolve) => setTimeout(resolve, opts.pauseMs));
+        } catch (err) {
+          if (!opts.retryErrors) throw err;
+          this.#failedBatches += 1;
+          await new Promise((resolve) => setTimeout(resolve, opts.retryDelayMs ?? 250));
+        }
+      }
+    })();
+    // Kept, and rethrown by writeMore() and stop(): never an unhandled rejection.
+    this.#done.catch((err: unknown) => {
+      this.#error = err ?? new Error('the workload failed');
+    });
+  }
+
+  get batches(): number {
+    return this.#batches;
+  }
+
+  /** Batches that failed and were given up (only with `retryErrors`). */
+  get failedBatches(): number {
+    return this.#failedBatches;
+  }
+
+  /** When the last successful batch was acknowledged (epoch ms; 0 before the first). */
+  get lastWriteAt(): number {
+    return this.#lastWriteAt;
+  }
+
+  /** Waits until `count` more batches than now have been written (the writer keeps going). */
+  async writeMore(count: number, timeoutMs = 60_000): Promise<void> {
+    const target = this.#batches + count;
+    const outcome = await waitFor(() => (this.#error !== undefined ? 'failed' : this.#batches >= target), {
+      timeoutMs, intervalMs: 20, message: () => `the workload to write ${count} more batches (at ${this.#batches}, target ${target})`,
+    });
+    if (outcome === 'failed') throw this.#error;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#done;
+  }
+}
+
+/**
+ * The primary term of every shard of `index`, from the cluster state's index metadata (shard
+ * number → term). A primary that starts again — a node restart — gets a higher term.
+ */
+export async function primaryTerms(client: ClusterClient, index: string): Promise<number[]> {
+  const res = await client.raw<{ metadata?: { indices?: Record<string, { primary_terms?: Record<string, number> }> } }>('read primary terms', {
+    method: 'GET', path: `/_cluster/state/metadata/${encodeURIComponent(index)}`, query: { filter_path: 'metadata.indices.*.primary_terms' },
+  });
+  const terms = Object.values(res.body.metadata?.indices ?? {})[0]?.primary_terms;
+  if (!terms) throw new Error(`no primary terms for [${index}] in the cluster state`);
+  return Object.entries(terms).sort(([a], [b]) => Number(a) - Number(b)).map(([, term]) => term);
+}
+
+/** Every live document of `index`, shard by shard (index = shard number); the index is refreshed first. */
+export async function indexDocuments(client: ClusterClient, index: string): Promise<Map<string, ShardDoc>[]> {
+  await client.refresh(index);
+  const { numberOfShards } = await client.indexMetadata(index);
+  const shards: Map<string, ShardDoc>[] = [];
+  for (let shard = 0; shard < numberOfShards; shard += 1) shards.push(await shardDocuments(client, index, shard));
+  return shards;
+}
+
+/**
+ * Compares an index with documents captured earlier (indexDocuments) — e.g. a leader index that
+ * no longer exists — document by document: ids, routing and `_source`, nothing missing, nothing
+ * extra. Returns the differences, empty when identical.
+ */
+export async function compareWithDocuments(expected: readonly Map<string, ShardDoc>[], client: ClusterClient, index: string): Promise<string[]> {
+  const actual = await indexDocuments(client, index);
+  if (actual.length !== expected.length) return [`shard count ${expected.length} vs ${actual.length}`];
+  const diffs: string[] = [];
+  expected.forEach((l, shard) => {
+    const f = actual[shard]!;
+    for (const [id, doc] of l) {
+      const other = f.get(id);
+      if (!other) diffs.push(`shard ${shard}: [${id}] missing`);
+      else if (other.routing !== doc.routing) diffs.push(`shard ${shard}: [${id}] routing ${doc.routing} vs ${other.routing}`);
+      else if (other.source !== doc.source) diffs.push(`shard ${shard}: [${id}] _source differs`);
+    }
+    for (const id of f.keys()) if (!l.has(id)) diffs.push(`shard ${shard}: [${id}] not expected`);
+  });
+  if (expected.every((m) => m.size === 0)) diffs.push('nothing was expected: nothing was compared');
+  return diffs.slice(0, 20);
+}

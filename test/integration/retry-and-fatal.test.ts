@@ -5,8 +5,8 @@
  * A follower index deleted under a running follow must pause it too, not be re-created by the
  * next bulk write (auto-create) with one shard and a dynamic mapping.
  *
- * The first test restarts the leader node, so it only runs against nodes this process started
- * (not against external CCR_TEST_*_URL clusters), and waits for the node to be healthy again.
+ * Retries through leader node restarts (three of them, with the capped backoff checked), and a
+ * leader index deleted and created again under its name, are in faults-leader.test.ts.
  */
 import { expect } from 'chai';
 import type { ClusterClient } from '../../src/cluster/cluster-client.js';
@@ -17,9 +17,6 @@ import {
   compareIndices, connect, createLeaderIndex, RandomWorkload, startTestDaemon, statsOf, waitForCaughtUp, type TestDaemon, countDocs, indexSnapshot, sumOf, expectStaysTrue,
 } from '../helpers/replication.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-/** The backoff cap the restart test follows with: small, so that capped and uncapped backoff differ clearly. */
-const MAX_RETRY_DELAY_MS = 200;
 
 describe('retries and fatal errors (ES → ES)', function () {
   this.timeout(300_000);
@@ -75,66 +72,6 @@ describe('retries and fatal errors (ES → ES)', function () {
       return info.status === 'paused' && info.fatal_exception ? info : false;
     }, { timeoutMs, intervalMs: 200, message: () => `${key} to be paused with a fatal_exception (info: ${JSON.stringify(infoOf(key))})` });
   }
-
-  it('retries with capped backoff while the leader node restarts, then converges', async function () {
-    if (pair.leader.external) {
-      // Restarting a node needs a node this process started: see the file comment.
-      console.log(`      not run: the ES leader is external (${pair.leader.url}) and cannot be restarted`);
-      this.skip();
-    }
-    const { leaderIndex, followerIndex } = indexNames();
-    await createLeaderIndex(leader, leaderIndex);
-    const workload = new RandomWorkload(leader, leaderIndex, { seed: 31, ids: 3000, routedShare: 0.3 });
-    await workload.run(5);
-    await daemon.daemon.manager.follow({
-      leaderCluster: 'leader', leaderIndex, followerCluster: 'follower', followerIndex,
-      params: { max_retry_delay: `${MAX_RETRY_DELAY_MS}ms` },
-    });
-    await workload.run(10); // writes while followed, right before the node goes
-
-    // Restart the leader node, sampling the shards' retry bookkeeping while it is away.
-    let restartDone = false;
-    let restartError: unknown;
-    const restartStarted = Date.now();
-    const restart = pair.leader.restart().then(
-      () => { restartDone = true; },
-      (err: unknown) => { restartDone = true; restartError = err; },
-    );
-    let maxRetries = 0;
-    await waitFor(() => {
-      for (const shard of statsOf(daemon.daemon, followerIndex).shards) {
-        for (const e of shard.read_exceptions) maxRetries = Math.max(maxRetries, e.retries);
-      }
-      return restartDone;
-    }, { timeoutMs: 240_000, intervalMs: 250, message: 'the leader node to restart' });
-    await restart;
-    if (restartError) throw restartError;
-    const outageMs = Date.now() - restartStarted;
-
-    await workload.run(10); // …and writes after it came back
-    const writesDone = Date.now();
-    await waitForCaughtUp(daemon.daemon, leader, leaderIndex, followerIndex);
-    console.log(`      node away ${outageMs} ms; caught up ${Date.now() - writesDone} ms after the last write; ` +
-      `${workload.operations} operations; longest retry streak ${maxRetries} attempts`);
-
-    expect(await compareIndices(leader, leaderIndex, follower, followerIndex)).to.deep.equal([]);
-    const stats = statsOf(daemon.daemon, followerIndex);
-    expect(stats.fatal_exception, 'fatal_exception').to.equal(undefined);
-    expect(stats.status).to.equal('active');
-    const failedReads = stats.shards.reduce((sum, s) => sum + s.failed_read_requests, 0);
-    expect(failedReads, 'failed_read_requests over all shards').to.be.greaterThan(0);
-    const withExceptions = stats.shards.filter((s) => s.read_exceptions.length > 0);
-    expect(withExceptions, 'shards with read_exceptions').to.have.length.greaterThan(0);
-    for (const s of withExceptions) {
-      for (const e of s.read_exceptions) {
-        expect(e.kind).to.equal('read');
-        expect(e.exception.type, JSON.stringify(e)).to.be.a('string').with.length.greaterThan(0);
-      }
-    }
-    // Capped at 200 ms, a request retries several times a second for the whole outage; an uncapped
-    // exponential backoff (50 ms · 2^n) would make only about log2(outage / 50 ms) attempts.
-    expect(maxRetries, `longest retry streak during a ${outageMs} ms outage`).to.be.at.least(Math.floor(outageMs / 1000));
-  });
 
   it('pauses the follower with fatal_exception when the leader index is deleted', async () => {
     const { leaderIndex, followerIndex, key } = indexNames();

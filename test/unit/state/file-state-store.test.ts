@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FileStateStore, StateCorruptError, StateLockedError } from '../../../src/state/file-state-store.js';
+import { FileStateStore, StateCorruptError, StateLockedError, StateWriteError } from '../../../src/state/file-state-store.js';
 import {
   type AutoFollowPatternRecord, AutoFollowPatternNotFoundError, type FollowerRecord, FollowerNotFoundError, type HandledLeaderIndex, followerKey,
 } from '../../../src/state/state-store.js';
@@ -105,6 +105,19 @@ describe('FileStateStore', () => {
       store = await FileStateStore.open(dir);
       await store.putFollower({ ...record('logs-a'), extra: 'x' } as FollowerRecord);
       expect(await store.getFollower('follower/logs-a')).to.deep.equal(record('logs-a'));
+    });
+
+    it('keeps the index uuids of a follow, and names a malformed uuid field', async () => {
+      store = await FileStateStore.open(dir);
+      const withUuids: FollowerRecord = { ...record('logs-a'), indexUuids: { leader: 'L-uuid', follower: 'F-uuid' } };
+      await store.putFollower(withUuids);
+      await store.close();
+      store = await FileStateStore.open(dir);
+      expect(await store.getFollower('follower/logs-a')).to.deep.equal(withUuids);
+
+      const file = path.join(dir, 'followers', 'follower%2Fx.json');
+      await writeFile(file, JSON.stringify({ format: 1, follower: { ...record('x'), indexUuids: { leader: 'L' } } }));
+      expect((await rejection(store.getFollower('follower/x'))).message).to.include(file).and.include('follower.indexUuids');
     });
 
     it('deletes a follower together with its checkpoints', async () => {
@@ -335,6 +348,75 @@ describe('FileStateStore', () => {
       const err = await rejection(store.loadCheckpoints('follower/a'));
       expect(err).to.be.instanceOf(StateCorruptError);
       expect(err.message).to.include(file);
+    });
+  });
+
+  describe('truncated files and discarding checkpoints (issue 10, fault f)', () => {
+    it('names a truncated file: empty, or cut short in the middle', async () => {
+      store = await FileStateStore.open(dir);
+      await store.putFollower(record('a'));
+      await store.saveCheckpoints('follower/a', { 0: 41, 1: 7 });
+      const file = path.join(dir, 'checkpoints', 'follower%2Fa.json');
+      const whole = await readFile(file, 'utf8');
+      await writeFile(file, '');
+      const empty = await rejection(store.loadCheckpoints('follower/a'));
+      expect(empty).to.be.instanceOf(StateCorruptError);
+      expect(empty.message).to.include(file).and.include('empty (0 bytes): truncated');
+      await writeFile(file, whole.slice(0, Math.floor(whole.length / 2)));
+      const cut = await rejection(store.loadCheckpoints('follower/a'));
+      expect(cut.message).to.include(file).and.include('not valid JSON').and.include('truncated or damaged');
+      expect((cut as StateCorruptError).newerFormat).to.equal(false);
+    });
+
+    it('marks a newer format as such, so that it is never discarded as damage', async () => {
+      store = await FileStateStore.open(dir);
+      await store.putFollower(record('a'));
+      await writeFile(path.join(dir, 'checkpoints', 'follower%2Fa.json'), JSON.stringify({ format: 2, follower: 'follower/a', shards: {} }));
+      const err = await rejection(store.loadCheckpoints('follower/a'));
+      expect((err as StateCorruptError).newerFormat).to.equal(true);
+    });
+
+    it('sets corrupt checkpoints aside, keeping them for inspection, and then loads none', async () => {
+      store = await FileStateStore.open(dir);
+      await store.putFollower(record('a'));
+      const file = path.join(dir, 'checkpoints', 'follower%2Fa.json');
+      await writeFile(file, '{"format": 1, "follo');
+      const aside = await store.discardCheckpoints('follower/a');
+      expect(aside).to.match(/follower%2Fa\.json\.corrupt-/);
+      expect(await readFile(aside!, 'utf8')).to.equal('{"format": 1, "follo');
+      expect(await store.loadCheckpoints('follower/a')).to.deep.equal({});
+      expect(await store.discardCheckpoints('follower/a')).to.equal(undefined);
+      // Saving and reopening ignore the set-aside file, and do not remove it.
+      await store.saveCheckpoints('follower/a', { 0: 3 });
+      await store.close();
+      store = await FileStateStore.open(dir);
+      expect(await store.loadCheckpoints('follower/a')).to.deep.equal({ 0: 3 });
+      expect(await listFiles(dir)).to.include(path.relative(dir, aside!));
+    });
+  });
+
+  describe('writes the file system refuses (issue 10, fault e)', () => {
+    it('rejects with a StateWriteError naming the state directory and the errno, and leaves the previous content whole', async () => {
+      store = await FileStateStore.open(dir);
+      await store.putFollower(record('a'));
+      await store.saveCheckpoints('follower/a', { 0: 10 });
+      // Root ignores permissions, so refuse the write another way: the file's directory is gone
+      // and a plain file sits at a path inside it (ENOTDIR); the full and read-only cases
+      // (ENOSPC, EROFS) are produced on a real tmpfs by test/integration/faults-state-dir.test.ts.
+      const patterns = path.join(dir, 'auto-follow');
+      await rm(patterns, { recursive: true });
+      await writeFile(patterns, 'not a directory');
+      const err = await rejection(store.putAutoFollowPattern(pattern('p')));
+      expect(err).to.be.instanceOf(StateWriteError);
+      const writeError = err as StateWriteError;
+      expect(writeError.dir).to.equal(path.resolve(dir));
+      expect(writeError.code).to.equal('ENOTDIR');
+      expect(writeError.message).to.include(`cannot write to the state directory ${path.resolve(dir)}: ENOTDIR`);
+      // The store's own typed errors are not file-system errors and pass unchanged.
+      expect(await rejection(store.saveCheckpoints('follower/nobody', { 0: 1 }))).to.be.instanceOf(FollowerNotFoundError);
+      expect(await store.loadCheckpoints('follower/a')).to.deep.equal({ 0: 10 });
+      await rm(patterns);
+      await mkdir(patterns);
     });
   });
 

@@ -1,0 +1,82 @@
+/**
+ * Which index a follow reads from and writes to is fixed by its uuid, not its name: a leader index
+ * deleted and created again under the same name starts a new `_seq_no` history, and reading it
+ * above the old checkpoints (or deleting follower documents it lacks) would mix two histories.
+ *
+ * `IndexIdentity.confirm()` proves that whatever the caller read from the index *before* calling
+ * was read from the expected index: it resolves only after a uuid read that started after the call
+ * found the expected uuid (an index never gets an old uuid back). Concurrent callers share reads:
+ * a caller arriving while a read is in flight waits for the next one, which serves all who queued.
+ */
+import type { ClusterClient } from '../cluster/cluster-client.js';
+import { ClusterResponseError } from '../cluster/errors.js';
+import { abortError } from '../util/sleep.js';
+
+export class IndexIdentity {
+  readonly #lifetime = new AbortController();
+  #inflight: Promise<void> | undefined;
+  #queued: Promise<void> | undefined;
+
+  constructor(
+    private readonly client: ClusterClient,
+    private readonly index: string,
+    private readonly role: 'leader' | 'follower',
+    readonly uuid: string,
+  ) {}
+
+  /** Throws the "deleted and created again" error when `uuid` is not the expected one. */
+  check(uuid: string): void {
+    if (uuid !== this.uuid) throw indexReplacedError(this.client.alias, this.role, this.index, this.uuid, uuid);
+  }
+
+  /** Resolves once a uuid read started after this call confirms the index; rejects with its error otherwise. */
+  confirm(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(abortError());
+    let shared: Promise<void>;
+    if (this.#inflight === undefined) {
+      shared = this.#start();
+    } else {
+      // The read in flight may have started before the caller's own read ended: wait for the next.
+      this.#queued ??= this.#inflight.then(() => undefined, () => undefined).then(() => {
+        this.#queued = undefined;
+        return this.#start();
+      });
+      shared = this.#queued;
+    }
+    return raceAbort(shared, signal);
+  }
+
+  close(): void {
+    this.#lifetime.abort();
+  }
+
+  #start(): Promise<void> {
+    const run = (async () => this.check(await this.client.indexUuid(this.index, this.#lifetime.signal)))();
+    this.#inflight = run;
+    const clear = (): void => {
+      if (this.#inflight === run) this.#inflight = undefined;
+    };
+    // Callers observe failures through `run`; this only clears the slot.
+    run.then(clear, clear);
+    return run;
+  }
+}
+
+/** Fatal (a 404 index_not_found_exception): the follow cannot continue with another index's history. */
+export function indexReplacedError(alias: string, role: string, index: string, before: string, now: string): ClusterResponseError {
+  return new ClusterResponseError({
+    alias, operation: `check the ${role} index`, statusCode: 404, esType: 'index_not_found_exception',
+    reason: `the ${role} index [${index}] was deleted and created again (uuid ${before} → ${now}); its history cannot continue the follow`,
+  });
+}
+
+function raceAbort<T>(shared: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(abortError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    shared.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
+    );
+  });
+}
