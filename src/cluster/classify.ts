@@ -61,6 +61,11 @@ export function classify(err: unknown): Classification {
       return { action: 'aborted' };
     case 'connection':
       return { action: 'retry', reason: `cluster unreachable: ${err.reason}` };
+    // An untrusted, expired or misnamed certificate, a refused client certificate, http vs https:
+    // the next handshake fails the same way until someone changes the config or the certificate.
+    // The message already says which (ClusterTlsError) and what to change.
+    case 'tls':
+      return { action: 'fatal', reason: err.message };
     case 'timeout':
       return { action: 'retry', reason: 'request timed out' };
     case 'protocol':

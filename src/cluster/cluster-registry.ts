@@ -2,7 +2,7 @@
  * One ClusterClient per configured alias, connected (flavor detected) on first use and shared.
  * A failed connection is not cached: the next call tries again.
  */
-import type { ClusterConfig } from './cluster-config.js';
+import { securityWarnings, type ClusterConfig } from './cluster-config.js';
 import { ClusterClient } from './cluster-client.js';
 
 export class UnknownClusterError extends Error {
@@ -28,6 +28,14 @@ export class ClusterRegistry {
 
   get aliases(): string[] {
     return [...this.#configs.keys()];
+  }
+
+  /**
+   * What the daemon must warn about at every start (today: `tls.verify: false`), one line per
+   * problem, each naming its alias. The registry has no logger; the daemon logs these.
+   */
+  securityWarnings(): string[] {
+    return [...this.#configs.values()].flatMap(securityWarnings);
   }
 
   has(alias: string): boolean {

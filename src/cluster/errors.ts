@@ -6,7 +6,7 @@
  *
  * Nothing here keeps request headers or bodies: `request` is a line like `POST /orders/_bulk`.
  */
-export type ClusterErrorKind = 'response' | 'connection' | 'timeout' | 'aborted' | 'protocol';
+export type ClusterErrorKind = 'response' | 'connection' | 'tls' | 'timeout' | 'aborted' | 'protocol';
 
 export interface ClusterErrorDetails {
   readonly alias: string;
@@ -28,8 +28,8 @@ export class ClusterError extends Error {
   readonly esType: string | undefined;
   readonly reason: string;
 
-  constructor(details: ClusterErrorDetails) {
-    super(formatMessage(details), details.cause === undefined ? undefined : { cause: details.cause });
+  constructor(details: ClusterErrorDetails, advice?: string) {
+    super(formatMessage(details, advice), details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'ClusterError';
     this.alias = details.alias;
     this.operation = details.operation;
@@ -54,7 +54,7 @@ export class ClusterError extends Error {
 export class ClusterResponseError extends ClusterError {
   override readonly kind = 'response';
   constructor(details: ClusterErrorDetails) {
-    super(details);
+    super(details, responseAdvice(details));
     this.name = 'ClusterResponseError';
   }
 }
@@ -65,6 +65,30 @@ export class ClusterConnectionError extends ClusterError {
   constructor(details: ClusterErrorDetails) {
     super(details);
     this.name = 'ClusterConnectionError';
+  }
+}
+
+/**
+ * The TLS handshake failed for a reason only a person can fix: the cluster's certificate is not
+ * trusted, expired or for another host, the pinned fingerprint does not match, the cluster refused
+ * our client certificate, or one side does not speak TLS. Found by `tls-check.ts` from Node's
+ * error `code` (the clients keep only the message); the message says what to change, and where.
+ */
+export class ClusterTlsError extends ClusterError {
+  override readonly kind = 'tls';
+  readonly problem: TlsProblem;
+  /** Node's / OpenSSL's code, e.g. `CERT_HAS_EXPIRED`, or ours (`CA_FINGERPRINT_MISMATCH`, `TLS_REQUIRED`). */
+  readonly code: string;
+  /** The node URL the handshake was tried with. */
+  readonly url: string;
+
+  constructor(details: ClusterErrorDetails & { readonly problem: TlsProblem; readonly code: string; readonly url: string }) {
+    super({ ...details, reason: `TLS: ${TLS_PROBLEMS[details.problem].what} at ${details.url} (${details.code}${details.reason ? `: ${details.reason}` : ''})` },
+      TLS_PROBLEMS[details.problem].fix(details.alias));
+    this.name = 'ClusterTlsError';
+    this.problem = details.problem;
+    this.code = details.code;
+    this.url = details.url;
   }
 }
 
@@ -94,9 +118,137 @@ export class ClusterProtocolError extends ClusterError {
   }
 }
 
-function formatMessage(d: ClusterErrorDetails): string {
+function formatMessage(d: ClusterErrorDetails, advice: string | undefined): string {
   const status = d.statusCode === undefined ? '' : ` ${d.statusCode}`;
   const type = d.esType === undefined ? '' : ` ${d.esType}:`;
   const request = d.request === undefined ? '' : ` (${d.request})`;
-  return `[${d.alias}] ${d.operation} failed${status}${type} ${d.reason}${request}`;
+  return `[${d.alias}] ${d.operation} failed${status}${type} ${d.reason}${request}${advice === undefined ? '' : `; ${advice}`}`;
+}
+
+/**
+ * What the operator should change when the cluster refuses who we are. This only words the
+ * message (a paused follower's `fatal_exception` is the error's message); whether the error is
+ * fatal is still `classify`'s decision alone. A 403 `cluster_block_exception` is a block, not a
+ * missing privilege, hence the type check.
+ */
+function responseAdvice(d: ClusterErrorDetails): string | undefined {
+  if (d.statusCode === 401) {
+    return `check the credentials in clusters.${d.alias}.auth (username/password, api_key or bearer, or the environment variable they come from)`;
+  }
+  if (d.statusCode === 403 && (d.esType === undefined || d.esType === 'security_exception')) {
+    return `grant the user of clusters.${d.alias}.auth the missing privilege (README, "Security": the roles ccr-follow needs)`;
+  }
+  return undefined;
+}
+
+export type TlsProblem =
+  | 'untrusted_certificate'
+  | 'expired_certificate'
+  | 'hostname_mismatch'
+  | 'invalid_certificate'
+  | 'fingerprint_mismatch'
+  | 'client_certificate_refused'
+  | 'handshake_refused'
+  | 'not_tls'
+  | 'tls_required';
+
+/** Per problem: what went wrong, and what to change in the config (or on the cluster). */
+const TLS_PROBLEMS: Readonly<Record<TlsProblem, { what: string; fix: (alias: string) => string }>> = {
+  untrusted_certificate: {
+    what: "the cluster's certificate is not signed by a trusted CA",
+    fix: (a) => `set clusters.${a}.tls.ca to the CA certificate (PEM file) that signed the cluster's HTTP certificate, or clusters.${a}.tls.fingerprint to that CA's SHA-256 fingerprint`,
+  },
+  expired_certificate: {
+    what: "the cluster's certificate has expired (or is not valid yet)",
+    fix: (a) => `renew the HTTP certificate of cluster [${a}] (or check this machine's clock)`,
+  },
+  hostname_mismatch: {
+    what: "the cluster's certificate is for another host name",
+    fix: (a) => `use a host name the certificate lists in clusters.${a}.url(s), or reissue the cluster's HTTP certificate with this one`,
+  },
+  invalid_certificate: {
+    what: "the cluster's certificate was rejected",
+    fix: (a) => `replace the HTTP certificate of cluster [${a}] with a valid server certificate`,
+  },
+  fingerprint_mismatch: {
+    what: 'no certificate the cluster presents has the configured SHA-256 fingerprint',
+    fix: (a) => `check clusters.${a}.tls.fingerprint: it must be the fingerprint of the CA that signed the cluster's HTTP certificate`,
+  },
+  client_certificate_refused: {
+    what: 'the cluster refused our client certificate (or its absence)',
+    fix: (a) => `set clusters.${a}.tls.cert and tls.key to a client certificate the cluster trusts`,
+  },
+  handshake_refused: {
+    what: 'the cluster refused the TLS handshake',
+    fix: (a) => `check the TLS versions and ciphers cluster [${a}] accepts, and whether it requires a client certificate (clusters.${a}.tls.cert and tls.key)`,
+  },
+  not_tls: {
+    what: 'the server does not speak TLS',
+    fix: (a) => `write http:// instead of https:// in clusters.${a}.url(s), or enable TLS on the cluster's HTTP layer`,
+  },
+  tls_required: {
+    what: 'the server speaks TLS only',
+    fix: (a) => `write https:// instead of http:// in clusters.${a}.url(s)`,
+  },
+};
+
+/**
+ * Node's and OpenSSL's error codes that mean a TLS problem a person must fix, by problem. Any
+ * other code (ECONNREFUSED, ECONNRESET, …) is not a TLS problem: the error stays a connection
+ * error, retried.
+ */
+const TLS_ERROR_CODES: Readonly<Record<string, TlsProblem>> = {
+  // Verification of the cluster's chain (OpenSSL X509_V_ERR_*, as Node names them).
+  UNABLE_TO_GET_ISSUER_CERT: 'untrusted_certificate',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'untrusted_certificate',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'untrusted_certificate',
+  SELF_SIGNED_CERT_IN_CHAIN: 'untrusted_certificate',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'untrusted_certificate',
+  CERT_UNTRUSTED: 'untrusted_certificate',
+  // A CA of the same name but another key signed it: still not the configured CA.
+  CERT_SIGNATURE_FAILURE: 'untrusted_certificate',
+  UNABLE_TO_DECRYPT_CERT_SIGNATURE: 'untrusted_certificate',
+  UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY: 'untrusted_certificate',
+  INVALID_CA: 'untrusted_certificate',
+  CERT_HAS_EXPIRED: 'expired_certificate',
+  CERT_NOT_YET_VALID: 'expired_certificate',
+  ERROR_IN_CERT_NOT_BEFORE_FIELD: 'invalid_certificate',
+  ERROR_IN_CERT_NOT_AFTER_FIELD: 'invalid_certificate',
+  CERT_REJECTED: 'invalid_certificate',
+  CERT_REVOKED: 'invalid_certificate',
+  INVALID_PURPOSE: 'invalid_certificate',
+  CERT_CHAIN_TOO_LONG: 'invalid_certificate',
+  PATH_LENGTH_EXCEEDED: 'invalid_certificate',
+  // Node's host name check (tls.checkServerIdentity), and OpenSSL's own.
+  ERR_TLS_CERT_ALTNAME_INVALID: 'hostname_mismatch',
+  HOSTNAME_MISMATCH: 'hostname_mismatch',
+  IP_ADDRESS_MISMATCH: 'hostname_mismatch',
+  // Ours: the pinned fingerprint is not in the presented chain.
+  CA_FINGERPRINT_MISMATCH: 'fingerprint_mismatch',
+  // Alerts the cluster sends about our certificate: missing, unknown CA, expired, not allowed.
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: 'client_certificate_refused',
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: 'client_certificate_refused',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN: 'client_certificate_refused',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: 'client_certificate_refused',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_REVOKED: 'client_certificate_refused',
+  ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE: 'client_certificate_refused',
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'client_certificate_refused',
+  ERR_SSL_TLSV1_ALERT_ACCESS_DENIED: 'client_certificate_refused',
+  // No common protocol version or cipher; TLS 1.2 servers also answer a missing client
+  // certificate with handshake_failure.
+  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: 'handshake_refused',
+  ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION: 'handshake_refused',
+  ERR_SSL_UNSUPPORTED_PROTOCOL: 'handshake_refused',
+  ERR_SSL_NO_PROTOCOLS_AVAILABLE: 'handshake_refused',
+  // An https:// URL answered by a plain HTTP server: its reply is not a TLS record.
+  ERR_SSL_WRONG_VERSION_NUMBER: 'not_tls',
+  ERR_SSL_PACKET_LENGTH_TOO_LONG: 'not_tls',
+  ERR_SSL_RECORD_LAYER_FAILURE: 'not_tls',
+  // Ours: an http:// URL whose server completed a TLS handshake.
+  TLS_REQUIRED: 'tls_required',
+};
+
+/** The TLS problem a Node / OpenSSL error code means, or undefined when it is not one. */
+export function tlsProblemOf(code: string | undefined): TlsProblem | undefined {
+  return code !== undefined && Object.hasOwn(TLS_ERROR_CODES, code) ? TLS_ERROR_CODES[code] : undefined;
 }

@@ -2,14 +2,21 @@
  * A tiny adapter over the two official clients: one `request()` for both, with client retries
  * off (`shard/retry-policy.ts` is the only retry layer) and every client error converted once
  * into the `ClusterError` family. Nothing outside `cluster/` sees either client.
+ *
+ * TLS: both clients get the same Node TLS options (`tlsOptions`). A `tls.fingerprint` is first
+ * turned into a trusted CA (`pinnedCa`), so the client is built on the first request. A
+ * connection error is checked once more with `diagnoseTls`, so that a certificate problem becomes
+ * a fatal `ClusterTlsError` instead of a connection error retried forever.
  */
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { Client as OsClient } from '@opensearch-project/opensearch';
+import type { ConnectionOptions } from 'node:tls';
 import type { ClusterConfig } from './cluster-config.js';
 import {
   ClusterAbortedError, ClusterConnectionError, ClusterError, ClusterProtocolError,
-  ClusterResponseError, ClusterTimeoutError, type ClusterErrorDetails,
+  ClusterResponseError, ClusterTimeoutError, ClusterTlsError, tlsProblemOf, type ClusterErrorDetails,
 } from './errors.js';
+import { diagnoseTls, pinnedCa, tlsOptions, type TlsObservation } from './tls-check.js';
 
 export type Flavor = 'elasticsearch' | 'opensearch';
 
@@ -45,25 +52,87 @@ interface ClientResponse {
 /** What both clients' `transport.request` have in common, once the abort styles are unified. */
 type SendFn = (req: RestRequest, signal: AbortSignal | undefined) => Promise<ClientResponse>;
 
+interface Sender { send: SendFn; close: () => Promise<void> }
+
 export function createTransport(config: ClusterConfig, flavor: Flavor): RestTransport {
-  const { send, close } = flavor === 'elasticsearch' ? elasticsearchSender(config) : opensearchSender(config);
+  const build = (pinned: string | undefined): Sender => (flavor === 'elasticsearch' ? elasticsearchSender : opensearchSender)(config, tlsOptions(config.tls, pinned));
+  // Without a fingerprint the client is built at once, as before; with one, on the first request
+  // (a failed resolution is not kept: the next request tries again).
+  let sender: Promise<Sender> | undefined = config.tls?.caFingerprint === undefined ? Promise.resolve(build(undefined)) : undefined;
+  let pinned: string | undefined;
+  let diagnosing: Promise<TlsObservation | undefined> | undefined;
+  let closed = false;
+
+  const senderFor = (operation: string, req: RestRequest): Promise<Sender> => {
+    if (sender) return sender;
+    const attempt = resolvePin(config, operation, req).then((pem) => {
+      pinned = pem;
+      return build(pem);
+    });
+    sender = attempt;
+    attempt.catch(() => {
+      if (sender === attempt) sender = undefined;
+    });
+    return attempt;
+  };
+
+  /** One diagnosis at a time per transport: a burst of failed requests shares it. */
+  const diagnose = (): Promise<TlsObservation | undefined> => {
+    diagnosing ??= diagnoseTls(config.urls, config.tls, pinned).finally(() => (diagnosing = undefined));
+    return diagnosing;
+  };
+
   return {
     alias: config.alias,
     async request<T>(operation: string, req: RestRequest, signal?: AbortSignal): Promise<RestResponse<T>> {
       if (signal?.aborted) throw abortedError(config.alias, operation, req);
+      const { send } = await senderFor(operation, req);
       let res: ClientResponse;
       try {
         res = await send(req, signal);
       } catch (err) {
-        throw toClusterError(err, config.alias, operation, req);
+        const converted = toClusterError(err, config.alias, operation, req);
+        if (converted.kind !== 'connection') throw converted;
+        throw tlsError(await diagnose(), config.alias, operation, req, converted) ?? converted;
       }
       return { status: res.statusCode ?? 0, body: res.body as T, headers: (res.headers ?? {}) as RestResponse<T>['headers'] };
     },
-    close,
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      const built = await sender?.catch(() => undefined);
+      await built?.close();
+    },
   };
 }
 
-function elasticsearchSender(config: ClusterConfig): { send: SendFn; close: () => Promise<void> } {
+/**
+ * The PEM of the CA `tls.fingerprint` names, or why there is none: a ClusterTlsError when the
+ * handshake showed a TLS problem (no such fingerprint, a refused client certificate, …), else a
+ * connection error, retried like any unreachable cluster.
+ */
+async function resolvePin(config: ClusterConfig, operation: string, req: RestRequest): Promise<string> {
+  const tls = config.tls!;
+  const result = await pinnedCa(config.urls, tls, tls.caFingerprint!);
+  if (result.kind === 'found') return result.pem;
+  const problem = tlsError(result.observation, config.alias, operation, req, undefined);
+  if (problem) throw problem;
+  throw new ClusterConnectionError({
+    alias: config.alias, operation, request: `${req.method} ${req.path}`, reason: `no TLS handshake to read the certificate chain from (${result.message})`,
+  });
+}
+
+/** A ClusterTlsError when `observation` is a TLS problem (`tlsProblemOf` decides), else undefined. */
+function tlsError(observation: TlsObservation | undefined, alias: string, operation: string, req: RestRequest, cause: ClusterError | undefined): ClusterTlsError | undefined {
+  const problem = tlsProblemOf(observation?.code);
+  if (observation === undefined || problem === undefined) return undefined;
+  return new ClusterTlsError({
+    alias, operation, request: `${req.method} ${req.path}`, reason: observation.message, cause,
+    problem, code: observation.code, url: observation.url,
+  });
+}
+
+function elasticsearchSender(config: ClusterConfig, tls: ConnectionOptions): Sender {
   const auth = config.auth;
   const client = new EsClient({
     nodes: [...config.urls],
@@ -72,7 +141,7 @@ function elasticsearchSender(config: ClusterConfig): { send: SendFn; close: () =
     ...(auth.type === 'basic' ? { auth: { username: auth.username, password: auth.password } } : {}),
     ...(auth.type === 'api_key' ? { auth: { apiKey: auth.apiKey } } : {}),
     ...(auth.type === 'bearer' ? { auth: { bearer: auth.token } } : {}),
-    ...(config.tls ? { tls: { ...(config.tls.ca ? { ca: config.tls.ca } : {}), rejectUnauthorized: config.tls.rejectUnauthorized } } : {}),
+    ...(config.tls ? { tls } : {}),
   });
   const send: SendFn = async (req, signal) => {
     const res = await client.transport.request(
@@ -84,7 +153,7 @@ function elasticsearchSender(config: ClusterConfig): { send: SendFn; close: () =
   return { send, close: () => client.close() };
 }
 
-function opensearchSender(config: ClusterConfig): { send: SendFn; close: () => Promise<void> } {
+function opensearchSender(config: ClusterConfig, tls: ConnectionOptions): Sender {
   const auth = config.auth;
   // opensearch-js only knows basic auth natively; API keys and bearer tokens are plain headers.
   const headers: Record<string, string> = {};
@@ -96,7 +165,7 @@ function opensearchSender(config: ClusterConfig): { send: SendFn; close: () => P
     requestTimeout: config.requestTimeoutMs,
     headers,
     ...(auth.type === 'basic' ? { auth: { username: auth.username, password: auth.password } } : {}),
-    ...(config.tls ? { ssl: { ...(config.tls.ca ? { ca: config.tls.ca } : {}), rejectUnauthorized: config.tls.rejectUnauthorized } } : {}),
+    ...(config.tls ? { ssl: tls } : {}),
   });
   const send: SendFn = (req, signal) => {
     const pending = client.transport.request(

@@ -138,6 +138,11 @@ describe('ccr-follow CLI: bad input is refused clearly and changes nothing (issu
     return lines.join('\n');
   }
 
+  /** The secured node speaks HTTPS with a CA of its own: the config must trust it. */
+  function securedTls(): string[] {
+    return secured.caFile === undefined ? [] : ['    tls:', `      ca: ${JSON.stringify(secured.caFile)}`];
+  }
+
   async function startDaemon(): Promise<void> {
     daemon = await startCliDaemon(configFile, controlUrl, { env: cliEnv, cwd: workDir });
   }
@@ -187,11 +192,13 @@ describe('ccr-follow CLI: bad input is refused clearly and changes nothing (issu
       '    auth:',
       `      username: ${JSON.stringify(secured.username)}`,
       '      password: "${CCR_TEST_SECURED_PASSWORD}"',
+      ...securedTls(),
       '  secured_bad:',
       `    url: ${JSON.stringify(secured.url)}`,
       '    auth:',
       `      username: ${JSON.stringify(secured.username)}`,
       '      password: "${CCR_TEST_WRONG_PASSWORD}"',
+      ...securedTls(),
       'daemon:',
       '  state_dir: state',
       '  control:',

@@ -9,6 +9,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { get as httpsGet } from 'node:https';
 import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { LocalClusterError, type Distribution, type Flavor } from './distributions.js';
@@ -35,6 +36,12 @@ export interface LocalNodeOptions {
   readonly cacheDir?: string;
   /** Environment for the fetch and the node (CCR_FOLLOW_JAVA_HOME, PATH, …); default process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * For a node whose HTTP layer serves TLS (set up through `extraSettings`, e.g.
+   * `xpack.security.http.ssl.*`): `url` becomes https:// and the start probes trust `ca` (PEM).
+   * Only the probes change; certificates and settings are the caller's.
+   */
+  readonly https?: { readonly ca: string };
 }
 
 /** The unprivileged user nodes run as when we are root (neither server starts as root). */
@@ -118,7 +125,7 @@ export class LocalNode {
 
   get url(): string {
     if (!this.ports) throw new LocalClusterError(`node ${this.name} has no port yet: start() it first`);
-    return `http://127.0.0.1:${this.ports.http}`;
+    return `${this.opts.https ? 'https' : 'http'}://127.0.0.1:${this.ports.http}`;
   }
 
   get pid(): number | undefined {
@@ -297,8 +304,8 @@ export class LocalNode {
     while (true) {
       if (this.exitInfo) throw await this.failure(`exited (${describeExit(this.exitInfo)}) before becoming healthy`);
       try {
-        const res = await fetch(healthUrl, { signal: AbortSignal.timeout(5_000) });
-        const body = (await res.json().catch(() => undefined)) as { status?: string } | undefined;
+        const res = await getJson(healthUrl, 5_000, this.opts.https?.ca);
+        const body = res.body as { status?: string } | undefined;
         if (res.ok && (body?.status === 'green' || body?.status === 'yellow')) return;
         last = `HTTP ${res.status} status=${body?.status ?? '?'}`;
       } catch (err) {
@@ -312,8 +319,8 @@ export class LocalNode {
   }
 
   private async fetchVersion(): Promise<string> {
-    const res = await fetch(`${this.url}/_nodes/_local?filter_path=nodes.*.version`, { signal: AbortSignal.timeout(10_000) });
-    const body = (await res.json()) as { nodes?: Record<string, { version?: string }> };
+    const res = await getJson(`${this.url}/_nodes/_local?filter_path=nodes.*.version`, 10_000, this.opts.https?.ca);
+    const body = (res.body ?? {}) as { nodes?: Record<string, { version?: string }> };
     const version = Object.values(body.nodes ?? {})[0]?.version;
     if (!res.ok || !version) throw await this.failure(`answered ${res.status} without a version to GET /_nodes/_local`);
     return version;
@@ -326,6 +333,37 @@ export class LocalNode {
       `${dist.flavor} ${dist.version} node ${this.name} ${what}; last lines of ${this.logFile}:\n${lastLines(log, LOG_TAIL_LINES)}`,
     );
   }
+}
+
+/**
+ * GET `url`, its JSON body (undefined when not JSON). Over https with `ca` through node:https,
+ * because `fetch` takes no CA of its own; over http with `fetch`, as before.
+ */
+async function getJson(url: string, timeoutMs: number, ca: string | undefined): Promise<{ ok: boolean; status: number; body: unknown }> {
+  if (ca === undefined) {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    return { ok: res.ok, status: res.status, body: await res.json().catch(() => undefined) };
+  }
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(url, { ca, timeout: timeoutMs }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = undefined;
+        }
+        const status = res.statusCode ?? 0;
+        resolve({ ok: status >= 200 && status < 300, status, body });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
 }
 
 /**

@@ -7,7 +7,10 @@ import {
   ClusterProtocolError,
   ClusterResponseError,
   ClusterTimeoutError,
+  ClusterTlsError,
+  tlsProblemOf,
   type ClusterErrorDetails,
+  type TlsProblem,
 } from '../../../src/cluster/errors.js';
 import { abortError } from '../../../src/util/sleep.js';
 
@@ -22,6 +25,9 @@ const response = (statusCode: number, esType?: string): ClusterResponseError =>
   new ClusterResponseError(details({ statusCode, ...(esType === undefined ? {} : { esType }) }));
 
 type Action = Classification['action'];
+
+const tlsError = (code: string, alias = 'leader'): ClusterTlsError =>
+  new ClusterTlsError({ ...details({ alias, reason: 'node says why' }), problem: tlsProblemOf(code)!, code, url: 'https://es1:9200' });
 
 /** [what, error, expected action]. */
 const table: Array<[string, unknown, Action]> = [
@@ -44,6 +50,15 @@ const table: Array<[string, unknown, Action]> = [
   ['connection refused', new ClusterConnectionError(details({ reason: 'connect ECONNREFUSED 127.0.0.1:9200' })), 'retry'],
   ['connection reset', new ClusterConnectionError(details({ reason: 'socket hang up' })), 'retry'],
   ['request timeout', new ClusterTimeoutError(details({ reason: 'Request timed out' })), 'retry'],
+  // TLS: the next handshake fails the same way until someone changes a certificate or the config.
+  ['an unknown CA (SELF_SIGNED_CERT_IN_CHAIN)', tlsError('SELF_SIGNED_CERT_IN_CHAIN'), 'fatal'],
+  ['an unknown CA (UNABLE_TO_VERIFY_LEAF_SIGNATURE)', tlsError('UNABLE_TO_VERIFY_LEAF_SIGNATURE'), 'fatal'],
+  ['an expired certificate', tlsError('CERT_HAS_EXPIRED'), 'fatal'],
+  ['a certificate for another host', tlsError('ERR_TLS_CERT_ALTNAME_INVALID'), 'fatal'],
+  ['a fingerprint mismatch', tlsError('CA_FINGERPRINT_MISMATCH'), 'fatal'],
+  ['a refused client certificate', tlsError('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'), 'fatal'],
+  ['https:// to a plain HTTP server', tlsError('ERR_SSL_WRONG_VERSION_NUMBER'), 'fatal'],
+  ['http:// to a TLS-only server', tlsError('TLS_REQUIRED'), 'fatal'],
   // Security, missing index, rejected documents: only a person can fix these.
   ['401 security_exception', response(401, 'security_exception'), 'fatal'],
   ['403 security_exception', response(403, 'security_exception'), 'fatal'],
@@ -82,6 +97,52 @@ describe('classify', () => {
 
   it('gives the message of an unknown error as the reason', () => {
     expect(classify(new Error('kaboom'))).to.deep.equal({ action: 'fatal', reason: 'unexpected error: kaboom' });
+  });
+
+  describe('TLS problems', () => {
+    const cases: Array<[string, TlsProblem, RegExp]> = [
+      ['SELF_SIGNED_CERT_IN_CHAIN', 'untrusted_certificate', /not signed by a trusted CA.*set clusters\.east\.tls\.ca .* or clusters\.east\.tls\.fingerprint/],
+      ['DEPTH_ZERO_SELF_SIGNED_CERT', 'untrusted_certificate', /clusters\.east\.tls\.ca/],
+      ['CERT_HAS_EXPIRED', 'expired_certificate', /has expired.*renew the HTTP certificate of cluster \[east\]/],
+      ['ERR_TLS_CERT_ALTNAME_INVALID', 'hostname_mismatch', /for another host name.*clusters\.east\.url/],
+      ['CA_FINGERPRINT_MISMATCH', 'fingerprint_mismatch', /check clusters\.east\.tls\.fingerprint/],
+      ['ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', 'client_certificate_refused', /set clusters\.east\.tls\.cert and tls\.key/],
+      ['ERR_SSL_WRONG_VERSION_NUMBER', 'not_tls', /does not speak TLS.*write http:\/\/ instead of https:\/\/ in clusters\.east/],
+      ['TLS_REQUIRED', 'tls_required', /speaks TLS only.*write https:\/\/ instead of http:\/\/ in clusters\.east/],
+    ];
+    for (const [code, problem, message] of cases) {
+      it(`${code} is ${problem}, fatal, with a reason naming the alias and what to change`, () => {
+        expect(tlsProblemOf(code)).to.equal(problem);
+        const err = tlsError(code, 'east');
+        expect(err.kind).to.equal('tls');
+        expect(err.message).to.match(/^\[east\] /);
+        expect(err.message).to.include(`(${code}: node says why)`);
+        const verdict = classify(err);
+        expect(verdict.action).to.equal('fatal');
+        expect((verdict as { reason: string }).reason).to.match(message);
+      });
+    }
+
+    it('leaves codes that are no TLS problem to the connection rules', () => {
+      for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPROTO', 'toString', '__proto__']) expect(tlsProblemOf(code), code).to.equal(undefined);
+      expect(tlsProblemOf(undefined)).to.equal(undefined);
+    });
+  });
+
+  describe('security refusals', () => {
+    it('says which credentials to check on a 401, naming the alias', () => {
+      const err = new ClusterResponseError(details({ alias: 'east', statusCode: 401, esType: 'security_exception', reason: 'unable to authenticate user [ccr]' }));
+      expect(err.message).to.match(/^\[east\] search failed 401 security_exception: unable to authenticate user \[ccr\] \(POST \/logs\/_search\); check the credentials in clusters\.east\.auth/);
+      expect((classify(err) as { reason: string }).reason).to.match(/^authentication refused: .*clusters\.east\.auth/);
+    });
+
+    it('says a privilege is missing on a 403 security_exception, but not on a 403 block', () => {
+      const refused = new ClusterResponseError(details({ statusCode: 403, esType: 'security_exception', reason: 'action [indices:data/read/search] is unauthorized' }));
+      expect(refused.message).to.match(/is unauthorized \(POST \/logs\/_search\); grant the user of clusters\.leader\.auth the missing privilege/);
+      const blocked = new ClusterResponseError(details({ statusCode: 403, esType: 'cluster_block_exception', reason: 'index [logs] blocked' }));
+      expect(blocked.message).to.not.include('grant');
+      expect(classify(blocked).action).to.equal('retry');
+    });
   });
 
   it('is a pure function: the same error classifies the same way twice', () => {
