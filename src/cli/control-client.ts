@@ -22,15 +22,16 @@ export class ControlApiError extends Error {
 }
 
 /** Answers of the control API as the CLI sees them: status and raw body. */
-export type HttpSend = (url: URL, method: string, body: string | undefined) => Promise<{ status: number; text: string }>;
+export type HttpSend = (url: URL, method: string, body: string | undefined, headers?: Readonly<Record<string, string>>) => Promise<{ status: number; text: string }>;
 
 /**
  * Plain node:http, not fetch: fetch refuses ports browsers block (6000, 10080, ...), which are
  * valid control ports for a daemon.
  */
-export const httpSend: HttpSend = (url, method, body) =>
+export const httpSend: HttpSend = (url, method, body, extraHeaders = {}) =>
   new Promise((resolve, reject) => {
-    const req = request(url, { method, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+    const headers = { ...extraHeaders, ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }) };
+    const req = request(url, { method, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
@@ -41,13 +42,26 @@ export const httpSend: HttpSend = (url, method, body) =>
     req.end(body);
   });
 
+export interface ControlClientOptions {
+  /** Sent as `Authorization: Bearer <token>` (see cli-config.ts controlToken for where it comes from). */
+  readonly token?: string;
+  readonly send?: HttpSend;
+}
+
+/** What to do about a 401, added to the daemon's own reason: the daemon cannot know the CLI's settings. */
+const TOKEN_HINT = 'set the daemon\'s token in $CCR_FOLLOW_CONTROL_TOKEN, or as daemon.control.token in the config file';
+
 export class ControlClient {
   readonly #baseUrl: string;
   readonly #send: HttpSend;
+  readonly #headers: Readonly<Record<string, string>>;
+  readonly #hasToken: boolean;
 
-  constructor(baseUrl: string, send: HttpSend = httpSend) {
+  constructor(baseUrl: string, options: ControlClientOptions = {}) {
     this.#baseUrl = baseUrl.replace(/\/$/, '');
-    this.#send = send;
+    this.#send = options.send ?? httpSend;
+    this.#hasToken = options.token !== undefined;
+    this.#headers = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
   }
 
   get url(): string {
@@ -57,14 +71,16 @@ export class ControlClient {
   async request<T>(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
     let res: { status: number; text: string };
     try {
-      res = await this.#send(new URL(`${this.#baseUrl}${path}`), method, body === undefined ? undefined : JSON.stringify(body));
+      res = await this.#send(new URL(`${this.#baseUrl}${path}`), method, body === undefined ? undefined : JSON.stringify(body), this.#headers);
     } catch (err) {
       throw new DaemonUnreachableError(this.#baseUrl, err);
     }
     const parsed = res.text === '' ? {} : (JSON.parse(res.text) as unknown);
     if (res.status >= 400) {
       const error = (parsed as { error?: { type?: string; reason?: string } }).error;
-      throw new ControlApiError(error?.type ?? 'error', error?.reason ?? `HTTP ${res.status}`, res.status);
+      let reason = error?.reason ?? `HTTP ${res.status}`;
+      if (res.status === 401) reason += this.#hasToken ? ' (the token sent was refused: check $CCR_FOLLOW_CONTROL_TOKEN and daemon.control.token)' : ` (${TOKEN_HINT})`;
+      throw new ControlApiError(error?.type ?? 'error', reason, res.status);
     }
     return parsed as T;
   }

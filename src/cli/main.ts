@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../daemon/config-error.js';
 import { VERSION } from '../daemon/version.js';
 import { FOLLOW_PARAMS, FollowParamsError, parseFollowParams, type FollowParamName } from '../shard/follow-params.js';
-import { controlUrl, resolveConfig } from './cli-config.js';
+import { controlToken, controlUrl, resolveConfig } from './cli-config.js';
 import { ControlApiError, ControlClient, DaemonUnreachableError } from './control-client.js';
 import { ExitCodes } from './exit-codes.js';
 import { renderInfo, renderStats } from './format.js';
@@ -48,8 +48,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
   const client = async (): Promise<ControlClient> => {
     const opts = program.opts<GlobalOptions>();
-    if (opts.url) return new ControlClient(opts.url);
-    return new ControlClient(controlUrl(await resolveConfig(opts.config, io.env, io.cwd, undefined, { lenientEnv: true })));
+    if (opts.url) return new ControlClient(opts.url, { token: controlToken(io.env) });
+    const config = await resolveConfig(opts.config, io.env, io.cwd, undefined, { lenientEnv: true });
+    return new ControlClient(controlUrl(config), { token: controlToken(io.env, config) });
   };
   const print = (json: boolean, value: unknown, human: () => string): void => io.out(json ? JSON.stringify(value, null, 2) : human());
 

@@ -2,6 +2,7 @@
  * `ccr-follow daemon`: start, then wait for a signal. The first SIGINT / SIGTERM stops gracefully
  * (in-flight writes land, checkpoints are saved); a second one, or the deadline, forces the exit.
  */
+import { ConfigError } from '../daemon/config-error.js';
 import { Daemon } from '../daemon/daemon.js';
 import { createLogger, type LogFormat } from '../daemon/logger.js';
 import type { LogLevel } from '../util/logger.js';
@@ -28,7 +29,9 @@ export async function runDaemon(configFile: string | undefined, io: CliIo, logOv
   } catch (err) {
     logger.error(`daemon could not start: ${(err as Error).message}`);
     await logger.close();
-    return ExitCodes.failed;
+    // A config the daemon refuses to run with (a control API exposed without a token) is a
+    // configuration mistake like any other: exit 2, nothing was started.
+    return err instanceof ConfigError ? ExitCodes.usage : ExitCodes.failed;
   }
   const exitCode = await new Promise<number>((resolve) => {
     let signalled = 0;

@@ -5,24 +5,31 @@
  * reason: a misspelt `pasword` must not silently mean "no password".
  *
  * `${VAR}` and `${VAR:-default}` in any string value come from the `env` passed in (never read from
- * `process.env` here, so tests and the CLI decide); `$${` is a literal `${`. Every password, API key
- * and bearer token is added to the `SecretRegistry`, so the logger can remove them wherever they
- * reappear. Relative paths (state dir, log file, CA file) are relative to the config file's folder.
+ * `process.env` here, so tests and the CLI decide); `$${` is a literal `${`. Every password, API key,
+ * bearer token and the control API's token is added to the `SecretRegistry`, so the logger can
+ * remove them wherever they reappear. Relative paths (state dir, log file, TLS files) are relative to
+ * the config file's folder.
  */
 import { readFile } from 'node:fs/promises';
 import nodePath from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { type ClusterAuth, type ClusterConfig, type ClusterTls, stripUserInfo } from '../cluster/cluster-config.js';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from '../util/logger.js';
 import { SecretRegistry } from '../util/secrets.js';
 import { parseDuration } from '../util/units.js';
 import { ConfigError } from './config-error.js';
+import { CONTROL_TOKEN_PATTERN, CONTROL_TOKEN_RULE } from './control-auth.js';
 import type { LogFormat } from './logger.js';
 
 export interface DaemonConfig {
   readonly clusters: ReadonlyMap<string, ClusterConfig>;
   readonly stateDir: string;
-  readonly control: { readonly host: string; readonly port: number };
+  /**
+   * The control API. `token`, when set, is required of every request as `Authorization: Bearer`;
+   * without one the daemon refuses to listen on a non-loopback host (control-auth.ts).
+   */
+  readonly control: { readonly host: string; readonly port: number; readonly token?: string };
   readonly log: { readonly level: LogLevel; readonly file?: string; readonly format: LogFormat };
   /** Absolute path of the file this came from, when it came from a file. */
   readonly sourcePath?: string;
@@ -41,13 +48,16 @@ export interface ParseOptions {
   readonly lenientEnv?: boolean;
 }
 
-const ALIAS_PATTERN = /^[a-zA-Z0-9_-]+$/;
+/** Cluster aliases; exported for the control API, which checks the aliases in its paths the same way. */
+export const ALIAS_PATTERN = /^[a-zA-Z0-9_-]+$/;
 const DEFAULT_STATE_DIR = '.ccr-follow';
 // Loopback by default: the control API can start and stop replication, so it is not exposed
 // beyond this machine unless the user asks for it.
 const DEFAULT_CONTROL_HOST = '127.0.0.1';
 const DEFAULT_CONTROL_PORT = 9809;
 const DEFAULT_REQUEST_TIMEOUT = '30s';
+/** Longer than any path a config would hold (PATH_MAX is 4096, but file names are short). */
+const MAX_PATH_LENGTH = 1024;
 const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
 
 /** The configuration with nothing set: no clusters (the quickstart adds local ones). */
@@ -128,7 +138,8 @@ class ConfigReader {
 
     const defaults = defaultConfig(this.options.baseDir);
     const daemon = isAbsent(root.daemon) ? {} : this.mapping(root.daemon, ['daemon'], ['state_dir', 'control', 'log']);
-    const control = isAbsent(daemon.control) ? {} : this.mapping(daemon.control, ['daemon', 'control'], ['host', 'port']);
+    const control = isAbsent(daemon.control) ? {} : this.mapping(daemon.control, ['daemon', 'control'], ['host', 'port', 'token']);
+    const controlToken = isAbsent(control.token) ? undefined : this.controlToken(control.token, ['daemon', 'control', 'token']);
     const log = isAbsent(daemon.log) ? {} : this.mapping(daemon.log, ['daemon', 'log'], ['level', 'file', 'format']);
     const logFile = isAbsent(log.file) ? undefined : this.filePath(log.file, ['daemon', 'log', 'file']);
     return {
@@ -137,6 +148,7 @@ class ConfigReader {
       control: {
         host: isAbsent(control.host) ? defaults.control.host : this.string(control.host, ['daemon', 'control', 'host']),
         port: isAbsent(control.port) ? defaults.control.port : this.port(control.port, ['daemon', 'control', 'port']),
+        ...(controlToken !== undefined ? { token: controlToken } : {}),
       },
       log: {
         level: isAbsent(log.level) ? defaults.log.level : this.oneOf(log.level, ['daemon', 'log', 'level'], LOG_LEVELS, isLogLevel),
@@ -163,6 +175,12 @@ class ConfigReader {
     const requestTimeoutMs = this.duration(isAbsent(spec.request_timeout) ? DEFAULT_REQUEST_TIMEOUT : spec.request_timeout, timeoutPath);
     if (requestTimeoutMs <= 0) this.fail(timeoutPath, 'expected a duration above zero', spec.request_timeout);
     const tls = await this.tls(spec.tls, [...path, 'tls']);
+    // TLS settings on an http:// URL would be ignored silently, and credentials sent in clear.
+    const plain = urls.findIndex((url) => new URL(url).protocol === 'http:');
+    if (tls && plain >= 0) {
+      const urlPath = isAbsent(spec.url) ? [...path, 'urls', plain] : [...path, 'url'];
+      this.fail(urlPath, `tls is set but this URL is http://; TLS applies to https:// URLs only`, stripUserInfo(urls[plain]!));
+    }
     return { alias, urls, auth: this.auth(spec.auth, [...path, 'auth']), requestTimeoutMs, ...(tls ? { tls } : {}) };
   }
 
@@ -206,26 +224,93 @@ class ConfigReader {
     return { type: 'basic', username, password };
   }
 
+  /**
+   * `tls:` — what to trust (`ca` or `fingerprint`), who we are (`cert` + `key`, for mutual TLS) and
+   * `verify`. Files are read now, and a certificate and key that do not belong together fail here
+   * rather than at the first handshake. The key and its passphrase are secrets.
+   */
   private async tls(value: unknown, path: Path): Promise<ClusterTls | undefined> {
     if (isAbsent(value)) return undefined;
-    const spec = this.mapping(value, path, ['ca', 'verify']);
+    const spec = this.mapping(value, path, ['ca', 'fingerprint', 'cert', 'key', 'key_passphrase', 'verify']);
     const rejectUnauthorized = isAbsent(spec.verify) ? true : this.boolean(spec.verify, [...path, 'verify']);
-    const ca = isAbsent(spec.ca) ? undefined : await this.certificate(spec.ca, [...path, 'ca']);
-    return { rejectUnauthorized, ...(ca !== undefined ? { ca } : {}) };
+    const ca = isAbsent(spec.ca) ? undefined : await this.pem(spec.ca, [...path, 'ca'], 'CA');
+    const caFingerprint = isAbsent(spec.fingerprint) ? undefined : this.fingerprint(spec.fingerprint, [...path, 'fingerprint']);
+    if (ca !== undefined && caFingerprint !== undefined) this.fail([...path, 'fingerprint'], 'set either ca or fingerprint, not both');
+    if (caFingerprint !== undefined && !rejectUnauthorized) {
+      this.fail([...path, 'verify'], 'verify: false would skip the fingerprint check too; remove one of them');
+    }
+    if (isAbsent(spec.cert) !== isAbsent(spec.key)) {
+      this.fail([...path, isAbsent(spec.cert) ? 'cert' : 'key'], 'tls.cert and tls.key go together (a client certificate and its private key)');
+    }
+    if (!isAbsent(spec.key_passphrase) && isAbsent(spec.key)) this.fail([...path, 'key_passphrase'], 'key_passphrase requires tls.key');
+    const keyPassphrase = isAbsent(spec.key_passphrase) ? undefined : this.secret(spec.key_passphrase, [...path, 'key_passphrase']);
+    const cert = isAbsent(spec.cert) ? undefined : await this.pem(spec.cert, [...path, 'cert'], 'certificate');
+    const key = isAbsent(spec.key) ? undefined : await this.pem(spec.key, [...path, 'key'], 'private key');
+    if (cert !== undefined && key !== undefined) this.clientCertificate(cert, key, keyPassphrase, path);
+    return {
+      rejectUnauthorized,
+      ...(ca !== undefined ? { ca } : {}),
+      ...(caFingerprint !== undefined ? { caFingerprint } : {}),
+      ...(cert !== undefined ? { cert } : {}),
+      ...(key !== undefined ? { key } : {}),
+      ...(keyPassphrase !== undefined ? { keyPassphrase } : {}),
+    };
   }
 
-  /** A PEM file path, or the PEM text itself. Read now, so a wrong path fails at start. */
-  private async certificate(value: unknown, path: Path): Promise<string> {
+  /**
+   * A SHA-256 fingerprint as Elasticsearch prints it (hex, with or without colons, any case),
+   * kept as 64 lowercase hex digits. A SHA-1 one (40 digits) is refused by name: it is the other
+   * fingerprint `openssl x509 -fingerprint` prints by default.
+   */
+  private fingerprint(value: unknown, path: Path): string {
     const text = this.string(value, path);
-    if (text.trimStart().startsWith('-----BEGIN')) return text;
-    const file = this.filePath(text, path);
-    let pem: string;
+    const hex = text.replace(/:/g, '').toLowerCase();
+    if (/^[0-9a-f]{40}$/.test(hex)) this.fail(path, 'expected a SHA-256 fingerprint (64 hex digits), got a SHA-1 one: use openssl x509 -fingerprint -sha256', text);
+    if (!/^[0-9a-f]{64}$/.test(hex)) this.fail(path, 'expected a SHA-256 fingerprint: 64 hex digits, colons allowed', text);
+    return hex;
+  }
+
+  /** Node checks that the key opens and matches the certificate when it builds a TLS context. */
+  private clientCertificate(cert: string, key: string, passphrase: string | undefined, path: Path): void {
     try {
-      pem = await readFile(file, 'utf8');
+      createSecureContext({ cert, key, ...(passphrase !== undefined ? { passphrase } : {}) });
     } catch (err) {
-      this.fail(path, `cannot read CA file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      const rule = code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH' ? 'tls.key is not the private key of tls.cert'
+        : code === 'ERR_OSSL_BAD_DECRYPT' || code === 'ERR_OSSL_EVP_BAD_DECRYPT'
+          ? (passphrase === undefined ? 'tls.key is encrypted: set tls.key_passphrase' : 'tls.key_passphrase does not open tls.key')
+          : `tls.cert and tls.key cannot be used together (${code ?? 'invalid'})`;
+      this.fail([...path, 'key'], rule);
     }
-    if (!pem.includes('-----BEGIN CERTIFICATE-----')) this.fail(path, `expected a PEM certificate in ${file}`);
+  }
+
+  /**
+   * A PEM file path, or the PEM text itself (say from `${VAR}`). Read now, so a wrong path fails
+   * at start. A private key given inline is a secret: registered for redaction. Its path is not,
+   * but a value that cannot be a path (a line break, or longer than a path gets) is never quoted:
+   * it is more likely a key pasted without its PEM header.
+   */
+  private async pem(value: unknown, path: Path, what: 'CA' | 'certificate' | 'private key'): Promise<string> {
+    const text = this.string(value, path);
+    const isKey = what === 'private key';
+    const marker = isKey ? /-----BEGIN [A-Z ]*PRIVATE KEY-----/ : /-----BEGIN CERTIFICATE-----/;
+    let pem: string;
+    let where = 'the value';
+    if (text.startsWith('-----BEGIN')) {
+      pem = text;
+    } else if (isKey && (/[\r\n]/.test(text) || text.length > MAX_PATH_LENGTH)) {
+      this.fail(path, 'expected a PEM private key (-----BEGIN ... PRIVATE KEY-----) or the path of a file holding one');
+    } else {
+      const file = this.filePath(text, path);
+      where = file;
+      try {
+        pem = await readFile(file, 'utf8');
+      } catch (err) {
+        this.fail(path, `cannot read ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
+    if (isKey) this.secrets.add(pem);
+    if (!marker.test(pem)) this.fail(path, `expected a PEM ${what} in ${where}`);
     return pem;
   }
 
@@ -278,6 +363,13 @@ class ConfigReader {
     }
     this.secrets.add(value);
     return value;
+  }
+
+  /** A secret that also travels in an HTTP header: printable ASCII, and long enough not to be guessed. */
+  private controlToken(value: unknown, path: Path): string {
+    const token = this.secret(value, path);
+    if (!CONTROL_TOKEN_PATTERN.test(token)) this.fail(path, CONTROL_TOKEN_RULE, token, true);
+    return token;
   }
 
   private filePath(value: unknown, path: Path): string {

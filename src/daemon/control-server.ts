@@ -2,113 +2,226 @@
  * The control HTTP API, mirroring Elasticsearch CCR's REST API. A follower index is named by its
  * cluster alias and index: `PUT /<follower_cluster>/<follower_index>/_ccr/follow`. Bound to
  * loopback by default (see config.ts). Errors answer `{error: {type, reason}, status}` as ES does.
+ *
+ * What reaches a handler has been checked in this order, each step refusing with a 4xx and never
+ * changing anything: the bearer token when one is configured (control-auth.ts, 401), no query
+ * parameters (400), the body's size (413), its Content-Type (415) and JSON syntax (400), then the
+ * path parameters and the body's shape (control-input.ts, 400). Only then do the follow manager and
+ * the auto-follow coordinator see the request, and they refuse bad values before they act.
  */
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AutoFollowCoordinator } from '../autofollow/auto-follow-coordinator.js';
 import { FollowError } from '../follow/follow-errors.js';
 import type { FollowManager } from '../follow/follow-manager.js';
 import { followerKey } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
+import { ControlAuth, refusalReason } from './control-auth.js';
+import {
+  checkBody, checkClusterAlias, checkFollowerPath, checkIndexName, checkNoQuery, checkPatternName, ControlRequestError,
+  FOLLOW_BODY, NO_BODY, objectBody, PATTERN_BODY, RESUME_BODY, shown, stringField,
+} from './control-input.js';
 import { buildMetrics, METRICS_CONTENT_TYPE } from './metrics.js';
 import { STATUS_PAGE_HTML } from './status-page.js';
 
 interface IndexParams { cluster: string; index: string }
 interface PatternParams { name: string }
-type Body = Record<string, unknown> | undefined;
 
 export interface ControlServerDeps {
   readonly manager: FollowManager;
   readonly autoFollow: AutoFollowCoordinator;
   readonly logger: Logger;
   readonly version: string;
+  /** When set, every request but the status page's HTML needs `Authorization: Bearer <token>`. */
+  readonly token?: string;
 }
+
+/**
+ * Bodies are a few hundred bytes (a follow request with every parameter is under 1 KiB); 64 KiB
+ * leaves room for long auto-follow pattern lists while a client cannot make the daemon buffer much.
+ */
+export const CONTROL_BODY_LIMIT = 64 * 1024;
+/**
+ * A follower index name is at most 255 bytes, 765 characters percent-encoded: longer path segments
+ * must still reach the name check (a 400 naming the rule) rather than fall through to a 404.
+ */
+const MAX_PARAM_LENGTH = 16 * 1024;
+/** How much of a body over CONTROL_BODY_LIMIT is read and thrown away after the 413 (see discardBody). */
+const DRAIN_LIMIT = 4 * 1024 * 1024;
+/** Time a client has to send its whole request (not to get the answer): a stalled client is cut off. */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
   const { manager, autoFollow } = deps;
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
-  // An empty POST body is common from curl and from our CLI: treat it as {}.
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: CONTROL_BODY_LIMIT,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Malformed percent-encoding and the like, found by the router before any hook runs: answered
+    // in the API's error format rather than fastify's.
+    frameworkErrors: (err, _req, reply) => sendError(reply, err, deps.logger),
+    clientErrorHandler,
+  });
+
+  // JSON only: fastify's text/plain parser would hand a string to handlers that expect an object,
+  // and anything else is answered 415 by fastify. An empty body is common from curl and from our
+  // CLI (a POST without parameters): it reads as {}.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(req.headers['content-type'] ?? '')?.[1];
+    if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+      done(new ControlRequestError('illegal_argument_exception', `unsupported charset [${shown(charset)}]: the control API reads UTF-8 JSON`, 415), undefined);
+      return;
+    }
     const text = String(body).trim();
-    if (text === '') return done(null, {});
+    if (text === '') return done(null, undefined);
     try {
       done(null, JSON.parse(text));
-    } catch {
-      done(new FollowError('illegal_argument_exception', 'request body is not valid JSON'), undefined);
+    } catch (err) {
+      done(new ControlRequestError('illegal_argument_exception', `request body is not valid JSON: ${shown((err as Error).message)}`, 400), undefined);
     }
   });
 
-  app.setErrorHandler((err, _req, reply) => sendError(reply, err, deps.logger));
-  app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: { type: 'resource_not_found_exception', reason: `no route for ${req.method} ${req.url}` }, status: 404 });
+  app.setErrorHandler(async (err, _req, reply) => {
+    if ((err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') await discardBody(reply, DRAIN_LIMIT);
+    return sendError(reply, err, deps.logger);
+  });
+  // Node hands CONNECT (a proxy tunnel) to this event instead of the router, and with no listener
+  // just drops the connection: answer it like any other method the API does not have.
+  app.server.on('connect', (_req: unknown, socket: Duplex) => {
+    const body = JSON.stringify(errorBody('illegal_argument_exception', 'CONNECT is not supported: this is not a proxy', 405));
+    endSocket(socket, 405, body);
   });
 
-  // JSON for API clients (the CLI, curl -H 'Accept: application/json'), the status page for browsers.
+  // Every route's method and path, so a known path asked with the wrong method gets 405 naming the
+  // right ones (as ES answers) instead of a 404 that suggests the path is wrong.
+  const routes: { method: string; path: RegExp }[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, path: routePattern(route.url ?? route.path) });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0]!;
+    const allowed = [...new Set(routes.filter((r) => r.path.test(path)).map((r) => r.method))];
+    if (allowed.length > 0 && !allowed.includes(req.method)) {
+      void reply.code(405).header('allow', allowed.join(', ')).send(errorBody('illegal_argument_exception',
+        `Incorrect HTTP method for uri [${shown(path)}] and method [${shown(req.method)}], allowed: [${allowed.join(', ')}]`, 405));
+      return;
+    }
+    void reply.code(404).send(errorBody('resource_not_found_exception', `no route for ${shown(req.method)} ${shown(path)}`, 404));
+  });
+
+  const auth = deps.token === undefined ? undefined : new ControlAuth(deps.token, deps.logger);
+  // onRequest: before the body is read, so an unauthenticated client cannot make us buffer it.
+  app.addHook('onRequest', async (req, reply) => {
+    if (auth && !isStatusPageRequest(req)) {
+      const refusal = auth.check(req.headers.authorization);
+      if (refusal) {
+        auth.logRefusal(refusal, { method: req.method, url: req.url, remoteAddress: req.socket.remoteAddress });
+        // Of an unauthenticated client, no more than a body the API would accept is read.
+        await discardBody(reply, CONTROL_BODY_LIMIT);
+        return reply.code(401).header('www-authenticate', 'Bearer realm="ccr-follow"')
+          .send(errorBody('security_exception', refusalReason(refusal), 401));
+      }
+    }
+    if (!req.is404) checkNoQuery(req.query, req.url.split('?')[0]!);
+    return undefined;
+  });
+
+  // JSON for API clients (the CLI, curl -H 'Accept: application/json'), the status page for
+  // browsers. The page is static (no data: it fetches that with the token, see status-page.ts),
+  // so it is served without one: a browser cannot add an Authorization header to a page load.
   app.get('/', async (req, reply) => {
-    if (prefersHtml(req.headers.accept)) return reply.type('text/html; charset=utf-8').send(STATUS_PAGE_HTML);
+    if (prefersHtml(req.headers.accept)) return reply.type('text/html; charset=utf-8').header('referrer-policy', 'no-referrer').send(STATUS_PAGE_HTML);
     return { name: 'ccr-follow', version: deps.version, tagline: 'cross-cluster replication over REST' };
   });
 
   const metrics = buildMetrics({ followers: () => manager.stats(), autoFollow: () => autoFollow.stats() });
   app.get('/metrics', async (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(await metrics.scrape()));
 
-  app.put<{ Params: IndexParams; Body: Body }>('/:cluster/:index/_ccr/follow', async (req) => {
-    const { remote_cluster, leader_index, ...params } = req.body ?? {};
-    if (typeof remote_cluster !== 'string' || typeof leader_index !== 'string') {
-      throw new FollowError('illegal_argument_exception', 'the body needs "remote_cluster" and "leader_index" strings');
-    }
+  app.put<{ Params: IndexParams }>('/:cluster/:index/_ccr/follow', async (req) => {
+    checkFollowerPath(req.params);
+    const what = 'a follow request';
+    const body = objectBody(req.body, what);
+    checkBody(body, FOLLOW_BODY, what);
+    const { remote_cluster: remoteCluster, leader_index: leaderIndex, ...params } = body;
+    checkClusterAlias(stringField(body, 'remote_cluster', what, 'the alias of the leader cluster'), 'remote');
+    checkIndexName(stringField(body, 'leader_index', what, 'the leader index'), 'leader');
     return manager.follow({
-      leaderCluster: remote_cluster, leaderIndex: leader_index,
+      leaderCluster: remoteCluster as string, leaderIndex: leaderIndex as string,
       followerCluster: req.params.cluster, followerIndex: req.params.index, params,
     });
   });
 
   app.post<{ Params: IndexParams }>('/:cluster/:index/_ccr/pause_follow', async (req) => {
-    await manager.pause(keyOf(req.params));
+    await manager.pause(followerOf(req, 'pause_follow'));
     return { acknowledged: true };
   });
 
-  app.post<{ Params: IndexParams; Body: Body }>('/:cluster/:index/_ccr/resume_follow', async (req) => {
-    await manager.resume(keyOf(req.params), req.body ?? {});
+  app.post<{ Params: IndexParams }>('/:cluster/:index/_ccr/resume_follow', async (req) => {
+    checkFollowerPath(req.params);
+    const body = objectBody(req.body, 'a resume request');
+    checkBody(body, RESUME_BODY, 'a resume request');
+    await manager.resume(keyOf(req.params), body);
     return { acknowledged: true };
   });
 
   app.post<{ Params: IndexParams }>('/:cluster/:index/_ccr/unfollow', async (req) => {
-    await manager.unfollow(keyOf(req.params));
+    await manager.unfollow(followerOf(req, 'unfollow'));
     return { acknowledged: true };
   });
 
-  app.get<{ Params: IndexParams }>('/:cluster/:index/_ccr/stats', async (req) => ({ indices: manager.stats(keyOf(req.params)) }));
+  app.get<{ Params: IndexParams }>('/:cluster/:index/_ccr/stats', async (req) => ({ indices: manager.stats(followerOf(req, 'stats')) }));
   app.get('/_ccr/stats', async () => ({ auto_follow_stats: autoFollow.stats(), follow_stats: { indices: manager.stats() } }));
-  app.get<{ Params: IndexParams }>('/:cluster/:index/_ccr/info', async (req) => ({ follower_indices: manager.info(keyOf(req.params)) }));
+  app.get<{ Params: IndexParams }>('/:cluster/:index/_ccr/info', async (req) => ({ follower_indices: manager.info(followerOf(req, 'info')) }));
   app.get('/_ccr/info', async () => ({ follower_indices: manager.info() }));
 
   // ---- auto-follow patterns: CCR's /_ccr/auto_follow API ---------------------------------------
   // (Pattern names cannot start with "_", so these never meet the /<cluster>/<index>/... routes.)
 
-  app.put<{ Params: PatternParams; Body: Body }>('/_ccr/auto_follow/:name', async (req) => {
-    await autoFollow.put(req.params.name, req.body ?? {});
+  app.put<{ Params: PatternParams }>('/_ccr/auto_follow/:name', async (req) => {
+    checkPatternName(req.params.name);
+    const what = 'an auto-follow pattern';
+    const body = objectBody(req.body, what);
+    checkBody(body, PATTERN_BODY, what);
+    await autoFollow.put(req.params.name, body);
     return { acknowledged: true };
   });
 
   app.get('/_ccr/auto_follow', async () => ({ patterns: autoFollow.list() }));
-  app.get<{ Params: PatternParams }>('/_ccr/auto_follow/:name', async (req) => ({ patterns: autoFollow.list(req.params.name) }));
+  app.get<{ Params: PatternParams }>('/_ccr/auto_follow/:name', async (req) => ({ patterns: autoFollow.list(patternOf(req, 'get')) }));
 
   app.delete<{ Params: PatternParams }>('/_ccr/auto_follow/:name', async (req) => {
-    await autoFollow.delete(req.params.name);
+    await autoFollow.delete(patternOf(req, 'delete'));
     return { acknowledged: true };
   });
 
   app.post<{ Params: PatternParams }>('/_ccr/auto_follow/:name/pause', async (req) => {
-    await autoFollow.pause(req.params.name);
+    await autoFollow.pause(patternOf(req, 'pause'));
     return { acknowledged: true };
   });
 
   app.post<{ Params: PatternParams }>('/_ccr/auto_follow/:name/resume', async (req) => {
-    await autoFollow.resume(req.params.name);
+    await autoFollow.resume(patternOf(req, 'resume'));
     return { acknowledged: true };
   });
 
   return app;
+}
+
+/** The follower key of a route that takes no parameters (a body, if any, must be `{}`). */
+function followerOf(req: FastifyRequest<{ Params: IndexParams }>, action: string): string {
+  checkFollowerPath(req.params);
+  checkBody(objectBody(req.body, action), NO_BODY, action);
+  return keyOf(req.params);
+}
+
+/** The pattern name of a route that takes no parameters (a body, if any, must be `{}`). */
+function patternOf(req: FastifyRequest<{ Params: PatternParams }>, action: string): string {
+  checkPatternName(req.params.name);
+  checkBody(objectBody(req.body, `auto-follow ${action}`), NO_BODY, `auto-follow ${action}`);
+  return req.params.name;
 }
 
 /** Only a browser asks for text/html before (or instead of) JSON. */
@@ -119,18 +232,104 @@ function prefersHtml(accept: string | undefined): boolean {
   return html >= 0 && (json < 0 || html < json);
 }
 
+/** A browser loading the status page: it gets the static HTML, which carries no data. */
+function isStatusPageRequest(req: FastifyRequest): boolean {
+  return (req.method === 'GET' || req.method === 'HEAD') && req.url === '/' && prefersHtml(req.headers.accept);
+}
+
+/** `/:cluster/:index/_ccr/stats` → a RegExp over raw request paths. */
+function routePattern(url: string): RegExp {
+  const parts = url.split('/').map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  return new RegExp(`^${parts.join('/')}$`);
+}
+
 function keyOf(p: IndexParams): string {
   return followerKey(p.cluster, p.index);
 }
 
-function sendError(reply: FastifyReply, err: unknown, logger: Logger): FastifyReply {
-  if (err instanceof FollowError) {
-    return reply.code(err.status).send({ error: { type: err.type, reason: err.message }, status: err.status });
+function errorBody(type: string, reason: string, status: number): { error: { type: string; reason: string }; status: number } {
+  return { error: { type, reason }, status };
+}
+
+/**
+ * Fastify's own refusals, by code, with a message that says what to do. Any other fastify error
+ * with a 4xx status keeps its message.
+ */
+const FASTIFY_ERRORS: Readonly<Record<string, string>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: `request body too large: the control API takes at most ${CONTROL_BODY_LIMIT / 1024}kb`,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported Content-Type: send the body as JSON with `Content-Type: application/json`',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'the request body does not match its Content-Length',
+  FST_ERR_BAD_URL: 'malformed URL: invalid percent-encoding',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path segment is too long',
+};
+
+/**
+ * Reads and throws away the rest of a refused request's body, up to `limit` bytes, before the
+ * answer goes out. Node ends a connection as soon as its answer is sent when the client asked for
+ * `Connection: close` (fastify asks for it too after a refused body), and a client still sending
+ * then gets a reset instead of the answer. Past `limit`, or with a declared length past it, the
+ * connection is closed instead, so nobody can make the daemon read without end.
+ */
+async function discardBody(reply: FastifyReply, limit: number): Promise<void> {
+  const raw = reply.request.raw;
+  const declared = raw.headers['content-length'];
+  const hasBody = (declared !== undefined && declared !== '0') || raw.headers['transfer-encoding'] !== undefined;
+  if (Number(declared) > limit) {
+    reply.header('connection', 'close');
+    return;
   }
-  const fastifyStatus = (err as { statusCode?: number }).statusCode;
-  if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
-    return reply.code(fastifyStatus).send({ error: { type: 'illegal_argument_exception', reason: (err as Error).message }, status: fastifyStatus });
+  const drained = !hasBody || raw.complete || await new Promise<boolean>((resolve) => {
+    let read = 0;
+    const finish = (whole: boolean): void => {
+      raw.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose);
+      resolve(whole);
+    };
+    const onData = (chunk: Buffer): void => {
+      read += chunk.length;
+      if (read > limit) finish(false);
+    };
+    const onEnd = (): void => finish(true);
+    const onClose = (): void => finish(false);
+    raw.on('data', onData).once('end', onEnd).once('close', onClose).once('error', onClose);
+    raw.resume();
+  });
+  if (drained) reply.removeHeader('connection');
+  else reply.header('connection', 'close');
+}
+
+/**
+ * Requests Node's HTTP parser cannot read (an unknown method, a malformed header, headers over
+ * 16 KiB, a client too slow to send its request), answered in the API's error format on the raw
+ * socket, which is then closed: nothing else on that connection can be trusted.
+ */
+function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  // A reset connection has nobody left to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'the request was not received in time']
+    : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'request headers too large']
+      : [400, `malformed HTTP request${err.code !== undefined ? ` (${err.code})` : ''}`];
+  endSocket(socket, status, JSON.stringify(errorBody('illegal_argument_exception', reason, status)));
+}
+
+/** Writes a whole JSON answer on a raw socket and closes it. */
+function endSocket(socket: Duplex, status: number, body: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+  socket.end(head + body, () => socket.destroy());
+}
+
+function sendError(reply: FastifyReply, err: unknown, logger: Logger): FastifyReply {
+  if (err instanceof FollowError || err instanceof ControlRequestError) {
+    return reply.code(err.status).send(errorBody(err.type, err.message, err.status));
+  }
+  const { statusCode, code } = err as { statusCode?: number; code?: string };
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    const reason = (code !== undefined && Object.hasOwn(FASTIFY_ERRORS, code) ? FASTIFY_ERRORS[code] : undefined) ?? (err as Error).message;
+    return reply.code(statusCode).send(errorBody('illegal_argument_exception', reason, statusCode));
   }
   logger.error(`control API request failed: ${(err as Error).message}`);
-  return reply.code(500).send({ error: { type: 'exception', reason: (err as Error).message }, status: 500 });
+  return reply.code(500).send(errorBody('exception', (err as Error).message, 500));
 }

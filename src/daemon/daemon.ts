@@ -11,6 +11,7 @@ import { FileStateStore } from '../state/file-state-store.js';
 import type { StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import type { DaemonConfig } from './config.js';
+import { checkControlBinding } from './control-auth.js';
 import { buildControlServer } from './control-server.js';
 import { VERSION } from './version.js';
 
@@ -49,11 +50,13 @@ export class Daemon {
 
   static async start(options: DaemonOptions): Promise<Daemon> {
     const { config, logger } = options;
+    // Before anything is opened: an exposed control API without a token must not run even briefly.
+    checkControlBinding(config.control);
     const state = await (options.openState ?? ((c) => FileStateStore.open(c.stateDir)))(config);
     const clusters = options.clusters ?? new ClusterRegistry(config.clusters);
     const manager = new FollowManager({ clusters, state, logger, checkpointIntervalMs: options.checkpointIntervalMs });
     const autoFollow = new AutoFollowCoordinator({ clusters, state, followers: manager, logger, pollIntervalMs: options.autoFollowPollIntervalMs });
-    const server = buildControlServer({ manager, autoFollow, logger, version: VERSION });
+    const server = buildControlServer({ manager, autoFollow, logger, version: VERSION, token: config.control.token });
     try {
       await manager.restore();
       // After the followers: a pattern's first round must see them, or it would follow again.

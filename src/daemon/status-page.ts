@@ -3,6 +3,13 @@
  * polls `/_ccr/stats` and `/_ccr/auto_follow` every 2 s and redraws. Throughput (operations written
  * per second) is derived in the page from successive stats and drawn as an inline SVG sparkline of
  * the last 5 minutes. No build step, no external resources.
+ *
+ * With a control token configured, the HTML itself is served to anyone (it holds no data) and the
+ * page authenticates its fetches: open `http://<control address>/#token=<token>`. The token is
+ * taken from the URL fragment, which browsers never send to a server (so it reaches no access log
+ * or Referer), kept in this tab's sessionStorage, and removed from the address bar at once; the
+ * page then sends it as `Authorization: Bearer` on each fetch. Without it, or when it is refused,
+ * the page asks for it in a password field.
  */
 export const STATUS_PAGE_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ccr-follow</title>
@@ -15,14 +22,46 @@ th{background:#f4f4f4;font-weight:600}td.num{text-align:right;font-variant-numer
 .active{color:#137333}.paused{color:#8a6d00}.failed{color:#b3261e}
 .bar{background:#eee;width:8em;height:.7em;display:inline-block}.bar>span{background:#1a73e8;height:100%;display:block}
 .err{color:#b3261e;font-size:.9em}#updated{color:#777;font-size:.9em}svg{vertical-align:middle}
+#login{margin:1em 0;padding:.8em;border:1px solid #ddd;background:#fafafa}#login[hidden]{display:none}
 </style></head><body>
 <h1>ccr-follow</h1><div id="updated">loading…</div>
+<form id="login" hidden><label>This daemon needs its control token (daemon.control.token):
+<input id="token" type="password" autocomplete="off" size="40"></label> <button type="submit">show status</button></form>
 <h2>Follower indices</h2>
 <table id="followers"><thead><tr><th>follower</th><th>leader</th><th>status</th><th>lag ops</th><th>lag</th><th>progress</th><th>written/s (5 min)</th><th>last error</th></tr></thead><tbody></tbody></table>
 <h2>Auto-follow patterns</h2>
 <table id="patterns"><thead><tr><th>pattern</th><th>remote</th><th>leader patterns</th><th>active</th><th>followed</th><th>recent errors</th></tr></thead><tbody></tbody></table>
 <script>
-const HISTORY = 150, history = new Map();
+const HISTORY = 150, history = new Map(), TOKEN_KEY = 'ccr-follow-control-token';
+// #token=<token>: kept for this tab only, and taken out of the address bar so it is not bookmarked,
+// shared or shown on screen.
+(function takeToken() {
+  const m = /(?:^#|&)token=([^&]*)/.exec(location.hash);
+  if (!m) return;
+  try { sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1])); } catch (e) { /* storage disabled: the form asks */ }
+  window.history.replaceState(null, '', location.pathname + location.search);
+})();
+function authHeaders() {
+  let token = null;
+  try { token = sessionStorage.getItem(TOKEN_KEY); } catch (e) { /* storage disabled: no token */ }
+  return token ? { Authorization: 'Bearer ' + token } : {};
+}
+class NeedToken extends Error {}
+// While the form is shown the page stops polling: each refused request is a warning in the daemon's log.
+let waitingForToken = false;
+async function getJson(path) {
+  const r = await fetch(path, { headers: { Accept: 'application/json', ...authHeaders() }, cache: 'no-store' });
+  if (r.status === 401) throw new NeedToken();
+  if (!r.ok) throw new Error(path + ' answered HTTP ' + r.status);
+  return r.json();
+}
+document.getElementById('login').addEventListener('submit', (e) => {
+  e.preventDefault();
+  try { sessionStorage.setItem(TOKEN_KEY, document.getElementById('token').value.trim()); } catch (err) { /* storage disabled */ }
+  document.getElementById('token').value = '';
+  waitingForToken = false;
+  refresh();
+});
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
 const dur = (ms) => ms < 1000 ? ms + ' ms' : ms < 60000 ? (ms / 1000).toFixed(1) + ' s' : Math.floor(ms / 60000) + ' min ' + Math.round(ms % 60000 / 1000) + ' s';
 function status(f) { return f.status === 'active' ? 'active' : f.fatal_exception ? 'failed' : 'paused'; }
@@ -49,7 +88,8 @@ function row(f, now) {
 }
 async function refresh() {
   try {
-    const [stats, af] = await Promise.all([fetch('/_ccr/stats').then((r) => r.json()), fetch('/_ccr/auto_follow').then((r) => r.json())]);
+    const [stats, af] = await Promise.all([getJson('/_ccr/stats'), getJson('/_ccr/auto_follow')]);
+    document.getElementById('login').hidden = true;
     const now = Date.now(), followers = stats.follow_stats.indices;
     document.querySelector('#followers tbody').innerHTML = followers.length ? followers.map((f) => row(f, now)).join('') : '<tr><td colspan="8">no follower indices</td></tr>';
     document.querySelector('#patterns tbody').innerHTML = af.patterns.length ? af.patterns.map((p) => {
@@ -61,9 +101,15 @@ async function refresh() {
     }).join('') : '<tr><td colspan="6">no auto-follow patterns</td></tr>';
     document.getElementById('updated').textContent = 'updated ' + new Date(now).toLocaleTimeString() + ' · refreshes every 2 s';
   } catch (err) {
+    if (err instanceof NeedToken) {
+      waitingForToken = true;
+      document.getElementById('login').hidden = false;
+      document.getElementById('updated').textContent = 'the daemon refused the request: it needs its control token';
+      return;
+    }
     document.getElementById('updated').textContent = 'cannot reach the daemon: ' + err;
   }
 }
-refresh(); setInterval(refresh, 2000);
+refresh(); setInterval(() => { if (!waitingForToken) refresh(); }, 2000);
 </script></body></html>
 `;

@@ -4,7 +4,8 @@
  * and the daemon's own memory use (RSS).
  *
  * `DaemonProcess.start()` writes a YAML config (clusters `leader` and `follower`, a state dir, a
- * free control port, a log file) into a fresh temp dir, spawns `node bin/ccr-follow.js daemon
+ * free control port, a log file, and `daemon.control.token` when `controlToken` is given) into a
+ * fresh temp dir, spawns `node bin/ccr-follow.js daemon
  * --config <file>` from the repository root and waits until the control API answers `GET /`.
  *
  * Every child started here is remembered until it exits: `stopAllDaemonProcesses()` (call it from
@@ -43,7 +44,16 @@ export interface DaemonProcessOptions {
   readonly startTimeoutMs?: number;
   /** Extra `node` flags for the daemon, e.g. `--max-old-space-size=256`. */
   readonly nodeArgs?: readonly string[];
+  /**
+   * `daemon.control.token`: the control API then wants `Authorization: Bearer <token>`, which
+   * the readiness probe and `api()` send. It is written to the config through `${VAR}` and passed
+   * in the daemon's environment, as an operator would.
+   */
+  readonly controlToken?: string;
 }
+
+/** The variable the test config reads the control token from. */
+const CONTROL_TOKEN_VAR = 'CCR_TEST_CONTROL_TOKEN';
 
 export interface ExitStatus {
   readonly code: number | null;
@@ -89,6 +99,8 @@ export class DaemonProcess {
     readonly configFile: string,
     readonly logFile: string,
     readonly outputFile: string,
+    /** The control token the daemon wants, if any. */
+    readonly controlToken: string | undefined,
   ) {
     this.#child = child;
     this.#exited = new Promise<ExitStatus>((resolve) => {
@@ -138,7 +150,7 @@ export class DaemonProcess {
       },
       daemon: {
         state_dir: stateDir,
-        control: { host: '127.0.0.1', port },
+        control: { host: '127.0.0.1', port, ...(opts.controlToken !== undefined ? { token: `\${${CONTROL_TOKEN_VAR}}` } : {}) },
         log: { level: opts.logLevel ?? 'info', file: logFile, format: 'json' },
       },
     };
@@ -148,13 +160,13 @@ export class DaemonProcess {
       const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, 'daemon', '--config', configFile], {
         cwd: REPO_ROOT,
         stdio: ['ignore', fd, fd],
-        env: { ...process.env },
+        env: { ...process.env, ...(opts.controlToken !== undefined ? { [CONTROL_TOKEN_VAR]: opts.controlToken } : {}) },
       });
       if (child.pid === undefined) {
         const error = await new Promise<Error>((resolve) => child.once('error', resolve));
         throw new Error(`could not spawn ${BIN}: ${error.message}`);
       }
-      return new DaemonProcess(child, child.pid, `http://127.0.0.1:${port}`, dir, stateDir, configFile, logFile, outputFile);
+      return new DaemonProcess(child, child.pid, `http://127.0.0.1:${port}`, dir, stateDir, configFile, logFile, outputFile, opts.controlToken);
     } finally {
       // The child has its own copy of the descriptor.
       closeSync(fd);
@@ -165,13 +177,18 @@ export class DaemonProcess {
     const outcome = await waitFor(async () => {
       // A daemon that died will never answer: stop waiting at once and say how it ended.
       if (this.#exitStatus) return 'exited';
-      const res = await fetch(`${this.url}/`, { signal: AbortSignal.timeout(2_000) });
+      const res = await fetch(`${this.url}/`, { headers: this.authHeaders(), signal: AbortSignal.timeout(2_000) });
       const body = (await res.json()) as { name?: string };
       return res.ok && body.name === 'ccr-follow' ? 'ready' : false;
     }, { timeoutMs, intervalMs: 100, message: `the daemon (pid ${this.pid}) to answer GET ${this.url}/` });
     if (outcome === 'exited') {
       throw new Error(`the daemon (pid ${this.pid}) exited before it was ready (${describeExit(this.#exitStatus!)})`);
     }
+  }
+
+  /** `Authorization: Bearer <controlToken>` when the daemon has a token, else nothing. */
+  authHeaders(): Record<string, string> {
+    return this.controlToken === undefined ? {} : { authorization: `Bearer ${this.controlToken}` };
   }
 
   get exitStatus(): ExitStatus | undefined {
@@ -234,7 +251,7 @@ export class DaemonProcess {
   async api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(`${this.url}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { ...this.authHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(30_000),
     });
