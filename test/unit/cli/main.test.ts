@@ -237,7 +237,7 @@ describe('ccr-follow main()', () => {
     let server: HttpServer | undefined;
     let port: number | undefined;
 
-    before(async function () {
+    before(async () => {
       for (const candidate of FETCH_BLOCKED_PORTS) {
         const s = createHttpServer((req, res) => {
           res.setHeader('content-type', 'application/json');
@@ -253,7 +253,7 @@ describe('ccr-follow main()', () => {
           return;
         }
       }
-      this.skip(); // every candidate port is taken on this machine
+      throw new Error(`every candidate port (${FETCH_BLOCKED_PORTS.join(', ')}) is taken on this machine`);
     });
 
     after(async () => {
