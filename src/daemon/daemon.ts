@@ -54,6 +54,7 @@ export class Daemon {
     checkControlBinding(config.control);
     const state = await (options.openState ?? ((c) => FileStateStore.open(c.stateDir)))(config);
     const clusters = options.clusters ?? new ClusterRegistry(config.clusters);
+    for (const warning of clusters.securityWarnings()) logger.warn(warning);
     const manager = new FollowManager({ clusters, state, logger, checkpointIntervalMs: options.checkpointIntervalMs });
     const autoFollow = new AutoFollowCoordinator({ clusters, state, followers: manager, logger, pollIntervalMs: options.autoFollowPollIntervalMs });
     const server = buildControlServer({ manager, autoFollow, logger, version: VERSION, token: config.control.token });

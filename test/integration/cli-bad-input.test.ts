@@ -493,7 +493,7 @@ describe('ccr-follow CLI: bad input is refused clearly and changes nothing (issu
     const log = await readFile(logFile, 'utf8');
     // The log is really there and at debug level: it names the follows, the secured one included.
     expect(log).to.include(`following secured/${securedIndex} into follower/`);
-    expect(log).to.match(/secured_bad \(http:\/\/127\.0\.0\.1:\d+, auth=basic\)/);
+    expect(log).to.match(/secured_bad \(https?:\/\/127\.0\.0\.1:\d+, auth=basic\)/);
     expectNoSecrets(log, `the daemon log ${logFile}`);
     for (const output of daemonOutputs) expectNoSecrets(output, 'the daemon\'s stdout/stderr');
   });
