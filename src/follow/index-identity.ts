@@ -10,7 +10,7 @@
  */
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { ClusterResponseError } from '../cluster/errors.js';
-import { abortError } from '../util/sleep.js';
+import { abortError, raceAbort } from '../util/sleep.js';
 
 export class IndexIdentity {
   readonly #lifetime = new AbortController();
@@ -67,16 +67,5 @@ export function indexReplacedError(alias: string, role: string, index: string, b
   return new ClusterResponseError({
     alias, operation: `check the ${role} index`, statusCode: 404, esType: 'index_not_found_exception',
     reason: `the ${role} index [${index}] was deleted and created again (uuid ${before} → ${now}); its history cannot continue the follow`,
-  });
-}
-
-function raceAbort<T>(shared: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(abortError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    shared.then(
-      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
-    );
   });
 }

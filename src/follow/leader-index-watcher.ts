@@ -16,7 +16,7 @@ import type { ClusterClient } from '../cluster/cluster-client.js';
 import { ClusterResponseError } from '../cluster/errors.js';
 import type { MetadataVersions, ShardSeqNoState } from '../cluster/types.js';
 import type { LeaderCheckpoint } from '../shard/ports.js';
-import { abortError, sleep as realSleep, type Sleep } from '../util/sleep.js';
+import { abortError, raceAbort, sleep as realSleep, type Sleep } from '../util/sleep.js';
 
 export interface WatcherOptions {
   readonly minPollIntervalMs?: number;
@@ -204,16 +204,4 @@ export class LeaderIndexWatcher {
 
 function toCheckpoint(s: ShardSeqNoState): LeaderCheckpoint {
   return { globalCheckpoint: s.globalCheckpoint, maxSeqNo: s.maxSeqNo };
-}
-
-/** Waits for a shared promise, but lets one waiter leave early on its own abort. */
-function raceAbort<T>(shared: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(abortError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    shared.then(
-      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
-    );
-  });
 }

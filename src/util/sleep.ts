@@ -23,3 +23,15 @@ export function abortError(): Error {
   err.name = 'AbortError';
   return err;
 }
+
+/** Waits for a shared promise, but lets one waiter leave early on its own abort. */
+export function raceAbort<T>(shared: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(abortError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    shared.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
+    );
+  });
+}

@@ -15,6 +15,7 @@ import { DEFAULT_FOLLOW_PARAMS } from '../../src/shard/follow-params.js';
 import { testClusters, uniqueName, type TestCluster } from '../helpers/clusters.js';
 import { DaemonProcess, followerStats, stopAllDaemonProcesses, waitForDaemonCaughtUp } from '../helpers/daemon-process.js';
 import { compareIndices, connect, createLeaderIndex } from '../helpers/replication.js';
+import { StatsSampler } from '../helpers/stats-sampler.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const MAX_WRITE_BUFFER_COUNT = 500;
@@ -52,60 +53,6 @@ function bufferedBytes(n: number): number {
   return Buffer.byteLength(JSON.stringify(doc.op === 'index' ? doc.source : {})) + Buffer.byteLength(doc.id ?? '') + 64;
 }
 
-interface ShardMax {
-  bufferOps: number;
-  bufferBytes: number;
-}
-
-/** Samples the daemon's stats and RSS every SAMPLE_INTERVAL_MS until stopped, keeping the maxima. */
-class Sampler {
-  readonly perShard = new Map<number, ShardMax>();
-  samples = 0;
-  rssMax = 0;
-  latest: FollowerIndexStats | undefined;
-  #stopped = false;
-  #error: unknown;
-  readonly #done: Promise<void>;
-
-  constructor(private readonly daemon: DaemonProcess, private readonly followerIndex: string) {
-    this.#done = this.#run();
-    this.#done.catch((err: unknown) => {
-      this.#error = err;
-    });
-  }
-
-  async #run(): Promise<void> {
-    while (!this.#stopped) {
-      const [stats, rss] = await Promise.all([followerStats(this.daemon, this.followerIndex), this.daemon.rssBytes()]);
-      this.latest = stats;
-      this.samples += 1;
-      this.rssMax = Math.max(this.rssMax, rss);
-      for (const s of stats.shards) {
-        const max = this.perShard.get(s.shard_id) ?? { bufferOps: 0, bufferBytes: 0 };
-        max.bufferOps = Math.max(max.bufferOps, s.write_buffer_operation_count);
-        max.bufferBytes = Math.max(max.bufferBytes, s.write_buffer_size_in_bytes);
-        this.perShard.set(s.shard_id, max);
-      }
-      await delay(SAMPLE_INTERVAL_MS);
-    }
-  }
-
-  /** Resets the RSS maximum (a new phase starts). */
-  resetRss(): void {
-    this.rssMax = 0;
-  }
-
-  /** Throws the sampling failure, if any (the daemon died, the API stopped answering). */
-  check(): void {
-    if (this.#error !== undefined) throw this.#error;
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#done;
-  }
-}
-
 describe('back-pressure while the follower refuses writes', function () {
   this.timeout(600_000);
 
@@ -113,7 +60,7 @@ describe('back-pressure while the follower refuses writes', function () {
     let pair: { leader: TestCluster; follower: TestCluster };
     let leader: ClusterClient;
     let follower: ClusterClient;
-    let sampler: Sampler | undefined;
+    let sampler: StatsSampler | undefined;
     const created: { leader: string[]; follower: string[] } = { leader: [], follower: [] };
 
     before(async () => {
@@ -155,7 +102,7 @@ describe('back-pressure while the follower refuses writes', function () {
 
       await follower.putSettings(followerIndex, { 'index.blocks.write': true });
       const rssBaseline = await daemon.rssBytes();
-      sampler = new Sampler(daemon, followerIndex);
+      sampler = new StatsSampler(daemon, followerIndex, SAMPLE_INTERVAL_MS);
 
       // ---- the leader receives ~200 MB that the follower cannot take ----
       const writeStarted = Date.now();

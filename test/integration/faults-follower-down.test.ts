@@ -11,12 +11,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { expect } from 'chai';
 import type { ClusterClient } from '../../src/cluster/cluster-client.js';
 import type { DocumentWrite, Flavor } from '../../src/cluster/types.js';
-import type { FollowerIndexStats } from '../../src/follow/index-follower.js';
 import { testClusters, uniqueName, type TestCluster } from '../helpers/clusters.js';
 import { DaemonProcess, followerStats, stopAllDaemonProcesses, waitForDaemonCaughtUp } from '../helpers/daemon-process.js';
 import { pairTitle } from '../helpers/follow-fixture.js';
 import { mulberry32 } from '../helpers/prng.js';
 import { compareIndices, connect, createLeaderIndex } from '../helpers/replication.js';
+import { StatsSampler } from '../helpers/stats-sampler.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** What the issue asks: the follower node away for exactly two minutes. */
@@ -104,54 +104,6 @@ class LeaderWriter {
   }
 }
 
-interface Peaks {
-  bufferOps: number;
-  bufferBytes: number;
-}
-
-/** Samples stats and RSS until stopped, keeping per-shard buffer peaks and the RSS peak. */
-class Sampler {
-  readonly perShard = new Map<number, Peaks>();
-  rssMax = 0;
-  samples = 0;
-  latest: FollowerIndexStats | undefined;
-  #stopped = false;
-  #error: unknown;
-  readonly #done: Promise<void>;
-
-  constructor(private readonly daemon: DaemonProcess, private readonly followerIndex: string) {
-    this.#done = this.#run();
-    this.#done.catch((err: unknown) => {
-      this.#error = err;
-    });
-  }
-
-  async #run(): Promise<void> {
-    while (!this.#stopped) {
-      const [stats, rss] = await Promise.all([followerStats(this.daemon, this.followerIndex), this.daemon.rssBytes()]);
-      this.latest = stats;
-      this.samples += 1;
-      this.rssMax = Math.max(this.rssMax, rss);
-      for (const s of stats.shards) {
-        const peak = this.perShard.get(s.shard_id) ?? { bufferOps: 0, bufferBytes: 0 };
-        peak.bufferOps = Math.max(peak.bufferOps, s.write_buffer_operation_count);
-        peak.bufferBytes = Math.max(peak.bufferBytes, s.write_buffer_size_in_bytes);
-        this.perShard.set(s.shard_id, peak);
-      }
-      await delay(SAMPLE_INTERVAL_MS);
-    }
-  }
-
-  check(): void {
-    if (this.#error !== undefined) throw this.#error;
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#done;
-  }
-}
-
 const PAIRS: readonly (readonly [Flavor, Flavor])[] = [['elasticsearch', 'elasticsearch'], ['elasticsearch', 'opensearch']];
 
 describe('fault: the follower node is down for two minutes while the leader is written', function () {
@@ -163,7 +115,7 @@ describe('fault: the follower node is down for two minutes while the leader is w
       let leader: ClusterClient;
       let follower: ClusterClient;
       let writer: LeaderWriter | undefined;
-      let sampler: Sampler | undefined;
+      let sampler: StatsSampler | undefined;
       const created: { leader: string[]; follower: string[] } = { leader: [], follower: [] };
 
       before(async () => {
@@ -210,7 +162,7 @@ describe('fault: the follower node is down for two minutes while the leader is w
         created.follower.push(followerIndex);
         await waitForDaemonCaughtUp(daemon, leader, leaderIndex, followerIndex, 300_000);
         const rssBaseline = await daemon.rssBytes();
-        sampler = new Sampler(daemon, followerIndex);
+        sampler = new StatsSampler(daemon, followerIndex, SAMPLE_INTERVAL_MS);
 
         // ---- the node goes while the leader keeps being written ----
         writer.start();
