@@ -60,7 +60,9 @@ async function newestProfile(dir: string, after: number): Promise<string | undef
 }
 
 const rate = (v: number | undefined): string => (v === undefined ? 'n/a' : `${Math.round(v)}/s`);
-const shape = (r: RequestShape | undefined): string => (r ? `${r.reads} reads × ${r.opsPerRead.toFixed(0)} ops, ${r.writes} bulks × ${r.opsPerWrite.toFixed(0)} ops` : '');
+const shape = (r: RequestShape | undefined): string => (r
+  ? `${r.reads} reads × ${r.opsPerRead.toFixed(0)} ops (${r.msPerRead.toFixed(0)} ms each), ${r.writes} bulks × ${r.opsPerWrite.toFixed(0)} ops (${r.msPerWrite.toFixed(0)} ms each)`
+  : '');
 
 async function runPair(cfg: BenchConfig, pair: PairName, skipped: string[]): Promise<PairResult> {
   const loadBefore = loadavg();

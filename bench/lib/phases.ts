@@ -125,6 +125,7 @@ export async function tuneCeiling(ctx: Ctx, docs: number, grid: readonly (readon
 interface ShardStats {
   shard_id: number; follower_global_checkpoint: number; leader_global_checkpoint: number; write_buffer_size_in_bytes: number; peak_write_buffer_size_in_bytes?: number;
   outstanding_read_requests: number; outstanding_write_requests: number; successful_read_requests: number; operations_read: number; successful_write_requests: number; operations_written: number;
+  total_read_time_millis: number; total_write_time_millis: number;
 }
 interface FollowerStats { shards: ShardStats[]; fatal_exception?: { type: string; reason: string } }
 
@@ -136,13 +137,20 @@ async function stats(daemon: DaemonProcess, index: string): Promise<FollowerStat
 }
 
 /** How the daemon split the work: requests made and operations per request, summed over shards. */
-export interface RequestShape { readonly reads: number; readonly opsPerRead: number; readonly writes: number; readonly opsPerWrite: number }
+export interface RequestShape {
+  readonly reads: number; readonly opsPerRead: number; readonly writes: number; readonly opsPerWrite: number;
+  /** Mean time of one read (stats' total_read_time_millis / successful_read_requests) and of one bulk. */
+  readonly msPerRead: number; readonly msPerWrite: number;
+}
 
 function requestShape(s: FollowerStats | undefined): RequestShape {
   const sum = (f: (sh: ShardStats) => number): number => (s?.shards ?? []).reduce((a, sh) => a + (f(sh) ?? 0), 0);
   const reads = sum((sh) => sh.successful_read_requests);
   const writes = sum((sh) => sh.successful_write_requests);
-  return { reads, opsPerRead: sum((sh) => sh.operations_read) / Math.max(1, reads), writes, opsPerWrite: sum((sh) => sh.operations_written) / Math.max(1, writes) };
+  return {
+    reads, opsPerRead: sum((sh) => sh.operations_read) / Math.max(1, reads), writes, opsPerWrite: sum((sh) => sh.operations_written) / Math.max(1, writes),
+    msPerRead: sum((sh) => sh.total_read_time_millis) / Math.max(1, reads), msPerWrite: sum((sh) => sh.total_write_time_millis) / Math.max(1, writes),
+  };
 }
 
 
