@@ -1,0 +1,173 @@
+import { expect } from 'chai';
+import type { ClusterClient } from '../../../src/cluster/cluster-client.js';
+import { ClusterResponseError } from '../../../src/cluster/errors.js';
+import type { MetadataVersions, ShardSeqNoState } from '../../../src/cluster/types.js';
+import { LeaderIndexWatcher } from '../../../src/follow/leader-index-watcher.js';
+
+/** The three calls the watcher makes, with refreshes held open until the test releases them. */
+class FakeLeader {
+  readonly alias = 'leader';
+  stats: readonly ShardSeqNoState[] | Error = [];
+  versions: MetadataVersions = { mappingVersion: 1, settingsVersion: 1, aliasesVersion: 1 };
+  readonly pendingRefreshes: (() => void)[] = [];
+  refreshCalls = 0;
+
+  shardSeqNos(): Promise<readonly ShardSeqNoState[]> {
+    return this.stats instanceof Error ? Promise.reject(this.stats) : Promise.resolve(this.stats);
+  }
+
+  refresh(): Promise<void> {
+    this.refreshCalls += 1;
+    return new Promise((resolve) => this.pendingRefreshes.push(resolve));
+  }
+
+  metadataVersions(): Promise<MetadataVersions> {
+    return Promise.resolve(this.versions);
+  }
+
+  /** Completes the oldest refresh still open. */
+  finishRefresh(): void {
+    const next = this.pendingRefreshes.shift();
+    if (!next) throw new Error('no refresh is open');
+    next();
+  }
+}
+
+function shards(...globalCheckpoints: number[]): ShardSeqNoState[] {
+  return globalCheckpoints.map((gcp, shard) => ({ shard, globalCheckpoint: gcp, maxSeqNo: gcp, localCheckpoint: gcp }));
+}
+
+/** Settles to 'pending' when the promise has not settled after the microtasks queued so far. */
+async function state(promise: Promise<unknown>): Promise<'pending' | 'settled'> {
+  const marker = Symbol('pending');
+  const result = await Promise.race([promise.then(() => 'settled' as const, () => 'settled' as const), new Promise((r) => setImmediate(() => r(marker)))]);
+  return result === marker ? 'pending' : 'settled';
+}
+
+describe('LeaderIndexWatcher', () => {
+  let leader: FakeLeader;
+  let watcher: LeaderIndexWatcher;
+  const never = new AbortController().signal;
+
+  beforeEach(() => {
+    leader = new FakeLeader();
+    watcher = new LeaderIndexWatcher(leader as unknown as ClusterClient, 'orders', { minPollIntervalMs: 1, maxPollIntervalMs: 2 });
+  });
+  afterEach(() => watcher.close());
+
+  describe('global checkpoints', () => {
+    it('answers each waiter once a stats answer shows its shard above what it has', async () => {
+      leader.stats = shards(5, 5);
+      const first = watcher.awaitGlobalCheckpoint(0, 5, 60_000, never);
+      const second = watcher.awaitGlobalCheckpoint(1, 5, 60_000, never);
+      expect(await state(first)).to.equal('pending');
+      leader.stats = shards(7, 5);
+      expect(await first).to.deep.equal({ globalCheckpoint: 7, maxSeqNo: 7 });
+      expect(await state(second)).to.equal('pending');
+      leader.stats = shards(7, 9);
+      expect(await second).to.deep.equal({ globalCheckpoint: 9, maxSeqNo: 9 });
+    });
+
+    it('answers at once from what it already knows', async () => {
+      leader.stats = shards(4);
+      await watcher.awaitGlobalCheckpoint(0, -1, 60_000, never);
+      leader.stats = new Error('must not be asked again');
+      expect(await watcher.awaitGlobalCheckpoint(0, 3, 60_000, never)).to.deep.equal({ globalCheckpoint: 4, maxSeqNo: 4 });
+    });
+
+    it('answers at the deadline with the checkpoint as it is when nothing moves', async () => {
+      leader.stats = shards(5);
+      expect(await watcher.awaitGlobalCheckpoint(0, 5, 20, never)).to.deep.equal({ globalCheckpoint: 5, maxSeqNo: 5 });
+    });
+
+    it('never reports a checkpoint going back (a copy promoted to primary may answer an older one)', async () => {
+      leader.stats = shards(8);
+      await watcher.awaitGlobalCheckpoint(0, -1, 60_000, never);
+      leader.stats = shards(6);
+      expect(await watcher.awaitGlobalCheckpoint(0, 8, 20, never)).to.deep.equal({ globalCheckpoint: 8, maxSeqNo: 6 });
+    });
+
+    it('rejects a waiter whose shard has no started primary with a retryable 503', async () => {
+      leader.stats = shards(5);
+      const err = await watcher.awaitGlobalCheckpoint(1, -1, 60_000, never).then(() => undefined, (e: unknown) => e);
+      expect(err).to.be.instanceOf(ClusterResponseError);
+      expect((err as ClusterResponseError).statusCode).to.equal(503);
+      expect((err as Error).message).to.include('shard 1').and.include('[orders]');
+    });
+
+    it('passes a failed stats call to every waiter, for their retry policy to judge', async () => {
+      const failure = new Error('connection refused');
+      leader.stats = failure;
+      const results = await Promise.allSettled([
+        watcher.awaitGlobalCheckpoint(0, 1, 60_000, never),
+        watcher.awaitGlobalCheckpoint(1, 1, 60_000, never),
+      ]);
+      expect(results.map((r) => (r.status === 'rejected' ? r.reason : r.status))).to.deep.equal([failure, failure]);
+    });
+
+    it('lets one waiter leave on its own abort, and rejects the rest when closed', async () => {
+      leader.stats = shards(5, 5);
+      const leaving = new AbortController();
+      const aborted = watcher.awaitGlobalCheckpoint(0, 5, 60_000, leaving.signal);
+      const staying = watcher.awaitGlobalCheckpoint(1, 5, 60_000, never);
+      leaving.abort();
+      expect((await aborted.then(() => undefined, (e: Error) => e))?.name).to.equal('AbortError');
+      expect(await state(staying)).to.equal('pending');
+      watcher.close();
+      expect((await staying.then(() => undefined, (e: Error) => e))?.name).to.equal('AbortError');
+    });
+  });
+
+  describe('visibility', () => {
+    async function know(...globalCheckpoints: number[]): Promise<void> {
+      leader.stats = shards(...globalCheckpoints);
+      await Promise.all(globalCheckpoints.map((gcp, shard) => watcher.awaitGlobalCheckpoint(shard, gcp - 1, 60_000, never)));
+    }
+
+    it('makes operations visible with one refresh shared by every shard it covers, then needs none for them', async () => {
+      await know(5, 6);
+      const a = watcher.ensureVisible(0, 5, never);
+      const b = watcher.ensureVisible(1, 6, never);
+      expect(leader.refreshCalls).to.equal(1);
+      expect(await state(a)).to.equal('pending');
+      leader.finishRefresh();
+      expect(await a).to.deep.equal(leader.versions);
+      expect(await b).to.deep.equal(leader.versions);
+      expect(await watcher.ensureVisible(0, 3, never)).to.deep.equal(leader.versions);
+      expect(leader.refreshCalls).to.equal(1);
+    });
+
+    it('does not count a refresh that started before the checkpoint was seen: it starts another', async () => {
+      await know(5);
+      const early = watcher.ensureVisible(0, 5, never);
+      await know(9);
+      const late = watcher.ensureVisible(0, 9, never);
+      expect(leader.refreshCalls).to.equal(2);
+      leader.finishRefresh();
+      await early;
+      expect(await state(late), 'the first refresh does not cover seq_no 9').to.equal('pending');
+      leader.finishRefresh();
+      await late;
+    });
+
+    it('refuses a seq_no above every global checkpoint it has seen', async () => {
+      await know(5);
+      const err = await watcher.ensureVisible(0, 6, never).then(() => undefined, (e: Error) => e);
+      expect(err?.message).to.include('seq_no 6 is above every global checkpoint seen');
+    });
+
+    it('never lets the metadata versions go back when refreshes answer out of order', async () => {
+      await know(5);
+      leader.versions = { mappingVersion: 3, settingsVersion: 1, aliasesVersion: 1 };
+      const first = watcher.ensureVisible(0, 5, never);
+      leader.finishRefresh();
+      await first;
+      await know(9);
+      leader.versions = { mappingVersion: 2, settingsVersion: 1, aliasesVersion: 1 };
+      const second = watcher.ensureVisible(0, 9, never);
+      leader.finishRefresh();
+      await second;
+      expect(await watcher.ensureVisible(0, 9, never)).to.deep.include({ mappingVersion: 3 });
+    });
+  });
+});
