@@ -21,7 +21,7 @@ import type { Logger } from '../util/logger.js';
 import { sleep } from '../util/sleep.js';
 import { formatDuration } from '../util/units.js';
 import { CheckpointBatcher } from './checkpoint-batcher.js';
-import { IndexIdentity, indexReplacedError } from './index-identity.js';
+import { IndexIdentity } from './index-identity.js';
 import { LeaderIndexWatcher } from './leader-index-watcher.js';
 import { PausedLagProbe } from './paused-lag-probe.js';
 import { MetadataSync } from './metadata-sync.js';
@@ -99,12 +99,6 @@ export class IndexFollower {
   /** Set while paused because the state could not be written: retries the write, then resumes. */
   #stateProbe: NodeJS.Timeout | undefined;
   #catchUpTimer: NodeJS.Timeout | undefined;
-  /**
-   * The uuids of the leader and follower indices at the first start: a resume must find the same
-   * indices, never ones deleted and created again under their names meanwhile (index-identity.ts).
-   * Kept for the life of this object (a daemon restart takes the indices found then).
-   */
-  #uuids: { leader: string; follower: string } | undefined;
   #identities: IndexIdentity[] = [];
 
   constructor(record: FollowerRecord, deps: IndexFollowerDeps) {
@@ -251,24 +245,20 @@ export class IndexFollower {
     }
     // Same indices as when this follow first started (a resume or a daemon restart after they were
     // re-created must not continue): the uuids are kept in the follower's record.
-    const expected = this.#uuids ?? this.#record.indexUuids ?? uuids;
-    if (uuids.leader !== expected.leader) {
-      throw indexReplacedError(this.#record.leaderCluster, 'leader', this.#record.leaderIndex, expected.leader, uuids.leader);
-    }
-    if (uuids.follower !== expected.follower) {
-      throw indexReplacedError(this.#record.followerCluster, 'follower', this.#record.followerIndex, expected.follower, uuids.follower);
-    }
-    this.#uuids = expected;
+    const expected = this.#record.indexUuids ?? uuids;
+    const leaderIdentity = new IndexIdentity(leader, this.#record.leaderIndex, 'leader', expected.leader);
+    const followerIdentity = new IndexIdentity(follower, this.#record.followerIndex, 'follower', expected.follower);
+    leaderIdentity.check(uuids.leader);
+    followerIdentity.check(uuids.follower);
     if (this.#record.indexUuids === undefined) {
       try {
         await this.#persist({ ...this.#record, indexUuids: expected });
       } catch (err) {
-        // Still checked in memory while the daemon runs; the next start tries to record them again.
+        // #persist keeps them in memory first, so they are still checked while the daemon runs;
+        // the record's next write (or the next daemon start) stores them.
         this.#logger.warn(`cannot record the index uuids yet: ${(err as Error).message}`);
       }
     }
-    const leaderIdentity = new IndexIdentity(leader, this.#record.leaderIndex, 'leader', expected.leader);
-    const followerIdentity = new IndexIdentity(follower, this.#record.followerIndex, 'follower', expected.follower);
     const initial = await state.loadCheckpoints(this.key);
     const checkpoints = new CheckpointBatcher(
       this.key, state, logger, initial, this.#deps.checkpointIntervalMs, (err) => void this.#onStateUnwritable(err),

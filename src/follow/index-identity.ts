@@ -63,7 +63,7 @@ export class IndexIdentity {
 }
 
 /** Fatal (a 404 index_not_found_exception): the follow cannot continue with another index's history. */
-export function indexReplacedError(alias: string, role: string, index: string, before: string, now: string): ClusterResponseError {
+function indexReplacedError(alias: string, role: string, index: string, before: string, now: string): ClusterResponseError {
   return new ClusterResponseError({
     alias, operation: `check the ${role} index`, statusCode: 404, esType: 'index_not_found_exception',
     reason: `the ${role} index [${index}] was deleted and created again (uuid ${before} → ${now}); its history cannot continue the follow`,

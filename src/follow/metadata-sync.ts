@@ -67,14 +67,13 @@ export class MetadataSync {
    * under the same name has a history that must not be mixed with the old one.
    */
   async watch(intervalMs: number, signal: AbortSignal, onError: (err: unknown) => void): Promise<void> {
-    const { leader, follower, leaderIndex, followerIndex, leaderIdentity, followerIdentity } = this.#o;
+    const { leader, leaderIndex, leaderIdentity, followerIdentity } = this.#o;
     while (!signal.aborted) {
       try {
-        const [versions, leaderUuid, followerUuid] = await Promise.all([
-          leader.metadataVersions(leaderIndex, signal), leader.indexUuid(leaderIndex, signal), follower.indexUuid(followerIndex, signal),
+        // The uuid reads are shared with the shard readers' confirmations (index-identity.ts).
+        const [versions] = await Promise.all([
+          leader.metadataVersions(leaderIndex, signal), followerIdentity.confirm(signal), leaderIdentity.confirm(signal),
         ]);
-        followerIdentity.check(followerUuid);
-        leaderIdentity.check(leaderUuid);
         await this.ensure(versions, signal);
       } catch (err) {
         if (signal.aborted) return;

@@ -13,7 +13,7 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import { defaultConfig } from '../../src/daemon/config.js';
 import type { FollowerIndexStats } from '../../src/follow/index-follower.js';
 import { canonical } from '../../src/util/canonical-json.js';
-import { silentLogger, type Logger } from '../../src/util/logger.js';
+import { silentLogger, type Logger, type MemoryLogger } from '../../src/util/logger.js';
 import type { TestCluster } from './clusters.js';
 import { mulberry32 } from './prng.js';
 import { waitFor } from './wait-for.js';
@@ -309,4 +309,10 @@ export async function compareWithDocuments(expected: readonly Map<string, ShardD
   });
   if (expected.every((m) => m.size === 0)) diffs.push('nothing was expected: nothing was compared');
   return diffs.slice(0, 20);
+}
+
+/** After a failed test: the daemon's last non-debug log entries, which usually say why. */
+export function printRecentLog(logger: MemoryLogger, limit = 40): void {
+  const recent = logger.entries.filter((e) => e.level !== 'debug').slice(-limit);
+  console.log(`      daemon log (last ${recent.length} entries):\n${recent.map((e) => `        ${e.level} ${e.message} ${JSON.stringify(e.meta)}`).join('\n')}`);
 }

@@ -26,7 +26,7 @@ import { testClusters, uniqueName, type TestCluster } from '../helpers/clusters.
 import { pairTitle } from '../helpers/follow-fixture.js';
 import {
   BackgroundWriter, compareIndices, compareWithDocuments, connect, createLeaderIndex, expectStaysTrue, indexDocuments, primaryTerms,
-  RandomWorkload, startTestDaemon, statsOf, waitForCaughtUp, type TestDaemon,
+  printRecentLog, RandomWorkload, startTestDaemon, statsOf, waitForCaughtUp, type TestDaemon,
 } from '../helpers/replication.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -60,8 +60,7 @@ describe('faults on the leader', function () {
         await writer?.stop().catch(() => undefined);
         writer = undefined;
         if (this.currentTest?.state === 'failed') {
-          const recent = logger.entries.filter((e) => e.level !== 'debug').slice(-40);
-          console.log(`      daemon log (last ${recent.length} entries):\n${recent.map((e) => `        ${e.level} ${e.message} ${JSON.stringify(e.meta)}`).join('\n')}`);
+          printRecentLog(logger);
         }
         logger.clear();
       });

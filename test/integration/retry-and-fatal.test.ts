@@ -14,7 +14,7 @@ import type { FollowerInfo } from '../../src/follow/follow-manager.js';
 import { memoryLogger, type MemoryLogger } from '../../src/util/logger.js';
 import { testClusters, uniqueName, type TestCluster } from '../helpers/clusters.js';
 import {
-  compareIndices, connect, createLeaderIndex, RandomWorkload, startTestDaemon, statsOf, waitForCaughtUp, type TestDaemon, countDocs, indexSnapshot, sumOf, expectStaysTrue,
+  compareIndices, connect, createLeaderIndex, RandomWorkload, startTestDaemon, statsOf, waitForCaughtUp, type TestDaemon, countDocs, indexSnapshot, sumOf, expectStaysTrue, printRecentLog,
 } from '../helpers/replication.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -38,8 +38,7 @@ describe('retries and fatal errors (ES → ES)', function () {
 
   afterEach(function () {
     if (this.currentTest?.state === 'failed') {
-      const recent = logger.entries.filter((e) => e.level !== 'debug').slice(-40);
-      console.log(`      daemon log (last ${recent.length} entries):\n${recent.map((e) => `        ${e.level} ${e.message} ${JSON.stringify(e.meta)}`).join('\n')}`);
+      printRecentLog(logger);
     }
     logger.clear();
   });
