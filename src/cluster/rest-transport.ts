@@ -11,6 +11,7 @@
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { Client as OsClient } from '@opensearch-project/opensearch';
 import type { ConnectionOptions } from 'node:tls';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import type { ClusterConfig } from './cluster-config.js';
 import {
   ClusterAbortedError, ClusterConnectionError, ClusterError, ClusterProtocolError,
@@ -29,6 +30,8 @@ export interface RestRequest {
   readonly ndjson?: string;
   /** Statuses that are answers, not errors (e.g. 404 for an existence check). */
   readonly accept?: readonly number[];
+  /** Answer the body as the bytes received (a Buffer), unparsed: see `raw-json.ts`. */
+  readonly rawResponse?: boolean;
 }
 
 export interface RestResponse<T> {
@@ -146,9 +149,10 @@ function elasticsearchSender(config: ClusterConfig, tls: ConnectionOptions): Sen
   const send: SendFn = async (req, signal) => {
     const res = await client.transport.request(
       { method: req.method, path: req.path, querystring: req.query, ...bodyOf(req) },
-      { meta: true, signal, ignore: req.accept ? [...req.accept] : undefined },
+      { meta: true, signal, ignore: req.accept ? [...req.accept] : undefined, ...(req.rawResponse ? { asStream: true } : {}) },
     );
-    return { body: res.body, statusCode: res.statusCode, headers: res.headers as Record<string, unknown> };
+    const response = { body: res.body, statusCode: res.statusCode, headers: res.headers as Record<string, unknown> };
+    return req.rawResponse ? readRaw(response, req) : response;
   };
   return { send, close: () => client.close() };
 }
@@ -170,8 +174,8 @@ function opensearchSender(config: ClusterConfig, tls: ConnectionOptions): Sender
   const send: SendFn = (req, signal) => {
     const pending = client.transport.request(
       { method: req.method, path: req.path, querystring: req.query as Record<string, unknown> | undefined, ...bodyOf(req) },
-      { ignore: req.accept ? [...req.accept] : undefined },
-    );
+      { ignore: req.accept ? [...req.accept] : undefined, ...(req.rawResponse ? { asStream: true } : {}) },
+    ).then((res) => (req.rawResponse ? readRaw(res as ClientResponse, req) : res));
     // opensearch-js predates AbortSignal, and aborting through its own abort() surfaced as an
     // uncaught RequestAbortedError during shutdown. So an abort just stops waiting: the request
     // itself finishes (or times out) in the background, its outcome deliberately ignored.
@@ -189,6 +193,36 @@ function opensearchSender(config: ClusterConfig, tls: ConnectionOptions): Sender
     });
   };
   return { send, close: () => client.close() };
+}
+
+/**
+ * Collects a streamed answer (`asStream`) into one Buffer. Both clients skip their status check
+ * for streams, so an error status is turned here into the ResponseError they would have thrown.
+ */
+async function readRaw(res: ClientResponse, req: RestRequest): Promise<ClientResponse> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of res.body as AsyncIterable<Buffer | string>) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  } catch (err) {
+    // The connection broke (or the request was aborted) half-way through the answer.
+    if (err instanceof Error && (err.name === 'AbortError' || err.name === 'RequestAbortedError')) throw err;
+    throw Object.assign(new Error(`answer cut short: ${err instanceof Error ? err.message : String(err)}`), { name: 'ConnectionError' });
+  }
+  // Neither client asks for compression; a proxy that compresses anyway is undone here, as the clients would.
+  const encoding = String(res.headers?.['content-encoding'] ?? '').toLowerCase();
+  const received = Buffer.concat(chunks);
+  const body = encoding.includes('gzip') ? gunzipSync(received) : encoding.includes('deflate') ? inflateSync(received) : received;
+  const status = res.statusCode ?? 0;
+  if (status >= 400 && !(req.accept ?? []).includes(status)) {
+    let parsed: unknown = body.toString('utf8');
+    try {
+      parsed = JSON.parse(parsed as string);
+    } catch {
+      // Not JSON (a proxy's error page): the text itself is the reason.
+    }
+    throw Object.assign(new Error(`Response Error (${status})`), { name: 'ResponseError', meta: { statusCode: status, body: parsed } });
+  }
+  return { ...res, body };
 }
 
 function bodyOf(req: RestRequest): { body?: never; bulkBody?: string } | { body: never } {

@@ -7,7 +7,11 @@
  *   (Neither flavor offers a REST long-poll on global checkpoints without x-pack's fleet API.)
  * - Visibility. Search only sees refreshed operations, so before a shard reads up to seq_no S the
  *   watcher guarantees that a refresh *started after* a stats answer showing global checkpoint >= S
- *   has completed. Refreshes are shared: one refresh serves every shard whose need it covers.
+ *   has completed. Refreshes are shared: one refresh serves every shard whose need it covers, and
+ *   only one runs at a time. A caller the running refresh does not cover waits for the next one,
+ *   which starts when it ends and covers everything seen by then. (Starting a refresh for every
+ *   new checkpoint queued them on the leader's one-thread refresh pool under writes: 5–9 a second,
+ *   each waiting behind the others, so reads waited seconds for visibility.)
  *   With the refresh it reads the leader's metadata versions, which therefore cover every
  *   operation made visible by it (the mapping of a document is updated before the document is).
  */
@@ -54,7 +58,9 @@ export class LeaderIndexWatcher {
   #latest = new Map<number, ShardSeqNoState>();
   #visibleUpTo = new Map<number, number>();
   #visibleVersions: MetadataVersions | undefined;
-  readonly #refreshes = new Set<Refresh>();
+  #current: Refresh | undefined;
+  /** The refresh that starts when `#current` ends, shared by every caller it does not cover. */
+  #next: Promise<MetadataVersions> | undefined;
 
   constructor(client: ClusterClient, index: string, options: WatcherOptions = {}) {
     this.#client = client;
@@ -104,12 +110,18 @@ export class LeaderIndexWatcher {
   async ensureVisible(shard: number, seqNo: number, signal: AbortSignal): Promise<MetadataVersions> {
     if (signal.aborted) throw abortError();
     if ((this.#visibleUpTo.get(shard) ?? -1) >= seqNo && this.#visibleVersions) return this.#visibleVersions;
-    const joinable = [...this.#refreshes].find((r) => (r.covers.get(shard) ?? -1) >= seqNo);
-    const refresh = joinable ?? this.#startRefresh();
-    if ((refresh.covers.get(shard) ?? -1) < seqNo) {
-      throw new Error(`shard ${shard}: seq_no ${seqNo} is above every global checkpoint seen (${refresh.covers.get(shard)})`);
-    }
-    return raceAbort(refresh.done, signal);
+    const known = this.#latest.get(shard)?.globalCheckpoint ?? -1;
+    if (known < seqNo) throw new Error(`shard ${shard}: seq_no ${seqNo} is above every global checkpoint seen (${known})`);
+    const current = this.#current;
+    if (current && (current.covers.get(shard) ?? -1) >= seqNo) return raceAbort(current.done, signal);
+    // The next refresh takes its coverage when it starts, from checkpoints that only grow: it covers `seqNo`.
+    if (this.#next) return raceAbort(this.#next, signal);
+    if (current === undefined) return raceAbort(this.#startRefresh().done, signal);
+    this.#next = current.done.then(() => undefined, () => undefined).then(() => {
+      this.#next = undefined;
+      return this.#startRefresh().done;
+    });
+    return raceAbort(this.#next, signal);
   }
 
   close(): void {
@@ -130,9 +142,12 @@ export class LeaderIndexWatcher {
       return versions;
     })();
     const refresh: Refresh = { covers, done };
-    this.#refreshes.add(refresh);
-    // Callers observe failures through `done`; this handler only keeps the set tidy.
-    done.then(() => this.#refreshes.delete(refresh), () => this.#refreshes.delete(refresh));
+    this.#current = refresh;
+    // Callers observe failures through `done`; this handler only clears the slot.
+    const clear = (): void => {
+      if (this.#current === refresh) this.#current = undefined;
+    };
+    done.then(clear, clear);
     return refresh;
   }
 

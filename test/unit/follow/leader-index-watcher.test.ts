@@ -137,17 +137,54 @@ describe('LeaderIndexWatcher', () => {
       expect(leader.refreshCalls).to.equal(1);
     });
 
-    it('does not count a refresh that started before the checkpoint was seen: it starts another', async () => {
+    it('does not count a refresh that started before the checkpoint was seen: it starts another after it', async () => {
       await know(5);
       const early = watcher.ensureVisible(0, 5, never);
       await know(9);
       const late = watcher.ensureVisible(0, 9, never);
-      expect(leader.refreshCalls).to.equal(2);
+      expect(leader.refreshCalls, 'one refresh at a time').to.equal(1);
       leader.finishRefresh();
       await early;
       expect(await state(late), 'the first refresh does not cover seq_no 9').to.equal('pending');
+      expect(leader.refreshCalls).to.equal(2);
       leader.finishRefresh();
       await late;
+    });
+
+    it('runs one refresh at a time: every caller it does not cover shares the next one', async () => {
+      await know(5, 5);
+      const first = watcher.ensureVisible(0, 5, never);
+      await know(8, 9);
+      const waiting = [watcher.ensureVisible(0, 7, never), watcher.ensureVisible(1, 9, never), watcher.ensureVisible(0, 8, never)];
+      await know(12, 9);
+      waiting.push(watcher.ensureVisible(0, 12, never));
+      expect(leader.refreshCalls).to.equal(1);
+      leader.finishRefresh();
+      await first;
+      for (const w of waiting) expect(await state(w)).to.equal('pending');
+      expect(leader.refreshCalls, 'the four callers share one refresh').to.equal(2);
+      leader.finishRefresh();
+      await Promise.all(waiting);
+      expect(await watcher.ensureVisible(0, 12, never)).to.deep.equal(leader.versions);
+      expect(leader.refreshCalls).to.equal(2);
+    });
+
+    it('passes a failed refresh to its callers and starts afresh for the next caller', async () => {
+      leader.stats = shards(5);
+      let refreshes = 0;
+      const failing = new LeaderIndexWatcher({
+        alias: 'leader', shardSeqNos: () => leader.shardSeqNos(), metadataVersions: () => leader.metadataVersions(),
+        refresh: () => Promise.reject(new Error(`refresh ${(refreshes += 1)} failed`)),
+      } as unknown as ClusterClient, 'orders', { minPollIntervalMs: 1, maxPollIntervalMs: 2 });
+      try {
+        await failing.awaitGlobalCheckpoint(0, 4, 60_000, never);
+        const err = await failing.ensureVisible(0, 5, never).then(() => undefined, (e: Error) => e);
+        expect(err?.message).to.equal('refresh 1 failed');
+        const again = await failing.ensureVisible(0, 5, never).then(() => undefined, (e: Error) => e);
+        expect(again?.message, 'a new refresh was tried').to.equal('refresh 2 failed');
+      } finally {
+        failing.close();
+      }
     });
 
     it('refuses a seq_no above every global checkpoint it has seen', async () => {
