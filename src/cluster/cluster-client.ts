@@ -90,7 +90,7 @@ export class ClusterClient {
       query: {
         preference: `_shards:${search.shard}`,
         allow_partial_search_results: false,
-        filter_path: '_shards,timed_out,hits.hits._id,hits.hits._routing,hits.hits._seq_no,hits.hits._primary_term,hits.hits._source,hits.hits._version',
+        // No filter_path: with one, the leader re-serialises each `_source` (1.50 becomes 1.5).
       },
       body: {
         size: search.size,
@@ -327,7 +327,8 @@ export class ClusterClient {
   }
 }
 
-const SOURCE_KEY: ReadonlySet<string> = new Set(['_source']);
+/** Kept as text: `_source` for the follower; `sort` and `_index` are never read, so never built. */
+const SOURCE_KEY: ReadonlySet<string> = new Set(['_source', 'sort', '_index']);
 
 /** A hit whose `_source` was kept as text (`"{}"` when the search left it out). */
 function rawHit(h: { _id: string; _routing?: string; _seq_no: number; _primary_term: number; _source?: RawJson; _version?: number }): SeqNoHit {
