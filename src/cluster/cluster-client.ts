@@ -81,8 +81,7 @@ export class ClusterClient {
    * sorted by `_seq_no`. Partial results are refused: a shard that failed must never look empty.
    */
   async searchShardBySeqNo(index: string, search: SeqNoSearch, signal?: AbortSignal): Promise<SeqNoHit[]> {
-    interface Hit { _id: string; _routing?: string; _seq_no: number; _primary_term: number; _source?: RawJson; _version?: number }
-    interface SearchBody { _shards?: { total: number; successful: number; failed: number }; timed_out?: boolean; hits?: { hits?: Hit[] } }
+    interface SearchBody { _shards?: { total: number; successful: number; failed: number }; timed_out?: boolean; hits?: { hits?: SearchHit<RawJson>[] } }
     const operation = `read operations of shard ${search.shard}`;
     const res = await this.#transport.request<Buffer>(operation, {
       method: 'POST',
@@ -176,8 +175,7 @@ export class ClusterClient {
 
   /** Up to `size` random live documents of one shard (for spot checks). */
   async sampleShard(index: string, shard: number, size: number, signal?: AbortSignal): Promise<SeqNoHit[]> {
-    interface Hit { _id: string; _routing?: string; _seq_no: number; _primary_term: number; _source?: unknown }
-    const res = await this.#transport.request<{ hits?: { hits?: Hit[] } }>(`sample shard ${shard}`, {
+    const res = await this.#transport.request<{ hits?: { hits?: SearchHit<unknown>[] } }>(`sample shard ${shard}`, {
       method: 'POST', path: `/${encodeURIComponent(index)}/_search`,
       query: { preference: `_shards:${shard}`, allow_partial_search_results: false },
       body: {
@@ -330,23 +328,20 @@ export class ClusterClient {
 /** Kept as text: `_source` for the follower; `sort` and `_index` are never read, so never built. */
 const SOURCE_KEY: ReadonlySet<string> = new Set(['_source', 'sort', '_index']);
 
+type SearchHit<Source> = { _id: string; _routing?: string; _seq_no: number; _primary_term: number; _source?: Source; _version?: number };
+
 /** A hit whose `_source` was kept as text (`"{}"` when the search left it out). */
-function rawHit(h: { _id: string; _routing?: string; _seq_no: number; _primary_term: number; _source?: RawJson; _version?: number }): SeqNoHit {
-  const source = h._source;
-  const sourceJson = source?.raw ?? '{}';
-  return {
-    ...(h._version === undefined ? {} : { version: h._version }),
-    id: h._id,
-    routing: h._routing,
-    seqNo: h._seq_no,
-    primaryTerm: h._primary_term,
-    sourceJson,
-    sizeInBytes: (source?.bytes ?? 2) + h._id.length + 64,
-  };
+function rawHit(h: SearchHit<RawJson>): SeqNoHit {
+  return seqNoHit(h, h._source?.raw ?? '{}', h._source?.bytes ?? 2);
 }
 
-function toHit(h: { _id: string; _routing?: string; _seq_no: number; _primary_term: number; _source?: unknown; _version?: number }): SeqNoHit {
+/** A hit whose `_source` was parsed: serialised once here, as it will be sent. */
+function toHit(h: SearchHit<unknown>): SeqNoHit {
   const sourceJson = JSON.stringify(h._source ?? {});
+  return seqNoHit(h, sourceJson, Buffer.byteLength(sourceJson));
+}
+
+function seqNoHit(h: SearchHit<unknown>, sourceJson: string, sourceBytes: number): SeqNoHit {
   return {
     ...(h._version === undefined ? {} : { version: h._version }),
     id: h._id,
@@ -354,7 +349,7 @@ function toHit(h: { _id: string; _routing?: string; _seq_no: number; _primary_te
     seqNo: h._seq_no,
     primaryTerm: h._primary_term,
     sourceJson,
-    sizeInBytes: Buffer.byteLength(sourceJson) + Buffer.byteLength(h._id) + 64,
+    sizeInBytes: sourceBytes + Buffer.byteLength(h._id) + 64,
   };
 }
 

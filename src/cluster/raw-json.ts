@@ -36,7 +36,7 @@ export interface RawJson {
 }
 
 export function isRawJson(value: unknown): value is RawJson {
-  return typeof value === 'object' && value !== null && value instanceof RawText;
+  return value instanceof RawText;
 }
 
 class RawText implements RawJson {

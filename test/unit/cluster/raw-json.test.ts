@@ -1,22 +1,11 @@
 import { expect } from 'chai';
 import { isRawJson, parseWithRawValues, RawJsonError } from '../../../src/cluster/raw-json.js';
+import { mulberry32 } from '../../helpers/prng.js';
 
 const SOURCE = new Set(['_source']);
 
 function parse(text: string, keys: ReadonlySet<string> = SOURCE): unknown {
   return parseWithRawValues(Buffer.from(text, 'utf8'), keys);
-}
-
-/** A deterministic pseudo-random generator (mulberry32), so a failing case can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const AWKWARD = ['"', '\\', '{', '}', '[', ']', ',', ':', '\n', '\t', '\u0001', 'é', '日本', '😀', '\u2028', '_source', '"_source":'];
@@ -46,7 +35,7 @@ function randomValue(rand: () => number, depth: number): unknown {
 
 describe('parseWithRawValues', () => {
   it('keeps every _source as its exact text and builds the rest like JSON.parse (1,000 random search answers)', () => {
-    const rand = random(20261203);
+    const rand = mulberry32(20261203);
     for (let round = 0; round < 1000; round += 1) {
       const sources = Array.from({ length: 1 + Math.floor(rand() * 4) }, () => randomValue(rand, 0));
       const answer = {
