@@ -39,7 +39,7 @@ export class ClusterClient {
     return this.#transport.close();
   }
 
-  /** Global checkpoint and max seq_no of every primary shard, in one call (DESIGN.md step 1). */
+  /** Global checkpoint and max seq_no of every primary shard, in one call (docs/architecture.md, shard step 1). */
   async shardSeqNos(index: string, signal?: AbortSignal): Promise<ShardSeqNoState[]> {
     interface Copy { routing?: { primary?: boolean }; seq_no?: { global_checkpoint: number; max_seq_no: number; local_checkpoint: number } }
     interface StatsBody { _shards?: { total: number; successful: number }; indices?: Record<string, { shards?: Record<string, Copy[]> }> }
@@ -104,12 +104,7 @@ export class ClusterClient {
       // Each `_source` goes to the follower as the leader wrote it, never parsed (raw-json.ts says why).
       rawResponse: true,
     }, signal);
-    let body: SearchBody;
-    try {
-      body = parseWithRawValues(res.body, SOURCE_KEY) as SearchBody;
-    } catch (err) {
-      throw new ClusterProtocolError({ alias: this.alias, operation, reason: `unreadable search answer: ${(err as Error).message}` });
-    }
+    const body = this.#readRaw<SearchBody>(res.body, operation);
     const shards = body._shards;
     if (!shards || shards.failed > 0 || shards.successful < 1 || body.timed_out) {
       throw new ClusterProtocolError({
@@ -173,17 +168,20 @@ export class ClusterClient {
     }
   }
 
-  /** Up to `size` random live documents of one shard (for spot checks). */
+  /** Up to `size` random live documents of one shard (for spot checks), each `_source` as the cluster's exact text. */
   async sampleShard(index: string, shard: number, size: number, signal?: AbortSignal): Promise<SeqNoHit[]> {
-    const res = await this.#transport.request<{ hits?: { hits?: SearchHit<unknown>[] } }>(`sample shard ${shard}`, {
+    const operation = `sample shard ${shard}`;
+    const res = await this.#transport.request<Buffer>(operation, {
       method: 'POST', path: `/${encodeURIComponent(index)}/_search`,
       query: { preference: `_shards:${shard}`, allow_partial_search_results: false },
       body: {
         size: Math.min(size, 10_000), seq_no_primary_term: true, track_total_hits: false,
         query: { function_score: { random_score: { seed: Date.now(), field: '_seq_no' } } },
       },
+      rawResponse: true,
     }, signal);
-    return (res.body.hits?.hits ?? []).map((h) => toHit(h));
+    const body = this.#readRaw<{ hits?: { hits?: SearchHit<RawJson>[] } }>(res.body, operation);
+    return (body.hits?.hits ?? []).map((h) => rawHit(h));
   }
 
   /** Live documents of one shard, as search sees them (refresh first for an exact count). */
@@ -200,23 +198,32 @@ export class ClusterClient {
     return res.body.count;
   }
 
-  /** Realtime gets (they see unrefreshed writes), with each document's routing. */
+  /**
+   * Realtime gets (they see unrefreshed writes), with each document's routing. Each `_source` is
+   * the cluster's exact text, never parsed: a repair writes it back, and verify compares it.
+   */
   async multiGet(index: string, docs: readonly { id: string; routing: string | undefined }[], withSource: boolean, signal?: AbortSignal): Promise<DocumentLookup[]> {
     if (docs.length === 0) return [];
-    interface Doc { _id: string; found?: boolean; _routing?: string; _source?: unknown; _seq_no?: number; _version?: number; error?: unknown }
-    const res = await this.#transport.request<{ docs: Doc[] }>('get documents', {
+    interface Doc { _id: string; found?: boolean; _routing?: string; _source?: RawJson; _seq_no?: number; _version?: number; error?: unknown }
+    const operation = 'get documents';
+    const res = await this.#transport.request<Buffer>(operation, {
       method: 'POST', path: `/${encodeURIComponent(index)}/_mget`,
       query: { realtime: true, _source: withSource },
       body: { docs: docs.map((d) => ({ _id: d.id, ...(d.routing === undefined ? {} : { routing: d.routing }) })) },
+      rawResponse: true,
     }, signal);
-    return res.body.docs.map((d) => {
+    const body = this.#readRaw<{ docs?: Doc[] }>(res.body, operation);
+    if (body.docs?.length !== docs.length) {
+      throw new ClusterProtocolError({ alias: this.alias, operation, reason: `asked for ${docs.length} documents, got ${body.docs?.length ?? 0}` });
+    }
+    return body.docs.map((d) => {
       if (d.error !== undefined) {
         const { esType, reason } = describeErrorBody({ error: d.error });
         throw new ClusterResponseError({ alias: this.alias, operation: `get document [${d._id}]`, statusCode: 500, esType, reason: reason ?? 'get failed' });
       }
       return {
         id: d._id, found: d.found === true, routing: d._routing,
-        ...(d.found === true && withSource ? { sourceJson: JSON.stringify(d._source ?? {}) } : {}),
+        ...(d.found === true && withSource ? { sourceJson: d._source?.raw ?? '{}' } : {}),
         ...(d.found === true ? { seqNo: d._seq_no, version: d._version } : {}),
       };
     });
@@ -266,6 +273,15 @@ export class ClusterClient {
       method: 'GET', path: `/${encodeURIComponent(index)}/_settings/index.uuid`,
     }, signal);
     return Object.values(res.body)[0]?.settings?.index?.uuid ?? '';
+  }
+
+  /** An answer read with each `_source` (and the unused `sort`, `_index`) kept as its exact text. */
+  #readRaw<T>(bytes: Buffer, operation: string): T {
+    try {
+      return parseWithRawValues(bytes, SOURCE_KEY) as T;
+    } catch (err) {
+      throw new ClusterProtocolError({ alias: this.alias, operation, reason: `unreadable answer: ${(err as Error).message}` });
+    }
   }
 
   async #clusterStateOf(index: string, signal?: AbortSignal): Promise<ClusterStateIndex> {
@@ -328,20 +344,12 @@ export class ClusterClient {
 /** Kept as text: `_source` for the follower; `sort` and `_index` are never read, so never built. */
 const SOURCE_KEY: ReadonlySet<string> = new Set(['_source', 'sort', '_index']);
 
-type SearchHit<Source> = { _id: string; _routing?: string; _seq_no: number; _primary_term: number; _source?: Source; _version?: number };
+interface SearchHit<Source> { _id: string; _routing?: string; _seq_no: number; _primary_term: number; _source?: Source; _version?: number }
 
 /** A hit whose `_source` was kept as text (`"{}"` when the search left it out). */
 function rawHit(h: SearchHit<RawJson>): SeqNoHit {
-  return seqNoHit(h, h._source?.raw ?? '{}', h._source?.bytes ?? 2);
-}
-
-/** A hit whose `_source` was parsed: serialised once here, as it will be sent. */
-function toHit(h: SearchHit<unknown>): SeqNoHit {
-  const sourceJson = JSON.stringify(h._source ?? {});
-  return seqNoHit(h, sourceJson, Buffer.byteLength(sourceJson));
-}
-
-function seqNoHit(h: SearchHit<unknown>, sourceJson: string, sourceBytes: number): SeqNoHit {
+  const sourceJson = h._source?.raw ?? '{}';
+  const sourceBytes = h._source?.bytes ?? 2;
   return {
     ...(h._version === undefined ? {} : { version: h._version }),
     id: h._id,

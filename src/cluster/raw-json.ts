@@ -29,6 +29,31 @@ export class RawJsonError extends Error {
   }
 }
 
+/**
+ * A JSON number by its exact value, for comparisons: `1.50`, `1.5` and `15e-1` are one number,
+ * `9007199254740993` and `9007199254740992` are two (JSON.parse makes them one double).
+ * `text` is the canonical spelling: sign, significant digits without trailing zeros, `e`, exponent
+ * (`15e-1`, `9007199254740993e0`, `0` for every zero).
+ */
+export class JsonNumber {
+  constructor(readonly text: string) {}
+}
+
+const NUMBER = /^(-?)(0|[1-9]\d*)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+
+/** The canonical spelling of a JSON number literal, or undefined when `literal` is not one. */
+export function exactNumberText(literal: string): string | undefined {
+  const m = NUMBER.exec(literal);
+  if (!m) return undefined;
+  const fraction = m[3] ?? '';
+  const digits = `${m[2]}${fraction}`.replace(/^0+/, '');
+  if (digits === '') return '0';
+  const significant = digits.replace(/0+$/, '');
+  // BigInt: an exponent such as 1e400 or 1e-99999 is compared exactly too, never as Infinity or 0.
+  const exponent = BigInt(m[4] ?? '0') - BigInt(fraction.length) + BigInt(digits.length - significant.length);
+  return `${m[1]}${significant}e${exponent}`;
+}
+
 /** A value kept as its JSON text (with its length in bytes, which a string no longer says). */
 export interface RawJson {
   readonly raw: string;
@@ -47,8 +72,22 @@ class RawText implements RawJson {
  * Parses `buf` as one JSON value. The value of every object member whose key is in `rawKeys` is
  * returned as a RawJson holding its exact text; everything else as JSON.parse would build it.
  */
+const NO_RAW_KEYS: ReadonlySet<string> = new Set();
+
 export function parseWithRawValues(buf: Uint8Array, rawKeys: ReadonlySet<string>): unknown {
-  const reader = new Reader(buf, rawKeys);
+  return readWhole(new Reader(buf, rawKeys, false));
+}
+
+/**
+ * Parses `text` as one JSON value with every number a JsonNumber holding its exact value; strings,
+ * objects and arrays as JSON.parse builds them. Never goes through a double.
+ */
+export function parseExactNumbers(text: string | Uint8Array): unknown {
+  return readWhole(new Reader(typeof text === 'string' ? Buffer.from(text, 'utf8') : text, NO_RAW_KEYS, true));
+}
+
+function readWhole(reader: Reader): unknown {
+  const { buf } = reader;
   reader.skipSpace();
   const value = reader.value();
   reader.skipSpace();
@@ -60,7 +99,7 @@ class Reader {
   pos = 0;
   readonly #text: Buffer;
 
-  constructor(private readonly buf: Uint8Array, private readonly rawKeys: ReadonlySet<string>) {
+  constructor(readonly buf: Uint8Array, private readonly rawKeys: ReadonlySet<string>, private readonly exactNumbers: boolean) {
     this.#text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
@@ -195,6 +234,7 @@ class Reader {
     }
     if (p === start) throw new RawJsonError('expected a value', start);
     this.pos = p;
+    if (this.exactNumbers) return this.#exactLiteral(start, p);
     // Fast path for the common case, a small non-negative integer (seq_nos, terms, versions, counts).
     if (p - start <= 15 && (this.buf[start] !== 0x30 || p - start === 1)) {
       let n = 0;
@@ -211,6 +251,16 @@ class Reader {
     } catch {
       throw new RawJsonError('bad literal', start);
     }
+  }
+
+  #exactLiteral(start: number, end: number): unknown {
+    const text = this.#text.toString('latin1', start, end);
+    if (text === 'true') return true;
+    if (text === 'false') return false;
+    if (text === 'null') return null;
+    const exact = exactNumberText(text);
+    if (exact === undefined) throw new RawJsonError('bad literal', start);
+    return new JsonNumber(exact);
   }
 
   /**

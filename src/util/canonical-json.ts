@@ -10,8 +10,3 @@ export function sortKeys(value: unknown): unknown {
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value));
 }
-
-/** Re-serialises a JSON text canonically. */
-export function canonical(json: string): string {
-  return canonicalJson(JSON.parse(json));
-}

@@ -10,7 +10,7 @@
  */
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import type { SeqNoHit } from '../cluster/types.js';
-import { canonical } from '../util/canonical-json.js';
+import { exactCanonical } from '../cluster/exact-json.js';
 
 const PAGE_SIZE = 1000;
 /** How many example ids a report lists per kind of difference and shard. */
@@ -97,7 +97,7 @@ async function compareShard(
       if (!other.found) {
         missingCount += 1;
         if (missing.length < EXAMPLES) missing.push(hit.id);
-      } else if (other.routing !== hit.routing || canonical(other.sourceJson!) !== canonical(hit.sourceJson)) {
+      } else if (other.routing !== hit.routing || exactCanonical(other.sourceJson!) !== exactCanonical(hit.sourceJson)) {
         matched += 1;
         differentCount += 1;
         if (different.length < EXAMPLES) different.push(hit.id);

@@ -12,7 +12,7 @@ import type { DocumentWrite } from '../../src/cluster/types.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { defaultConfig } from '../../src/daemon/config.js';
 import type { FollowerIndexStats } from '../../src/follow/index-follower.js';
-import { canonical } from '../../src/util/canonical-json.js';
+import { exactCanonical } from '../../src/cluster/exact-json.js';
 import { silentLogger, type Logger, type MemoryLogger } from '../../src/util/logger.js';
 import type { TestCluster } from './clusters.js';
 import { mulberry32 } from './prng.js';
@@ -48,7 +48,7 @@ export interface WorkloadOptions {
   readonly batchSize?: number;
   /** Share of documents written with a custom routing value. */
   readonly routedShare?: number;
-  /** Share of operations that are deletes (issue 4); 0 here. */
+  /** Share of operations that are deletes (default 0). */
   readonly deleteShare?: number;
 }
 
@@ -116,7 +116,7 @@ export async function shardDocuments(client: ClusterClient, index: string, shard
   let after: number | undefined;
   for (;;) {
     const hits = await client.searchShardBySeqNo(index, { shard, fromExclusive: -1, toInclusive: Number.MAX_SAFE_INTEGER, size: 5000, searchAfter: after });
-    for (const h of hits) docs.set(h.id, { routing: h.routing, source: canonical(h.sourceJson) });
+    for (const h of hits) docs.set(h.id, { routing: h.routing, source: exactCanonical(h.sourceJson) });
     if (hits.length < 5000) return docs;
     after = hits[hits.length - 1]!.seqNo;
   }

@@ -22,7 +22,7 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import type { ClusterClient } from '../../src/cluster/cluster-client.js';
 import type { Flavor } from '../../src/cluster/types.js';
-import { canonical } from '../../src/util/canonical-json.js';
+import { exactCanonical } from '../../src/cluster/exact-json.js';
 import { memoryLogger, type MemoryLogger } from '../../src/util/logger.js';
 import { testClusters, uniqueName, type TestCluster } from '../helpers/clusters.js';
 import { DaemonProcess, followerStats, readPersistedCheckpoints, stopAllDaemonProcesses, waitForDaemonCaughtUp } from '../helpers/daemon-process.js';
@@ -196,7 +196,7 @@ async function checkpointsWithinApplied(
       for (const hit of hits) {
         checked += 1;
         const doc = followerDocs.get(hit.id);
-        if (!doc || doc.routing !== hit.routing || doc.source !== canonical(hit.sourceJson)) {
+        if (!doc || doc.routing !== hit.routing || doc.source !== exactCanonical(hit.sourceJson)) {
           problems.push(`shard ${shard}: [${hit.id}] at seq_no ${hit.seqNo} ≤ checkpoint ${checkpoint} is ${doc ? 'different' : 'missing'} on the follower`);
         }
       }
