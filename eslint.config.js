@@ -1,4 +1,4 @@
-// Lint rules, plus the one-way dependency rule of DESIGN.md:
+// Lint rules, plus the one-way dependency rule (docs/architecture.md, "The one-way import rule"):
 // cli → daemon → follow/autofollow → shard → cluster/state, and cli → verify → cluster.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';

@@ -1,10 +1,10 @@
 /**
- * `npm run bench` (issue 11): ccr-follow against the follower's raw `_bulk` ceiling, `_reindex` from
+ * `npm run bench`: ccr-follow against the follower's raw `_bulk` ceiling, `_reindex` from
  * remote and elasticdump, on the same documents, in one run, on leader and follower nodes started
  * here through the harness (src/cluster/local). Writes bench/results/<date>-<pair>.json and .md
  * and prints the table.
  *
- * Scale by environment (defaults are the issue's): BENCH_DOCS=500000 BENCH_REPS=3 BENCH_SECONDS=60
+ * Scale by environment (defaults are the full-size run's): BENCH_DOCS=500000 BENCH_REPS=3 BENCH_SECONDS=60
  * BENCH_PAIRS=es-es,os-os BENCH_PINNED=both|0|1 BENCH_PROFILE=1 BENCH_TOOLS=1 BENCH_TUNED='{...}'
  * BENCH_PHASE_PARAMS=default|tuned BENCH_BLOCKED_BUFFER=16mb BENCH_HEAP=1g BENCH_SEED=...
  * Development: BENCH_DOCS=20000 BENCH_REPS=1 BENCH_SECONDS=10 BENCH_PINNED=0 npm run bench

@@ -1,4 +1,4 @@
-/** The bench's configuration, from the environment; defaults are issue 11's. */
+/** The bench's configuration, from the environment; defaults are the full-size run's. */
 export type PairName = 'es-es' | 'os-os' | 'es-os';
 export type PinnedMode = 'shared' | 'pinned';
 

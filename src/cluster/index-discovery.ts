@@ -7,7 +7,8 @@
  * Data streams are resolved with `GET /_resolve/index/<patterns>?expand_wildcards=all`: it lists
  * indices, aliases and data streams with their backing indices in one call on every version we
  * support, while `GET /_data_stream` answers 405 on the Elasticsearch 8.19 test distribution
- * (its handler lives in a module that distribution lacks; see CLUSTERS.md).
+ * (its handler lives in a module that distribution lacks; docs/architecture.md, "Facts about the test
+ * distributions").
  */
 import type { ClusterClient } from './cluster-client.js';
 import { ClusterProtocolError } from './errors.js';

@@ -10,7 +10,7 @@ export interface ClusterInfo {
   readonly version: string;
 }
 
-/** Sequence-number state of one primary shard (DESIGN.md, shard step 1). */
+/** Sequence-number state of one primary shard (docs/architecture.md, shard step 1). */
 export interface ShardSeqNoState {
   readonly shard: number;
   readonly globalCheckpoint: number;
@@ -59,7 +59,7 @@ export interface DocumentLookup {
   readonly version?: number;
 }
 
-/** A write to the follower with `version_type=external` (DESIGN.md, shard step 5). */
+/** A write to the follower with `version_type=external` (docs/architecture.md, shard step 5). */
 export type ExternalOp =
   | { readonly op: 'index'; readonly id: string; readonly routing: string | undefined; readonly version: number; readonly sourceJson: string }
   | { readonly op: 'delete'; readonly id: string; readonly routing: string | undefined; readonly version: number };

@@ -1,7 +1,7 @@
 /**
  * The daemon: state store, cluster clients, follow manager, auto-follow coordinator and control
  * API, started and stopped as one. `stop()` is idempotent, runs every cleanup step even when one
- * fails, and reports the failures together (STYLE.md practice 10).
+ * fails, and reports the failures together.
  */
 import type { FastifyInstance } from 'fastify';
 import { AutoFollowCoordinator } from '../autofollow/auto-follow-coordinator.js';

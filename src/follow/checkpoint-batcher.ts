@@ -1,10 +1,10 @@
 /**
- * Collects shard checkpoints as they advance and persists them in batches (DESIGN.md step 6):
- * at most once per interval while they move, and on demand (pause, shutdown). A failed save is
- * logged and retried at the next tick; losing it only means re-applying operations, never loss.
- * A save the state's storage refuses (read-only, full, permission denied: `StateWriteError`) is
- * also reported to `onWriteFailure`, so the follower can stop instead of running on with progress
- * it cannot record (issue 10, fault e).
+ * Collects shard checkpoints as they advance and persists them in batches (docs/architecture.md,
+ * shard step 6): at most once per interval while they move, and on demand (pause, shutdown). A
+ * failed save is logged and retried at the next tick; losing it only means re-applying operations,
+ * never loss. A save the state's storage refuses (read-only, full, permission denied:
+ * `StateWriteError`) is also reported to `onWriteFailure`, so the follower can stop instead of
+ * running on with progress it cannot record.
  */
 import { StateWriteError, type FollowerKey, type StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';

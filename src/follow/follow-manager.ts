@@ -173,8 +173,8 @@ export class FollowManager {
    * Unreadable checkpoints (a truncated or damaged file) restart that follow from -1 instead of
    * stopping the daemon: they only record progress, the follower index holds the data, and
    * re-reading from -1 re-applies every live document with its external version, which leaves
-   * what is already there unchanged (DESIGN.md, shard step 5). The cost is one re-read of the
-   * leader index; the error log names the file, the damage and where the file was set aside.
+   * what is already there unchanged (docs/architecture.md, shard step 5). The cost is one re-read
+   * of the leader index; the error log names the file, the damage and where the file was set aside.
    */
   async #checkCheckpoints(record: FollowerRecord): Promise<void> {
     const key = followerKey(record.followerCluster, record.followerIndex);

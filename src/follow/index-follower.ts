@@ -1,6 +1,7 @@
 /**
  * One follower index: owns its shard tasks, the shared leader watcher, mapping sync and checkpoint
- * persistence; decides what a shard's failure means for the index (STYLE.md practice 6).
+ * persistence; decides what a shard's failure means for the index (docs/architecture.md, shard
+ * step 9).
  *
  * States:
  * - `starting` — reading leader metadata and checkpoints (retried while the leader is unreachable).
@@ -36,8 +37,9 @@ const CATCH_UP_CHECK_MS = 1000;
 /** A catch-up after less lag than this is not logged: a written leader is always briefly behind. */
 const CATCH_UP_LOG_MIN_LAG_MS = 10_000;
 /**
- * While a follower is paused because its checkpoints could not be written (issue 10, fault e), how
- * often it tries again: one small file write, cheap enough to make recovery quick.
+ * While a follower is paused because its checkpoints could not be written (the state directory is
+ * full or read-only), how often it tries again: one small file write, cheap enough to make recovery
+ * quick.
  */
 const STATE_PROBE_MS = 2000;
 

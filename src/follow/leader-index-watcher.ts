@@ -1,5 +1,5 @@
 /**
- * Watches one leader index for all of its shard tasks (DESIGN.md shard steps 1 and 2):
+ * Watches one leader index for all of its shard tasks (docs/architecture.md, shard steps 1 and 2):
  *
  * - Global checkpoints. One `_stats` call serves every shard, so shard tasks register waiters
  *   ("tell me when shard N's global checkpoint is above X") and a single poll loop answers them.

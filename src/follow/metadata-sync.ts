@@ -1,5 +1,5 @@
 /**
- * Keeps the follower index's metadata in step with the leader's (DESIGN.md step 8, issue 6):
+ * Keeps the follower index's metadata in step with the leader's (docs/architecture.md, shard step 8):
  *
  * - Mapping first: before operations read after the leader reached mapping version V are written,
  *   the follower gets the leader's mapping as of V or later.

@@ -1,6 +1,6 @@
 /**
  * Reconciliation of one follower shard with its leader shard: the differences that reading the
- * leader's new operations cannot see (DESIGN.md step 7, issue 6).
+ * leader's new operations cannot see (docs/architecture.md, shard step 7).
  *
  * Deletes. A search never returns deleted documents, so deletes are found by comparison:
  * 1. Cheap invariant: live document counts of the two shards, both refreshed. The follower only

@@ -1,8 +1,8 @@
 /**
  * The external version ccr-follow writes for a leader operation: `(seq_no + 1) × 1024`.
  *
- * Versions only have to grow with the leader's seq_no for replays to be harmless (DESIGN.md
- * step 5); the stride adds two things a plain `seq_no` cannot:
+ * Versions only have to grow with the leader's seq_no for replays to be harmless
+ * (docs/architecture.md, shard step 5); the stride adds two things a plain `seq_no` cannot:
  * - provenance: a write made to the follower by anyone else with internal versioning adds 1 to
  *   the version, so any version that is not a multiple of the stride is a foreign write, seen
  *   without asking the leader;

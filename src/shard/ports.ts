@@ -1,6 +1,6 @@
 /**
- * The I/O a shard follow task needs, passed in (STYLE.md practice 7). `follow/` implements them
- * over the cluster layer; unit tests use fakes only to drive what a real node cannot be made to do.
+ * The I/O a shard follow task needs, passed in. `follow/` implements them over the cluster layer;
+ * unit tests use fakes only to drive what a real node cannot be made to do.
  */
 import type { BulkItemResult, ExternalOp, SeqNoHit } from '../cluster/types.js';
 import type { Logger } from '../util/logger.js';
@@ -14,7 +14,7 @@ export interface LeaderCheckpoint {
 export interface LeaderShardReader {
   /**
    * The leader shard's global checkpoint, as soon as it is above `above`, or whatever it is when
-   * `timeoutMs` has passed (DESIGN.md step 1).
+   * `timeoutMs` has passed (docs/architecture.md, shard step 1).
    */
   awaitGlobalCheckpoint(above: number, timeoutMs: number, signal: AbortSignal): Promise<LeaderCheckpoint>;
   /**
@@ -29,7 +29,7 @@ export interface FollowerShardWriter {
   write(ops: readonly ExternalOp[], signal: AbortSignal): Promise<BulkItemResult[]>;
 }
 
-/** What one delete reconciliation pass found and did (DESIGN.md step 7). */
+/** What one delete reconciliation pass found and did (docs/architecture.md, shard step 7). */
 export interface ReconcileOutcome {
   /** The leader shard's max seq_no read before counting: everything up to it was reconciled when `clean`. */
   readonly leaderMaxSeqNo: number;

@@ -1,7 +1,8 @@
 /**
- * The only retry layer (STYLE.md practice 3): capped, jittered exponential backoff, as
- * Elasticsearch CCR's `computeDelay`. Each in-flight request keeps its own attempt counter, so one
- * struggling request does not slow the others, and a success starts the next request from zero.
+ * The only retry layer (the clients are built with `maxRetries: 0`, rest-transport.ts): capped,
+ * jittered exponential backoff, as Elasticsearch CCR's `computeDelay`. Each in-flight request keeps
+ * its own attempt counter, so one struggling request does not slow the others, and a success starts
+ * the next request from zero.
  */
 const BASE_DELAY_MS = 50;
 

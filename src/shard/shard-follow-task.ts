@@ -1,8 +1,9 @@
 /**
- * Follows one leader shard into the follower shard of the same number (DESIGN.md, "One shard
- * follower task"). Shaped like Elasticsearch's `ShardFollowNodeTask`: two coordinators,
- * `coordinateReads()` and `coordinateWrites()`, each issuing requests while its budget allows, and
- * every completion calls both again. Node needs no locks: all state is plain fields of this object.
+ * Follows one leader shard into the follower shard of the same number (docs/architecture.md, "The
+ * shard follower, step by step"). Shaped like Elasticsearch's `ShardFollowNodeTask`: two
+ * coordinators, `coordinateReads()` and `coordinateWrites()`, each issuing requests while its
+ * budget allows, and every completion calls both again. Node needs no locks: all state is plain
+ * fields of this object.
  *
  * States (`ShardTaskStates`):
  * - `created`  — built, nothing sent. Left by `start()` (→ running) or `stop()` (→ stopped).
@@ -11,7 +12,7 @@
  *                last request settles (→ stopped), or a fatal error meanwhile (→ failed).
  * - `stopped`  — final. The checkpoint covers exactly what was applied.
  * - `failed`   — final, carries the error. The task reports it (`failed` event); the owning
- *                IndexFollower decides what happens to the index (STYLE.md practice 6).
+ *                IndexFollower decides what happens to the index.
  */
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { classify } from '../cluster/classify.js';
@@ -207,8 +208,9 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   }
 
   /**
-   * Deletes cannot be read (DESIGN.md step 7): once the shard is caught up and the leader has
-   * changed since the last clean pass, reconcile — at most once per `reconcile_interval`.
+   * Deletes cannot be read (docs/architecture.md, shard step 7): once the shard is caught up and
+   * the leader has changed since the last clean pass, reconcile — at most once per
+   * `reconcile_interval`.
    */
   #coordinateReconcile(): void {
     if (!this.#reconciler || this.#state !== ShardTaskStates.running || this.#reconcileInFlight) return;
@@ -494,7 +496,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
 
   // ---- stats ----------------------------------------------------------------------------------
 
-  /** One consistent snapshot, with CCR's field names (DESIGN.md, "Stats"). */
+  /** One consistent snapshot, with CCR's field names (README, "Stats"). */
   stats(): ShardStats {
     const now = this.#now();
     const checkpoint = this.#tracker.checkpoint;

@@ -1,4 +1,4 @@
-/** Per-shard stats with Elasticsearch CCR's field names (DESIGN.md, "Stats"). */
+/** Per-shard stats with Elasticsearch CCR's field names (README, "Stats"). */
 export interface ShardExceptionEntry {
   readonly kind: 'read' | 'write' | 'reconcile';
   readonly from_seq_no: number;

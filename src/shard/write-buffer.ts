@@ -1,5 +1,5 @@
 /**
- * The bounded FIFO between reads and writes (DESIGN.md, shard step 4). It does not refuse
+ * The bounded FIFO between reads and writes (docs/architecture.md, shard step 4). It does not refuse
  * operations itself: the task stops issuing reads while the buffer plus what reads in flight may
  * still bring reaches its limits, so it ends at most one read over them.
  */

@@ -1,8 +1,9 @@
 /**
  * Everything ccr-follow must remember across restarts, behind one interface. The embedded backend
  * keeps it in a local directory (`file-state-store.ts`); a later one keeps the same records in a
- * system index on the follower cluster so several daemons can share them (DESIGN.md, "Past one
- * daemon"). So callers see records and keys only: nothing outside `state/` may assume files.
+ * system index on the follower cluster so several daemons can share them (docs/architecture.md,
+ * "Where state lives"). So callers see records and keys only: nothing outside `state/` may assume
+ * files.
  */
 
 /** `${followerCluster}/${followerIndex}`: unique, since aliases and index names cannot hold `/`. */
@@ -101,7 +102,7 @@ export interface StateStore {
    * Sets aside the follower's checkpoints that `loadCheckpoints` rejected with a
    * `StateCorruptError`, so that it starts again from -1; the backend keeps them for inspection
    * where it can, and answers where (undefined: nothing was there). Re-reading from -1 is safe:
-   * operations are re-applied with external versions (DESIGN.md, shard step 5).
+   * operations are re-applied with external versions (docs/architecture.md, shard step 5).
    */
   discardCheckpoints(key: FollowerKey): Promise<string | undefined>;
   /** Every auto-follow pattern, in no particular order. */

@@ -1,7 +1,7 @@
 /**
  * One extra Elasticsearch 8.19 node with security on, for tests of TLS and authentication: HTTPS
  * with certificates this helper makes with `openssl`, HTTP basic auth through the file realm
- * (CLUSTERS.md, "Security on ES 8.19's zip"), single node. Started lazily by the first
+ * (docs/architecture.md, "Facts about the test distributions"), single node. Started lazily by the first
  * `securedCluster()` call, shared by every test file of the run, and stopped by a mocha root
  * `after` hook registered below (or by `stopSecuredCluster()`).
  *

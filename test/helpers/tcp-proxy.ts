@@ -1,8 +1,8 @@
 /**
- * A TCP proxy that makes a slow, lossy WAN between the daemon and a cluster (issue 10, fault d):
- * every chunk is held `delayMs` in each direction (order preserved), each direction is capped at
- * `bytesPerSecond`, and connections are cut at random — a seeded PRNG draws, per chunk, whether to
- * reset both sides — so a failing run can be replayed with its seed.
+ * A TCP proxy that makes a slow, lossy WAN between the daemon and a cluster: every chunk is held
+ * `delayMs` in each direction (order preserved), each direction is capped at `bytesPerSecond`, and
+ * connections are cut at random — a seeded PRNG draws, per chunk, whether to reset both sides — so
+ * a failing run can be replayed with its seed.
  */
 import { createServer, Socket, type AddressInfo, type Server } from 'node:net';
 import { mulberry32 } from './prng.js';

@@ -1,5 +1,5 @@
 /**
- * Issue 5, "What must hold", against real nodes:
+ * Auto-follow, against real nodes:
  * 1. a pattern follows the daily indices created after it, under the templated names, and leaves
  *    alone an excluded index and one that existed before it (and hidden and closed ones);
  * 2. indices created while the daemon was down are followed when it is back, nothing twice;

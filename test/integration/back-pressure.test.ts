@@ -1,10 +1,10 @@
 /**
- * Issue 3, test 4: back-pressure (DESIGN.md, shard step 4). The real daemon process follows an
- * index with small write-buffer limits while the follower refuses every write
- * (`index.blocks.write`, a retryable cluster_block_exception); the leader then receives far more
- * data than the buffers may hold. Each shard's buffer must stay within its limits plus one read's
- * worth, reads must stop, failed writes must be retried, and the daemon's memory must stay flat —
- * and once the block is lifted, the follower must catch up to exactly the leader's documents.
+ * Back-pressure (docs/architecture.md, shard step 4). The real daemon process follows an index with
+ * small write-buffer limits while the follower refuses every write (`index.blocks.write`, a
+ * retryable cluster_block_exception); the leader then receives far more data than the buffers may
+ * hold. Each shard's buffer must stay within its limits plus one read's worth, reads must stop,
+ * failed writes must be retried, and the daemon's memory must stay flat — and once the block is
+ * lifted, the follower must catch up to exactly the leader's documents.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { expect } from 'chai';

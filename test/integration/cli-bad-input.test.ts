@@ -1,5 +1,5 @@
 /**
- * Issue 3, test 9: bad input to the `ccr-follow` command gets a clear one-line message on stderr
+ * Bad input to the `ccr-follow` command gets a clear one-line message on stderr
  * and a non-zero exit status from exit-codes.ts (2 for usage and config mistakes found by the CLI,
  * 1 when the daemon or a cluster refuses, 3 when no daemon answers), and it changes nothing: after
  * each refusal the daemon's `GET /_ccr/info` and its state directory are as before, and good
@@ -32,7 +32,7 @@ interface InfoAnswer {
   follower_indices: { follower_index: string; follower_cluster: string; remote_cluster: string; leader_index: string; status: string; parameters: Record<string, number> }[];
 }
 
-describe('ccr-follow CLI: bad input is refused clearly and changes nothing (issue 3, test 9)', function () {
+describe('ccr-follow CLI: bad input is refused clearly and changes nothing', function () {
   this.timeout(300_000);
 
   let clusters: TestClusters;

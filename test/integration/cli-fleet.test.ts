@@ -1,8 +1,8 @@
 /**
- * Issue 9, tests 4 and 5, through the real command (`bin/ccr-follow.js` in a child process, no
- * terminal, so plain-line output): `pause --match` pauses exactly the matching followers and
- * reports each, `resume --match` resumes them, and `start --wait` on a leader with 50,000 documents
- * returns once the follower holds all of them.
+ * Fleet commands and `start --wait`, through the real command (`bin/ccr-follow.js` in a child
+ * process, no terminal, so plain-line output): `pause --match` pauses exactly the matching
+ * followers and reports each, `resume --match` resumes them, and `start --wait` on a leader with
+ * 50,000 documents returns once the follower holds all of them.
  */
 import { expect } from 'chai';
 import type { DocumentWrite } from '../../src/cluster/types.js';

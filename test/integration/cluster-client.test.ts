@@ -1,6 +1,6 @@
 /**
- * Issue 2: every call the follower needs from the cluster layer, proven against a real
- * Elasticsearch 8 and a real OpenSearch 2 node.
+ * Every call the follower needs from the cluster layer, proven against a real Elasticsearch 8 and a
+ * real OpenSearch 2 node.
  */
 import { expect } from 'chai';
 import { classify } from '../../src/cluster/classify.js';

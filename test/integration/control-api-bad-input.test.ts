@@ -1,5 +1,5 @@
 /**
- * Issue 10, part 4: bad input at scale. A real `ccr-follow daemon` process with a control token,
+ * Bad input at scale. A real `ccr-follow daemon` process with a control token,
  * real Elasticsearch clusters, one real follower and one auto-follow pattern, so there is state to
  * damage. Then a few thousand generated malformed requests (seeded: CCR_TEST_SEED replays a run) —
  * bad JSON, wrong types, huge bodies, unknown parameters, invalid names, path tricks such as `..`
@@ -409,7 +409,7 @@ function withoutVolatile(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).filter(([key]) => !VOLATILE_STATS_FIELDS.has(key)).map(([key, item]) => [key, withoutVolatile(item)]));
 }
 
-describe('control API: thousands of malformed requests get a 4xx and change nothing (issue 10, part 4)', function () {
+describe('control API: thousands of malformed requests get a 4xx and change nothing', function () {
   this.timeout(300_000);
 
   const token = randomBytes(24).toString('hex');

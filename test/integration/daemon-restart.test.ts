@@ -1,9 +1,9 @@
 /**
- * Issue 3, tests 3 and 8, and issue 10 fault (c): the real daemon process is killed with SIGKILL
- * five times in the middle of a stream of writes (no graceful stop, no checkpoint flush, a stale
- * lock left behind) and started again each time on the same state directory, while the leader
- * keeps taking writes. Each new process must resume from the checkpoints the killed one had
- * persisted, and the follower must end with exactly the leader's documents.
+ * Fault: the real daemon process is killed with SIGKILL five times in the middle of a stream of
+ * writes (no graceful stop, no checkpoint flush, a stale lock left behind) and started again each
+ * time on the same state directory, while the leader keeps taking writes. Each new process must
+ * resume from the checkpoints the killed one had persisted, and the follower must end with exactly
+ * the leader's documents.
  *
  * The kills are aimed at three phases, in an order and at moments drawn from a seeded PRNG (a
  * failing seed replays the same plan):

@@ -1,7 +1,7 @@
 /**
- * Issue 4: deletes reach the follower through reconciliation, a re-created document always
- * survives its own earlier delete, no id is scanned while nothing was deleted, and `verify`
- * (the same comparison, offline) proves two indices equal or names what differs.
+ * Deletes reach the follower through reconciliation, a re-created document always survives its own
+ * earlier delete, no id is scanned while nothing was deleted, and `verify` (the same comparison,
+ * offline) proves two indices equal or names what differs.
  */
 import { expect } from 'chai';
 import { compareIndices as verifyIndices } from '../../src/verify/compare-indices.js';

@@ -1,9 +1,9 @@
 /**
- * Issue 10, fault d: a slow and lossy WAN between the daemon and the leader. The daemon's `leader`
- * alias points at a TCP proxy (test/helpers/tcp-proxy.ts) that adds 50 ms each way to every chunk,
- * caps each direction of each connection at 1.5 MB/s and cuts connections at random (seeded). The
- * follower must copy an existing index and follow live writes through it, then hold exactly the
- * leader's documents; the test prints the throughput reached.
+ * Fault: a slow and lossy WAN between the daemon and the leader. The daemon's `leader` alias points
+ * at a TCP proxy (test/helpers/tcp-proxy.ts) that adds 50 ms each way to every chunk, caps each
+ * direction of each connection at 1.5 MB/s and cuts connections at random (seeded). The follower
+ * must copy an existing index and follow live writes through it, then hold exactly the leader's
+ * documents; the test prints the throughput reached.
  */
 import { expect } from 'chai';
 import type { ClusterClient } from '../../src/cluster/cluster-client.js';

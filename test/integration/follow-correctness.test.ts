@@ -1,8 +1,8 @@
 /**
- * Issue 3, tests 1, 2 and 8: a 3-shard leader receiving a randomized stream of index and update
- * operations (custom routing, documents rewritten many times) while it is followed, starting from
- * a non-empty index, ends identical on the follower — for every flavor pair, and with the
- * leader's refresh_interval at -1 (visibility guaranteed by ccr-follow, not by the leader).
+ * A 3-shard leader receiving a randomized stream of index and update operations (custom routing,
+ * documents rewritten many times) while it is followed, starting from a non-empty index, ends
+ * identical on the follower — for every flavor pair, and with the leader's refresh_interval at -1
+ * (visibility guaranteed by ccr-follow, not by the leader).
  */
 import { expect } from 'chai';
 import { testClusters, uniqueName } from '../helpers/clusters.js';

@@ -1,7 +1,7 @@
 /**
- * Issue 6, test 4: a document written directly to the follower (an update of a replicated one,
- * and one the leader never had) is detected, counted in `foreign_writes_detected`, and put back
- * when `repair_foreign_writes` is on — or left alone, only reported, when it is off.
+ * A document written directly to the follower (an update of a replicated one, and one the leader
+ * never had) is detected, counted in `foreign_writes_detected`, and put back when
+ * `repair_foreign_writes` is on — or left alone, only reported, when it is off.
  */
 import { expect } from 'chai';
 import { uniqueName } from '../helpers/clusters.js';

@@ -1,8 +1,8 @@
 /**
- * Issue 3, test 7 (DESIGN.md shard step 8, "metadata first"): a field added to the leader's
- * mapping while it is followed reaches the follower's mapping before any document using it is
- * written there. Both indices use `dynamic: strict`, so a document that arrived first would be
- * refused by the follower (strict_dynamic_mapping_exception) and the follower would pause.
+ * Metadata first (docs/architecture.md, shard step 8): a field added to the leader's mapping while
+ * it is followed reaches the follower's mapping before any document using it is written there. Both
+ * indices use `dynamic: strict`, so a document that arrived first would be refused by the follower
+ * (strict_dynamic_mapping_exception) and the follower would pause.
  */
 import { expect } from 'chai';
 import type { DocumentWrite } from '../../src/cluster/types.js';

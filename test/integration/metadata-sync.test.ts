@@ -1,7 +1,7 @@
 /**
- * Issue 6, tests 1, 2, 3 and 5: the follower's settings and aliases follow the leader's —
- * dynamic settings, a new analyzer (static: close, update, reopen), aliases with filters (never a
- * write index) — while cluster-local settings such as replicas stay the follower's own.
+ * The follower's settings and aliases follow the leader's — dynamic settings, a new analyzer
+ * (static: close, update, reopen), aliases with filters (never a write index) — while cluster-local
+ * settings such as replicas stay the follower's own.
  */
 import { expect } from 'chai';
 import type { ClusterClient } from '../../src/cluster/cluster-client.js';

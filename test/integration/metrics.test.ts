@@ -1,7 +1,7 @@
 /**
- * Issue 9, tests 1 and 2: `GET /metrics` during a follow of a real leader parses as Prometheus
- * text and agrees with `stats` of the same run; lag in seconds rises while the follower is paused
- * and the leader is written, and returns to 0 after resume and catch-up.
+ * `GET /metrics` during a follow of a real leader parses as Prometheus text and agrees with `stats`
+ * of the same run; lag in seconds rises while the follower is paused and the leader is written, and
+ * returns to 0 after resume and catch-up.
  */
 import { expect } from 'chai';
 import { httpSend } from '../../src/cli/control-client.js';

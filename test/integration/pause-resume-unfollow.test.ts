@@ -1,8 +1,8 @@
 /**
- * Issue 3, test 6: pause / resume / unfollow with CCR's semantics. A paused follower applies
- * nothing while the leader keeps changing, and a resume catches up; the operations that make no
- * sense in the current state are refused with `illegal_state_exception`; unfollow (only when
- * paused) leaves an ordinary index holding all the data; its name cannot be followed into again.
+ * Pause / resume / unfollow with CCR's semantics. A paused follower applies nothing while the
+ * leader keeps changing, and a resume catches up; the operations that make no sense in the current
+ * state are refused with `illegal_state_exception`; unfollow (only when paused) leaves an ordinary
+ * index holding all the data; its name cannot be followed into again.
  */
 import { expect } from 'chai';
 import { FollowError } from '../../src/follow/follow-errors.js';

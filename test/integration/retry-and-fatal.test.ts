@@ -1,9 +1,9 @@
 /**
- * Issue 3, test 5 (DESIGN.md shard step 9): recoverable errors are retried with capped backoff
+ * Errors (docs/architecture.md, shard step 9): recoverable errors are retried with capped backoff
  * and replication converges once they clear; anything else pauses the follower index with
- * `fatal_exception`, and a resume continues from the persisted checkpoint once the cause is gone.
- * A follower index deleted under a running follow must pause it too, not be re-created by the
- * next bulk write (auto-create) with one shard and a dynamic mapping.
+ * `fatal_exception`, and a resume continues from the persisted checkpoint once the cause is gone. A
+ * follower index deleted under a running follow must pause it too, not be re-created by the next
+ * bulk write (auto-create) with one shard and a dynamic mapping.
  *
  * Retries through leader node restarts (three of them, with the capped backoff checked), and a
  * leader index deleted and created again under its name, are in faults-leader.test.ts.

@@ -1,9 +1,9 @@
 /**
- * Issue 10, "Secured clusters": TLS (a CA file, a pinned CA fingerprint, client certificates,
- * `verify: false`), the three kinds of credentials from the environment, and what happens when any
- * of it is wrong — a clear error naming the cluster alias and what to fix, and a follower paused
- * with that reason rather than retried forever. Secrets must appear in no log line, stats, info,
- * metrics or error message.
+ * Secured clusters: TLS (a CA file, a pinned CA fingerprint, client certificates, `verify: false`),
+ * the three kinds of credentials from the environment, and what happens when any of it is wrong — a
+ * clear error naming the cluster alias and what to fix, and a follower paused with that reason
+ * rather than retried forever. Secrets must appear in no log line, stats, info, metrics or error
+ * message.
  *
  * Against real servers only: the secured ES 8.19 node of `secured-cluster.ts` (HTTPS, file realm,
  * least-privilege roles), the shared test clusters as followers, and — for what one node cannot

@@ -1,6 +1,6 @@
 /**
- * Issue 9, logs: a follower's state changes are logged once each at info, with the follower named:
- * started, caught up after starting, paused with the reason, resumed, caught up again.
+ * Logs: a follower's state changes are logged once each at info, with the follower named: started,
+ * caught up after starting, paused with the reason, resumed, caught up again.
  */
 import { expect } from 'chai';
 import type { ClusterClient } from '../../src/cluster/cluster-client.js';

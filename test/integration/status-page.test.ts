@@ -1,7 +1,7 @@
 /**
- * Issue 9, test 3: the status page at `/` of the control address, opened in headless Chromium
- * (Debian's `chromium`, driven by playwright-core), shows each follower with its lag and picks up
- * a new follower without a reload. Saves a screenshot under test-output/ (and, with CCR_UPDATE_DOCS=1,
+ * The status page at `/` of the control address, opened in headless Chromium (Debian's `chromium`,
+ * driven by playwright-core), shows each follower with its lag and picks up a new follower without
+ * a reload. Saves a screenshot under test-output/ (and, with CCR_UPDATE_DOCS=1,
  * docs/status-page.png for the README).
  */
 import { expect } from 'chai';

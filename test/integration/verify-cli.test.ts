@@ -1,7 +1,6 @@
 /**
- * Issue 4, test 4: `ccr-follow verify` (the real CLI, no daemon) detects a document removed,
- * altered or added on the follower behind ccr-follow's back, names it, and exits non-zero; it
- * exits 0 on identical indices.
+ * `ccr-follow verify` (the real CLI, no daemon) detects a document removed, altered or added on the
+ * follower behind ccr-follow's back, names it, and exits non-zero; it exits 0 on identical indices.
  */
 import { expect } from 'chai';
 import { mkdtemp, writeFile } from 'node:fs/promises';

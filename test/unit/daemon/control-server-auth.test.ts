@@ -1,5 +1,5 @@
 /**
- * Issue 10, part 2: the control API's token check and its input validation, through fastify's
+ * The control API's token check and its input validation, through fastify's
  * `inject` against the real control server, the real FollowManager and AutoFollowCoordinator and a
  * real FileStateStore in a temp dir. Only the cluster connection is not real: a registry whose
  * connections go to a closed port and are counted, so a test sees whether a request got past the

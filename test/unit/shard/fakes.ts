@@ -1,8 +1,8 @@
 /**
- * Fakes of the shard task's ports (STYLE.md practice 7). They exist to drive what a real node
- * cannot be made to do on demand: exactly N failures, a 429 storm, a follower that stalls, a poll
- * that times out now. The leader is an in-memory seq_no history; the follower applies
- * `version_type=external` the way Elasticsearch does.
+ * Fakes of the shard task's ports. They exist to drive what a real node cannot be made to do on
+ * demand: exactly N failures, a 429 storm, a follower that stalls, a poll that times out now. The
+ * leader is an in-memory seq_no history; the follower applies `version_type=external` the way
+ * Elasticsearch does.
  */
 import { externalVersion } from '../../../src/shard/external-version.js';
 import { setImmediate as nextTick } from 'node:timers/promises';

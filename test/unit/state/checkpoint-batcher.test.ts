@@ -1,8 +1,9 @@
 /**
- * The checkpoint batcher's reaction to a state store that refuses writes (issue 10, fault e): the
- * refusal reaches the follower through `onWriteFailure`, nothing is lost (the next flush saves the
- * newest checkpoints), and other failures are only logged. The store here is a fake because a
- * full disk cannot be produced in a unit test; the integration test fills a real tmpfs.
+ * The checkpoint batcher's reaction to a state store that refuses writes (the state directory is
+ * full or read-only): the refusal reaches the follower through `onWriteFailure`, nothing is lost
+ * (the next flush saves the newest checkpoints), and other failures are only logged. The store here
+ * is a fake because a full disk cannot be produced in a unit test; the integration test fills a
+ * real tmpfs.
  */
 import { expect } from 'chai';
 import { CheckpointBatcher } from '../../../src/follow/checkpoint-batcher.js';

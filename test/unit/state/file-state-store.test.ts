@@ -351,7 +351,7 @@ describe('FileStateStore', () => {
     });
   });
 
-  describe('truncated files and discarding checkpoints (issue 10, fault f)', () => {
+  describe('truncated files and discarding checkpoints', () => {
     it('names a truncated file: empty, or cut short in the middle', async () => {
       store = await FileStateStore.open(dir);
       await store.putFollower(record('a'));
@@ -395,7 +395,7 @@ describe('FileStateStore', () => {
     });
   });
 
-  describe('writes the file system refuses (issue 10, fault e)', () => {
+  describe('writes the file system refuses', () => {
     it('rejects with a StateWriteError naming the state directory and the errno, and leaves the previous content whole', async () => {
       store = await FileStateStore.open(dir);
       await store.putFollower(record('a'));
