@@ -12,11 +12,9 @@
  * which rounds hold too: when `pause` or `delete` returns, no round of the old configuration is
  * still starting followers.
  */
-import { classify } from '../cluster/classify.js';
 import { ClusterRegistry, UnknownClusterError } from '../cluster/cluster-registry.js';
-import { ClusterError } from '../cluster/errors.js';
 import { resolveIndices } from '../cluster/index-discovery.js';
-import { FollowError } from '../follow/follow-errors.js';
+import { FollowError, toFollowError } from '../follow/follow-errors.js';
 import type { AutoFollowPatternRecord, StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import { type Candidate, candidatesOf, existingEntries } from './auto-follow-decision.js';
@@ -235,14 +233,9 @@ export class AutoFollowCoordinator {
       const client = await this.#deps.clusters.client(leader);
       return candidatesOf(record, await resolveIndices(client, record.leaderIndexPatterns));
     } catch (err) {
-      if (!(err instanceof ClusterError)) throw err;
-      const verdict = classify(err);
-      const reason = verdict.action === 'aborted' ? 'request aborted' : verdict.reason;
       // The put is refused rather than saved without its snapshot: CCR refuses too when it cannot
       // read the remote cluster, and the user learns at once that the leader is unreachable.
-      const type = err.statusCode === 401 || err.statusCode === 403 ? 'security_exception'
-        : verdict.action === 'fatal' ? 'illegal_argument_exception' : 'cluster_unavailable_exception';
-      throw new FollowError(type, `cannot read the indices of leader cluster [${leader}]: ${reason}`, { cause: err });
+      throw toFollowError(err, `cannot read the indices of leader cluster [${leader}]`);
     }
   }
 
@@ -272,7 +265,8 @@ export class AutoFollowCoordinator {
 
   #checkAlias(alias: string): void {
     if (!this.#deps.clusters.has(alias)) {
-      throw new FollowError('unknown_cluster_exception', new UnknownClusterError(alias, this.#deps.clusters.aliases).message);
+      const cause = new UnknownClusterError(alias, this.#deps.clusters.aliases);
+      throw new FollowError('unknown_cluster_exception', cause.message, { cause });
     }
   }
 

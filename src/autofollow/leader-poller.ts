@@ -122,7 +122,7 @@ export class LeaderPoller {
       if (verdict.action === 'aborted') {
         if (signal.aborted) return 0;
         // Aborted by something other than our stop (a request's own timeout): try again next time.
-        this.#o.onError(err, { action: 'retry', reason: 'a request was aborted' });
+        this.#o.onError(err, { action: 'retry', kind: 'timeout', reason: 'a request was aborted' });
         return this.#o.intervalMs;
       }
       this.#o.onError(err, verdict);

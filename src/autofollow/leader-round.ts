@@ -196,23 +196,23 @@ export class LeaderRound {
 }
 
 /**
- * Whether a failed follow is worth trying again next round, and how to show it. An unreachable
- * cluster, refused credentials or a follower cluster missing from the config can be fixed without
- * touching the leader index, so those are tried again; anything else (the follower name is taken,
- * the resulting name is invalid) would fail again, so the index is given up on.
+ * Whether a failed follow is worth trying again next round, and how to show it. What the error
+ * means is `classify`'s decision, made on the cluster error behind a refused follow request: what
+ * is retryable is tried again, and so is what its row marks `autoFollowRetries` (refused
+ * credentials, a certificate, a cluster missing from the config: fixed without touching the leader
+ * index). Anything else, and a request refused for itself (the follower name is taken, the
+ * resulting name is invalid), would fail again: the index is given up on.
  */
-const RETRIED_FOLLOW_ERRORS: ReadonlySet<string> = new Set(['cluster_unavailable_exception', 'security_exception', 'unknown_cluster_exception']);
-
 function followFailure(err: unknown): { retry: boolean; type: string; reason: string } {
-  if (err instanceof FollowError) return { retry: RETRIED_FOLLOW_ERRORS.has(err.type), type: err.type, reason: err.message };
-  const verdict = classify(err);
-  const { type, reason } = errorSummary(err, verdict.action === 'aborted' ? 'request aborted' : verdict.reason);
-  return { retry: verdict.action !== 'fatal', type, reason };
+  const verdict = classify(err instanceof FollowError && err.cause !== undefined ? err.cause : err);
+  const retry = verdict.action !== 'fatal' || verdict.autoFollowRetries;
+  if (err instanceof FollowError) return { retry, type: err.type, reason: err.message };
+  return { retry, ...errorSummary(err, verdict.action === 'aborted' ? 'request aborted' : verdict.reason) };
 }
 
 export function errorSummary(err: unknown, reason?: string): { type: string; reason: string } {
   if (err instanceof FollowError) return { type: err.type, reason: err.message };
-  if (err instanceof ClusterError) return { type: err.esType ?? err.name, reason: reason ?? err.message };
+  if (err instanceof ClusterError) return { type: err.type, reason: reason ?? err.message };
   if (err instanceof Error) return { type: err.name === 'Error' ? 'exception' : err.name, reason: reason ?? err.message };
   return { type: 'exception', reason: reason ?? String(err) };
 }

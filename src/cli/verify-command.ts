@@ -2,6 +2,7 @@
  * `ccr-follow verify leader/index follower/index`: an offline comparison that needs no daemon,
  * only the config's cluster aliases. Exit 0 only when the two indices are identical.
  */
+import { kindOf } from '../cluster/classify.js';
 import { ClusterRegistry, UnknownClusterError } from '../cluster/cluster-registry.js';
 import { ClusterError } from '../cluster/errors.js';
 import { SecretRegistry } from '../util/secrets.js';
@@ -35,7 +36,7 @@ export async function runVerify(opts: VerifyOptions): Promise<number> {
     return report.identical ? ExitCodes.ok : ExitCodes.failed;
   } catch (err) {
     if (err instanceof UnknownClusterError) throw new UsageError(err.message);
-    if (err instanceof ClusterError && err.esType === 'index_not_found_exception') throw new Error(`index not found: ${err.message}`);
+    if (err instanceof ClusterError && kindOf(err) === 'index_not_found') throw new Error(`index not found: ${err.message}`);
     throw err;
   } finally {
     await clusters.close();

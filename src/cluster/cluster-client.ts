@@ -3,7 +3,7 @@
  * Elasticsearch and OpenSearch. Every request ccr-follow makes to a cluster is built here.
  */
 import type { ClusterConfig } from './cluster-config.js';
-import { ClusterProtocolError, ClusterResponseError } from './errors.js';
+import { ClusterIndexNotFoundError, ClusterProtocolError, ClusterResponseError, ClusterShardUnavailableError } from './errors.js';
 import { createTransport, describeErrorBody, type Flavor, type RestTransport } from './rest-transport.js';
 import { detectFlavor } from './detect-flavor.js';
 import { parseWithRawValues, type RawJson } from './raw-json.js';
@@ -50,9 +50,8 @@ export class ClusterClient {
     }, signal);
     // A new or reopening index answers before its primaries start (successful 0, no shards): not yet, not never.
     if (!res.body._shards || res.body._shards.successful === 0) {
-      throw new ClusterResponseError({
-        alias: this.alias, operation: 'read shard sequence numbers', statusCode: 503,
-        esType: 'no_shard_available_action_exception', reason: `no started shard of [${index}] answered yet`,
+      throw new ClusterShardUnavailableError({
+        alias: this.alias, operation: 'read shard sequence numbers', reason: `no started shard of [${index}] answered yet`,
       });
     }
     // The response is keyed by the concrete index name, which is `index` unless it was an alias.
@@ -61,9 +60,8 @@ export class ClusterClient {
     for (const [shardId, copies] of Object.entries(shards)) {
       const primary = copies.find((c) => c.routing?.primary === true);
       if (primary?.seq_no === undefined) {
-        throw new ClusterResponseError({
-          alias: this.alias, operation: 'read shard sequence numbers', statusCode: 503,
-          esType: 'no_shard_available_action_exception', reason: `primary of shard ${shardId} of [${index}] is not started`,
+        throw new ClusterShardUnavailableError({
+          alias: this.alias, operation: 'read shard sequence numbers', reason: `primary of shard ${shardId} of [${index}] is not started`,
         });
       }
       result.push({
@@ -107,8 +105,8 @@ export class ClusterClient {
     const body = this.#readRaw<SearchBody>(res.body, operation);
     const shards = body._shards;
     if (!shards || shards.failed > 0 || shards.successful < 1 || body.timed_out) {
-      throw new ClusterProtocolError({
-        alias: this.alias, operation, statusCode: 503,
+      throw new ClusterShardUnavailableError({
+        alias: this.alias, operation,
         reason: `shard search incomplete (${JSON.stringify(shards)}, timed_out=${body.timed_out})`,
       });
     }
@@ -193,7 +191,7 @@ export class ClusterClient {
     }, signal);
     const shards = res.body._shards;
     if (!shards || shards.failed > 0 || shards.successful < 1) {
-      throw new ClusterProtocolError({ alias: this.alias, operation, statusCode: 503, reason: `shard count incomplete (${JSON.stringify(shards)})` });
+      throw new ClusterShardUnavailableError({ alias: this.alias, operation, reason: `shard count incomplete (${JSON.stringify(shards)})` });
     }
     return res.body.count;
   }
@@ -292,7 +290,7 @@ export class ClusterClient {
     }, signal);
     const found = Object.values(res.body.metadata?.indices ?? {})[0];
     if (!found) {
-      throw new ClusterResponseError({ alias: this.alias, operation: 'read index versions', statusCode: 404, esType: 'index_not_found_exception', reason: `no such index [${index}]` });
+      throw new ClusterIndexNotFoundError({ alias: this.alias, operation: 'read index versions', reason: `no such index [${index}]` });
     }
     return found;
   }

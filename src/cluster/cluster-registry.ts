@@ -4,15 +4,9 @@
  */
 import { securityWarnings, type ClusterConfig } from './cluster-config.js';
 import { ClusterClient } from './cluster-client.js';
+import { UnknownClusterError } from './errors.js';
 
-export class UnknownClusterError extends Error {
-  readonly alias: string;
-  constructor(alias: string, known: readonly string[]) {
-    super(`unknown cluster alias [${alias}]; configured: ${known.length > 0 ? known.join(', ') : '(none)'}`);
-    this.name = 'UnknownClusterError';
-    this.alias = alias;
-  }
-}
+export { UnknownClusterError };
 
 export type ConnectFn = (config: ClusterConfig, signal?: AbortSignal) => Promise<ClusterClient>;
 

@@ -6,7 +6,9 @@
  *
  * Nothing here keeps request headers or bodies: `request` is a line like `POST /orders/_bulk`.
  */
-export type ClusterErrorKind = 'response' | 'connection' | 'tls' | 'timeout' | 'aborted' | 'protocol';
+export type ClusterErrorKind =
+  | 'response' | 'connection' | 'tls' | 'timeout' | 'aborted' | 'protocol'
+  | 'shard_unavailable' | 'index_not_found' | 'index_replaced';
 
 export interface ClusterErrorDetails {
   readonly alias: string;
@@ -39,10 +41,19 @@ export class ClusterError extends Error {
     this.reason = details.reason;
   }
 
+  /**
+   * The `type` stats and `fatal_exception` report: the cluster's `error.type` when it sent one;
+   * for what ccr-follow found out itself, the name Elasticsearch gives the same condition (so CCR
+   * users recognise it) or the class name.
+   */
+  get type(): string {
+    return this.esType ?? this.name;
+  }
+
   /** A compact, log-safe summary: `{type, reason}` as CCR reports `fatal_exception`. */
   toJSON(): { type: string; reason: string; status?: number; cluster: string } {
     return {
-      type: this.esType ?? this.name,
+      type: this.type,
       reason: this.message,
       ...(this.statusCode === undefined ? {} : { status: this.statusCode }),
       cluster: this.alias,
@@ -115,6 +126,77 @@ export class ClusterProtocolError extends ClusterError {
   constructor(details: ClusterErrorDetails) {
     super(details);
     this.name = 'ClusterProtocolError';
+  }
+}
+
+/** What ccr-follow finds out itself carries no status or `error.type`: its class says what it is. */
+type FoundDetails = Omit<ClusterErrorDetails, 'statusCode' | 'esType'>;
+
+/**
+ * The cluster answered, but without the shard asked about: its primary has not started yet (a new,
+ * reopening or recovering index), or the shard failed or timed out within this search or count.
+ * Reported as Elasticsearch reports the same condition.
+ */
+export class ClusterShardUnavailableError extends ClusterError {
+  override readonly kind = 'shard_unavailable';
+  constructor(details: FoundDetails) {
+    super(details);
+    this.name = 'ClusterShardUnavailableError';
+  }
+
+  override get type(): string {
+    return 'no_shard_available_action_exception';
+  }
+}
+
+/** The cluster answered, but the index asked about is not in the answer. */
+export class ClusterIndexNotFoundError extends ClusterError {
+  override readonly kind = 'index_not_found';
+  constructor(details: FoundDetails) {
+    super(details);
+    this.name = 'ClusterIndexNotFoundError';
+  }
+
+  override get type(): string {
+    return 'index_not_found_exception';
+  }
+}
+
+/**
+ * An index of a follow was deleted and created again under its name (`IndexIdentity`): its uuid is
+ * not the one the follow started with, so its `_seq_no` history is another one. Reported as CCR
+ * reports a leader index that is gone.
+ */
+export class IndexReplacedError extends ClusterError {
+  override readonly kind = 'index_replaced';
+  readonly index: string;
+  readonly expectedUuid: string;
+  readonly foundUuid: string;
+
+  constructor(details: { alias: string; role: 'leader' | 'follower'; index: string; expectedUuid: string; foundUuid: string }) {
+    const { alias, role, index, expectedUuid, foundUuid } = details;
+    super({
+      alias, operation: `check the ${role} index`,
+      reason: `the ${role} index [${index}] was deleted and created again (uuid ${expectedUuid} → ${foundUuid}); its history cannot continue the follow`,
+    });
+    this.name = 'IndexReplacedError';
+    this.index = index;
+    this.expectedUuid = expectedUuid;
+    this.foundUuid = foundUuid;
+  }
+
+  override get type(): string {
+    return 'index_not_found_exception';
+  }
+}
+
+/** A cluster alias the config does not define. Not a ClusterError: no cluster was asked. */
+export class UnknownClusterError extends Error {
+  readonly alias: string;
+  constructor(alias: string, known: readonly string[]) {
+    super(`unknown cluster alias [${alias}]; configured: ${known.length > 0 ? known.join(', ') : '(none)'}`);
+    this.name = 'UnknownClusterError';
+    this.alias = alias;
   }
 }
 

@@ -1,3 +1,6 @@
+import { classify } from '../cluster/classify.js';
+import { ClusterError } from '../cluster/errors.js';
+
 /**
  * Errors a follow request can be refused with, named as Elasticsearch names them so CCR users
  * recognise them. `status` is the HTTP status the control API answers with.
@@ -33,5 +36,27 @@ export class FollowError extends Error {
     this.name = 'FollowError';
     this.type = type;
     this.status = STATUS[type];
+  }
+}
+
+/**
+ * The FollowError a control request is refused with when a cluster call failed. What the error
+ * means is `classify`'s decision; this only names it as CCR would: an index that is not there,
+ * refused credentials or privileges, a cluster that cannot answer now (try the request again
+ * later), or anything else fatal. `context` starts the message (`cluster [leader]`); `subject`
+ * names what was not found (`leader index [logs]`). Anything not from a cluster is returned as it is.
+ */
+export function toFollowError(err: unknown, context: string, subject?: string): unknown {
+  if (!(err instanceof ClusterError)) return err;
+  const verdict = classify(err);
+  if (verdict.action === 'aborted') return new FollowError('illegal_argument_exception', `${context}: request aborted`, { cause: err });
+  if (verdict.action === 'retry') return new FollowError('cluster_unavailable_exception', `${context}: ${verdict.reason}`, { cause: err });
+  switch (verdict.kind) {
+    case 'index_not_found':
+      return new FollowError('index_not_found_exception', `${subject ?? 'index'} not found on [${err.alias}]`, { cause: err });
+    case 'security':
+      return new FollowError('security_exception', `${context}: ${verdict.reason}`, { cause: err });
+    default:
+      return new FollowError('illegal_argument_exception', `${context}: ${verdict.reason}`, { cause: err });
   }
 }

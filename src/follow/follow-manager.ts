@@ -2,14 +2,12 @@
  * All follower indices of one daemon: the follow / pause / resume / unfollow / stats / info
  * operations behind the control API, with CCR's semantics and error names.
  */
-import { classify } from '../cluster/classify.js';
-import { ClusterError } from '../cluster/errors.js';
 import { ClusterRegistry, UnknownClusterError } from '../cluster/cluster-registry.js';
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { DEFAULT_FOLLOW_PARAMS, parseFollowParams, FollowParamsError, type FollowParams } from '../shard/follow-params.js';
 import { followerKey, StateCorruptError, type FollowerKey, type FollowerRecord, type StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
-import { FollowError } from './follow-errors.js';
+import { FollowError, toFollowError } from './follow-errors.js';
 import { followerCreationSettings } from './index-settings.js';
 import { invalidIndexNameReason } from './index-name.js';
 import { IndexFollower, type FollowerIndexStats } from './index-follower.js';
@@ -214,7 +212,8 @@ export class FollowManager {
 
   #checkAlias(alias: string): void {
     if (!this.#deps.clusters.has(alias)) {
-      throw new FollowError('unknown_cluster_exception', new UnknownClusterError(alias, this.#deps.clusters.aliases).message);
+      const cause = new UnknownClusterError(alias, this.#deps.clusters.aliases);
+      throw new FollowError('unknown_cluster_exception', cause.message, { cause });
     }
   }
 
@@ -236,19 +235,7 @@ export class FollowManager {
     try {
       return await fn();
     } catch (err) {
-      if (!(err instanceof ClusterError)) throw err;
-      if (err.statusCode === 404 && err.esType === 'index_not_found_exception') {
-        throw new FollowError('index_not_found_exception', `${subject ?? 'index'} not found on [${alias}]`, { cause: err });
-      }
-      const verdict = classify(err);
-      const reason = verdict.action === 'aborted' ? 'request aborted' : verdict.reason;
-      if (err.statusCode === 401 || err.statusCode === 403) {
-        throw new FollowError('security_exception', `cluster [${alias}]: ${reason}`, { cause: err });
-      }
-      if (verdict.action === 'retry') {
-        throw new FollowError('cluster_unavailable_exception', `cluster [${alias}]: ${reason}`, { cause: err });
-      }
-      throw new FollowError('illegal_argument_exception', `cluster [${alias}]: ${reason}`, { cause: err });
+      throw toFollowError(err, `cluster [${alias}]`, subject);
     }
   }
 }

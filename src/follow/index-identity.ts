@@ -9,7 +9,7 @@
  * a caller arriving while a read is in flight waits for the next one, which serves all who queued.
  */
 import type { ClusterClient } from '../cluster/cluster-client.js';
-import { ClusterResponseError } from '../cluster/errors.js';
+import { IndexReplacedError } from '../cluster/errors.js';
 import { abortError, raceAbort } from '../util/sleep.js';
 
 export class IndexIdentity {
@@ -26,7 +26,7 @@ export class IndexIdentity {
 
   /** Throws the "deleted and created again" error when `uuid` is not the expected one. */
   check(uuid: string): void {
-    if (uuid !== this.uuid) throw indexReplacedError(this.client.alias, this.role, this.index, this.uuid, uuid);
+    if (uuid !== this.uuid) throw new IndexReplacedError({ alias: this.client.alias, role: this.role, index: this.index, expectedUuid: this.uuid, foundUuid: uuid });
   }
 
   /** Resolves once a uuid read started after this call confirms the index; rejects with its error otherwise. */
@@ -60,12 +60,4 @@ export class IndexIdentity {
     run.then(clear, clear);
     return run;
   }
-}
-
-/** Fatal (a 404 index_not_found_exception): the follow cannot continue with another index's history. */
-function indexReplacedError(alias: string, role: string, index: string, before: string, now: string): ClusterResponseError {
-  return new ClusterResponseError({
-    alias, operation: `check the ${role} index`, statusCode: 404, esType: 'index_not_found_exception',
-    reason: `the ${role} index [${index}] was deleted and created again (uuid ${before} → ${now}); its history cannot continue the follow`,
-  });
 }

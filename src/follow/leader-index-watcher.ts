@@ -17,7 +17,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { ClusterClient } from '../cluster/cluster-client.js';
-import { ClusterResponseError } from '../cluster/errors.js';
+import { ClusterShardUnavailableError } from '../cluster/errors.js';
 import type { MetadataVersions, ShardSeqNoState } from '../cluster/types.js';
 import type { LeaderCheckpoint } from '../shard/ports.js';
 import { abortError, raceAbort, sleep as realSleep, type Sleep } from '../util/sleep.js';
@@ -205,9 +205,8 @@ export class LeaderIndexWatcher {
       if (!s) {
         this.#waiters.delete(w);
         // Its primary has not started yet (a new or reopening index): retried by the shard task.
-        w.reject(new ClusterResponseError({
-          alias: this.#client.alias, operation: 'read shard sequence numbers', statusCode: 503,
-          esType: 'no_shard_available_action_exception', reason: `shard ${w.shard} of leader index [${this.#index}] is not started`,
+        w.reject(new ClusterShardUnavailableError({
+          alias: this.#client.alias, operation: 'read shard sequence numbers', reason: `shard ${w.shard} of leader index [${this.#index}] is not started`,
         }));
       } else if (s.globalCheckpoint > w.above || now >= w.deadline) {
         this.#waiters.delete(w);

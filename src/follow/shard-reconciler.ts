@@ -20,7 +20,7 @@
  * with a version above the foreign one yet below the leader's next operation on it.
  */
 import type { ClusterClient } from '../cluster/cluster-client.js';
-import { ClusterResponseError } from '../cluster/errors.js';
+import { ClusterShardUnavailableError } from '../cluster/errors.js';
 import type { ExternalOp, SeqNoHit } from '../cluster/types.js';
 import { externalVersion, isReplicatedVersion } from '../shard/external-version.js';
 import type { ReconcileOutcome, ShardReconciler } from '../shard/ports.js';
@@ -147,9 +147,8 @@ export class ShardReconcilerImpl implements ShardReconciler {
   async #leaderMaxSeqNo(signal: AbortSignal): Promise<number> {
     const state = (await this.#o.leader.shardSeqNos(this.#o.leaderIndex, signal)).find((s) => s.shard === this.#o.shard);
     if (!state) {
-      throw new ClusterResponseError({
-        alias: this.#o.leader.alias, operation: 'read shard sequence numbers', statusCode: 503,
-        esType: 'no_shard_available_action_exception', reason: `shard ${this.#o.shard} of leader index [${this.#o.leaderIndex}] is not started`,
+      throw new ClusterShardUnavailableError({
+        alias: this.#o.leader.alias, operation: 'read shard sequence numbers', reason: `shard ${this.#o.shard} of leader index [${this.#o.leaderIndex}] is not started`,
       });
     }
     return state.maxSeqNo;

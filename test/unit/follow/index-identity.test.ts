@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { ClusterClient } from '../../../src/cluster/cluster-client.js';
-import { ClusterResponseError } from '../../../src/cluster/errors.js';
+import { kindOf } from '../../../src/cluster/classify.js';
+import { IndexReplacedError } from '../../../src/cluster/errors.js';
 import { IndexIdentity } from '../../../src/follow/index-identity.js';
 
 /** Answers uuid reads one at a time, when the test says so. */
@@ -50,7 +51,9 @@ describe('IndexIdentity', () => {
     const confirmed = identity.confirm(never).then(() => undefined, (e: unknown) => e);
     cluster.answer();
     const err = await confirmed;
-    expect(err).to.be.instanceOf(ClusterResponseError);
+    expect(err).to.be.instanceOf(IndexReplacedError);
+    expect(err).to.include({ index: 'orders', expectedUuid: 'uuid-1', foundUuid: 'uuid-2', type: 'index_not_found_exception' });
+    expect(kindOf(err)).to.equal('index_replaced');
     expect((err as Error).message).to.include('[orders] was deleted and created again').and.include('uuid-1 → uuid-2');
     expect(() => identity.check('uuid-2')).to.throw(/uuid-1 → uuid-2/);
     expect(() => identity.check('uuid-1')).to.not.throw();

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { ClusterClient } from '../../../src/cluster/cluster-client.js';
-import { ClusterResponseError } from '../../../src/cluster/errors.js';
+import { classify } from '../../../src/cluster/classify.js';
+import { ClusterShardUnavailableError } from '../../../src/cluster/errors.js';
 import type { MetadataVersions, ShardSeqNoState } from '../../../src/cluster/types.js';
 import { LeaderIndexWatcher } from '../../../src/follow/leader-index-watcher.js';
 
@@ -87,11 +88,11 @@ describe('LeaderIndexWatcher', () => {
       expect(await watcher.awaitGlobalCheckpoint(0, 8, 20, never)).to.deep.equal({ globalCheckpoint: 8, maxSeqNo: 6 });
     });
 
-    it('rejects a waiter whose shard has no started primary with a retryable 503', async () => {
+    it('rejects a waiter whose shard has no started primary with a retryable shard-unavailable error', async () => {
       leader.stats = shards(5);
       const err = await watcher.awaitGlobalCheckpoint(1, -1, 60_000, never).then(() => undefined, (e: unknown) => e);
-      expect(err).to.be.instanceOf(ClusterResponseError);
-      expect((err as ClusterResponseError).statusCode).to.equal(503);
+      expect(err).to.be.instanceOf(ClusterShardUnavailableError);
+      expect(classify(err)).to.include({ action: 'retry', kind: 'shard_unavailable' });
       expect((err as Error).message).to.include('shard 1').and.include('[orders]');
     });
 
