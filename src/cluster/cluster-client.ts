@@ -6,7 +6,7 @@ import type { ClusterConfig } from './cluster-config.js';
 import { ClusterIndexNotFoundError, ClusterProtocolError, ClusterResponseError, ClusterShardUnavailableError } from './errors.js';
 import { createTransport, describeErrorBody, type Flavor, type RestTransport } from './rest-transport.js';
 import { detectFlavor } from './detect-flavor.js';
-import { parseWithRawValues, type RawJson } from './raw-json.js';
+import { parseLossless, parseWithRawValues, stringifyLossless, type RawJson } from './raw-json.js';
 import type {
   BulkItemResult, DocumentLookup, DocumentWrite, ClusterInfo, ExternalOp, IndexMetadata, MetadataVersions, SeqNoHit, SeqNoSearch, ShardSeqNoState,
 } from './types.js';
@@ -235,10 +235,12 @@ export class ClusterClient {
   /** Number of shards, routing shards, mappings, flat settings, aliases and metadata versions. */
   async indexMetadata(index: string, signal?: AbortSignal): Promise<IndexMetadata> {
     interface IndexBody { aliases?: Record<string, unknown>; mappings?: Record<string, unknown>; settings?: Record<string, unknown> }
-    const res = await this.#transport.request<Record<string, IndexBody>>('read index metadata', {
-      method: 'GET', path: `/${encodeURIComponent(index)}`, query: { flat_settings: true },
+    const operation = 'read index metadata';
+    const res = await this.#transport.request<Buffer>(operation, {
+      method: 'GET', path: `/${encodeURIComponent(index)}`, query: { flat_settings: true }, rawResponse: true,
     }, signal);
-    const [name, body] = Object.entries(res.body)[0] ?? [];
+    // Lossless: an alias filter or a mapping's `_meta` / `null_value` may hold a 64-bit number (see createIndex).
+    const [name, body] = Object.entries(this.#read(res.body, operation, parseLossless) as Record<string, IndexBody>)[0] ?? [];
     if (name === undefined || body === undefined) {
       throw new ClusterProtocolError({ alias: this.alias, operation: 'read index metadata', reason: `empty answer for [${index}]` });
     }
@@ -275,8 +277,12 @@ export class ClusterClient {
 
   /** An answer read with each `_source` (and the unused `sort`, `_index`) kept as its exact text. */
   #readRaw<T>(bytes: Buffer, operation: string): T {
+    return this.#read(bytes, operation, (b) => parseWithRawValues(b, SOURCE_KEY)) as T;
+  }
+
+  #read(bytes: Buffer, operation: string, parse: (bytes: Buffer) => unknown): unknown {
     try {
-      return parseWithRawValues(bytes, SOURCE_KEY) as T;
+      return parse(bytes);
     } catch (err) {
       throw new ClusterProtocolError({ alias: this.alias, operation, reason: `unreadable answer: ${(err as Error).message}` });
     }
@@ -295,18 +301,22 @@ export class ClusterClient {
     return found;
   }
 
+  /**
+   * Metadata bodies are sent with stringifyLossless: values read by indexMetadata may hold
+   * LosslessNumbers, which JSON.stringify would not write as the leader had them.
+   */
   async createIndex(index: string, body: { settings: Record<string, unknown>; mappings: Record<string, unknown>; aliases?: Record<string, unknown> }, signal?: AbortSignal): Promise<void> {
     await this.#transport.request('create index', {
-      method: 'PUT', path: `/${encodeURIComponent(index)}`, query: { wait_for_active_shards: 1 }, body,
+      method: 'PUT', path: `/${encodeURIComponent(index)}`, query: { wait_for_active_shards: 1 }, json: stringifyLossless(body),
     }, signal);
   }
 
   async putMapping(index: string, mappings: Record<string, unknown>, signal?: AbortSignal): Promise<void> {
-    await this.#transport.request('update mapping', { method: 'PUT', path: `/${encodeURIComponent(index)}/_mapping`, body: mappings }, signal);
+    await this.#transport.request('update mapping', { method: 'PUT', path: `/${encodeURIComponent(index)}/_mapping`, json: stringifyLossless(mappings) }, signal);
   }
 
   async putSettings(index: string, settings: Record<string, unknown>, signal?: AbortSignal): Promise<void> {
-    await this.#transport.request('update settings', { method: 'PUT', path: `/${encodeURIComponent(index)}/_settings`, body: settings }, signal);
+    await this.#transport.request('update settings', { method: 'PUT', path: `/${encodeURIComponent(index)}/_settings`, json: stringifyLossless(settings) }, signal);
   }
 
   /** Closes an index (static settings can only change on a closed index). */
@@ -322,7 +332,7 @@ export class ClusterClient {
   /** Applies alias `add` / `remove` actions atomically. */
   async updateAliases(actions: readonly Record<string, unknown>[], signal?: AbortSignal): Promise<void> {
     if (actions.length === 0) return;
-    await this.#transport.request('update aliases', { method: 'POST', path: '/_aliases', body: { actions } }, signal);
+    await this.#transport.request('update aliases', { method: 'POST', path: '/_aliases', json: stringifyLossless({ actions }) }, signal);
   }
 
   async refresh(index: string, signal?: AbortSignal): Promise<void> {

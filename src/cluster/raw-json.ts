@@ -54,6 +54,16 @@ export function exactNumberText(literal: string): string | undefined {
   return `${m[1]}${significant}e${exponent}`;
 }
 
+/**
+ * A number a double cannot hold exactly (an integer past 2^53, more digits than 17, an exponent past
+ * its range), kept as the literal it was sent as, so that it can be sent on unchanged
+ * (`stringifyLossless`). Index metadata — alias filters, mapping `_meta`, `null_value` — is read
+ * this way: a filter on a 64-bit id must filter the same documents on the follower.
+ */
+export class LosslessNumber {
+  constructor(readonly literal: string) {}
+}
+
 /** A value kept as its JSON text (with its length in bytes, which a string no longer says). */
 export interface RawJson {
   readonly raw: string;
@@ -74,8 +84,11 @@ class RawText implements RawJson {
  */
 const NO_RAW_KEYS: ReadonlySet<string> = new Set();
 
+/** How a reader builds numbers: as JSON.parse does, exactly (JsonNumber), or as JSON.parse does unless that loses something (LosslessNumber). */
+type NumberMode = 'double' | 'exact' | 'lossless';
+
 export function parseWithRawValues(buf: Uint8Array, rawKeys: ReadonlySet<string>): unknown {
-  return readWhole(new Reader(buf, rawKeys, false));
+  return readWhole(new Reader(buf, rawKeys, 'double'));
 }
 
 /**
@@ -83,7 +96,23 @@ export function parseWithRawValues(buf: Uint8Array, rawKeys: ReadonlySet<string>
  * objects and arrays as JSON.parse builds them. Never goes through a double.
  */
 export function parseExactNumbers(text: string | Uint8Array): unknown {
-  return readWhole(new Reader(typeof text === 'string' ? Buffer.from(text, 'utf8') : text, NO_RAW_KEYS, true));
+  return readWhole(new Reader(typeof text === 'string' ? Buffer.from(text, 'utf8') : text, NO_RAW_KEYS, 'exact'));
+}
+
+/** Parses `buf` as JSON.parse would, except that a number a double would change is a LosslessNumber. */
+export function parseLossless(buf: Uint8Array): unknown {
+  return readWhole(new Reader(buf, NO_RAW_KEYS, 'lossless'));
+}
+
+/** JSON.stringify for plain JSON values (objects, arrays, strings, numbers, booleans, null) that writes each LosslessNumber as its literal. */
+export function stringifyLossless(value: unknown): string {
+  if (value instanceof LosslessNumber) return value.literal;
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : stringifyLossless(v))).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const members = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    return `{${members.map(([k, v]) => `${JSON.stringify(k)}:${stringifyLossless(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 function readWhole(reader: Reader): unknown {
@@ -99,7 +128,7 @@ class Reader {
   pos = 0;
   readonly #text: Buffer;
 
-  constructor(readonly buf: Uint8Array, private readonly rawKeys: ReadonlySet<string>, private readonly exactNumbers: boolean) {
+  constructor(readonly buf: Uint8Array, private readonly rawKeys: ReadonlySet<string>, private readonly numbers: NumberMode) {
     this.#text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
@@ -234,7 +263,7 @@ class Reader {
     }
     if (p === start) throw new RawJsonError('expected a value', start);
     this.pos = p;
-    if (this.exactNumbers) return this.#exactLiteral(start, p);
+    if (this.numbers !== 'double') return this.#exactLiteral(start, p);
     // Fast path for the common case, a small non-negative integer (seq_nos, terms, versions, counts).
     if (p - start <= 15 && (this.buf[start] !== 0x30 || p - start === 1)) {
       let n = 0;
@@ -260,7 +289,10 @@ class Reader {
     if (text === 'null') return null;
     const exact = exactNumberText(text);
     if (exact === undefined) throw new RawJsonError('bad literal', start);
-    return new JsonNumber(exact);
+    if (this.numbers === 'exact') return new JsonNumber(exact);
+    const double = Number(text);
+    // Kept as a double only when the double says exactly what the literal says.
+    return Number.isFinite(double) && exactNumberText(String(double)) === exact ? double : new LosslessNumber(text);
   }
 
   /**

@@ -26,6 +26,8 @@ export interface RestRequest {
   readonly path: string;
   readonly query?: Readonly<Record<string, string | number | boolean>>;
   readonly body?: unknown;
+  /** A JSON body already serialised (one a client's JSON.stringify would change: see `stringifyLossless`). */
+  readonly json?: string;
   /** Newline-delimited JSON, already serialised (bulk). */
   readonly ndjson?: string;
   /** Statuses that are answers, not errors (e.g. 404 for an existence check). */
@@ -149,7 +151,11 @@ function elasticsearchSender(config: ClusterConfig, tls: ConnectionOptions): Sen
   const send: SendFn = async (req, signal) => {
     const res = await client.transport.request(
       { method: req.method, path: req.path, querystring: req.query, ...bodyOf(req) },
-      { meta: true, signal, ignore: req.accept ? [...req.accept] : undefined, ...(req.rawResponse ? { asStream: true } : {}) },
+      {
+        meta: true, signal, ignore: req.accept ? [...req.accept] : undefined, ...(req.rawResponse ? { asStream: true } : {}),
+        // The client would call a text body text/plain, which Elasticsearch refuses.
+        ...(req.json === undefined ? {} : { headers: { 'content-type': 'application/json' } }),
+      },
     );
     const response = { body: res.body, statusCode: res.statusCode, headers: res.headers as Record<string, unknown> };
     return req.rawResponse ? readRaw(response, req) : response;
@@ -227,6 +233,7 @@ async function readRaw(res: ClientResponse, req: RestRequest): Promise<ClientRes
 
 function bodyOf(req: RestRequest): { body?: never; bulkBody?: string } | { body: never } {
   if (req.ndjson !== undefined) return { bulkBody: req.ndjson };
+  if (req.json !== undefined) return { body: req.json as never };
   if (req.body !== undefined) return { body: req.body as never };
   return {};
 }

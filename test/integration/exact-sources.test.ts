@@ -10,6 +10,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterClient } from '../../src/cluster/cluster-client.js';
+import { LosslessNumber } from '../../src/cluster/raw-json.js';
 import { runCli } from '../helpers/cli-process.js';
 import { testClusters, uniqueName } from '../helpers/clusters.js';
 import { pairTitle, useFollowPair } from '../helpers/follow-fixture.js';
@@ -26,8 +27,15 @@ const LONG_SOURCES: Readonly<Record<string, string>> = {
 const ROUTING = 'r1';
 const PLAIN_DOCS = 20;
 
-/** Only the tag and the three longs are mapped: the rest is kept in `_source` as written, never indexed. */
-const MAPPINGS = { dynamic: false, properties: { tag: { type: 'keyword' }, n53: { type: 'long' }, max: { type: 'long' }, min: { type: 'long' } } };
+/**
+ * Only the tag and the three longs are mapped: the rest is kept in `_source` as written, never
+ * indexed. The `_meta` holds a number a double would change, as the alias filter added later does.
+ */
+const MAPPINGS = {
+  dynamic: false,
+  _meta: { owner_id: new LosslessNumber('9007199254740993') },
+  properties: { tag: { type: 'keyword' }, n53: { type: 'long' }, max: { type: 'long' }, min: { type: 'long' } },
+};
 
 async function bulkRaw(client: ClusterClient, index: string, lines: readonly string[]): Promise<void> {
   const res = await client.raw<{ errors: boolean; items: unknown[] }>('test bulk', {
@@ -82,6 +90,22 @@ describe('sources that JSON.parse would change stay exact', function () {
         });
         await waitForCaughtUp(pair.daemon, pair.leader, leaderIndex, followerIndex);
         await expectFollowerTextEqualsLeader(leaderIndex, followerIndex, []);
+
+        // Metadata with 64-bit numbers: the mapping's _meta (copied at creation) and an alias filter (synced later).
+        const followerMapping = await (await fetch(`${urls.follower}/${followerIndex}/_mapping`)).text();
+        expect(followerMapping).to.contain('"_meta":{"owner_id":9007199254740993}');
+        const alias = `${leaderIndex}-owner`;
+        await pair.leader.updateAliases([{ add: { index: leaderIndex, alias, filter: { term: { n53: new LosslessNumber('9007199254740993') } } } }]);
+        let aliasText = '';
+        await waitFor(async () => {
+          aliasText = await (await fetch(`${urls.follower}/${followerIndex}/_alias`)).text();
+          return aliasText.includes(alias) || undefined;
+        }, { timeoutMs: 30_000, intervalMs: 200, message: () => `the alias to reach the follower (${aliasText})` });
+        expect(aliasText).to.contain('9007199254740993');
+        // The alias selects the same documents on both sides: long-0, long-2 and plain-0.
+        const countThrough = async (url: string): Promise<number> => ((await (await fetch(`${url}/${alias}/_count`)).json()) as { count: number }).count;
+        expect(await countThrough(urls.leader)).to.equal(3);
+        expect(await countThrough(urls.follower)).to.equal(3);
 
         // (a) Someone overwrites long-0 on the follower, changing only what a double cannot tell apart.
         await bulkRaw(pair.follower, followerIndex, [

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { exactCanonical } from '../../../src/cluster/exact-json.js';
-import { exactNumberText, JsonNumber, parseExactNumbers, RawJsonError } from '../../../src/cluster/raw-json.js';
+import { exactNumberText, JsonNumber, LosslessNumber, parseExactNumbers, parseLossless, RawJsonError, stringifyLossless } from '../../../src/cluster/raw-json.js';
 
 describe('exactNumberText', () => {
   it('spells every number by its exact value', () => {
@@ -59,5 +59,28 @@ describe('exactCanonical', () => {
     expect(same('{"n":null}', '{"n":"null"}')).to.equal(false);
     expect(same('[1,[2]]', '[[1],2]')).to.equal(false);
     expect(same('{"a":{"b":1}}', '{"a.b":1}')).to.equal(false);
+  });
+});
+
+describe('parseLossless and stringifyLossless', () => {
+  const roundTrip = (text: string): string => stringifyLossless(parseLossless(Buffer.from(text, 'utf8')));
+
+  it('keeps as literals only the numbers a double would change', () => {
+    const value = parseLossless(Buffer.from('[1,1.5,0.1,-0,1e21,5e-324,9007199254740992,9007199254740993,123456789012345678901,1e400,0.30000000000000000001]')) as unknown[];
+    expect(value.slice(0, 7)).to.deep.equal([1, 1.5, 0.1, -0, 1e21, 5e-324, 9007199254740992]);
+    expect(value.slice(7)).to.deep.equal(['9007199254740993', '123456789012345678901', '1e400', '0.30000000000000000001'].map((l) => new LosslessNumber(l)));
+  });
+
+  it('writes back what it read (an alias filter on a 64-bit id, a mapping _meta)', () => {
+    const filter = '{"term":{"user_id":9007199254740993}}';
+    expect(roundTrip(filter)).to.equal(filter);
+    const mapping = '{"_meta":{"ids":[-9223372036854775808,9223372036854775807]},"properties":{"n":{"type":"long","null_value":9007199254740995}}}';
+    expect(roundTrip(mapping)).to.equal(mapping);
+    expect(JSON.stringify(JSON.parse(filter))).to.not.equal(filter);
+  });
+
+  it('writes other values as JSON.stringify does', () => {
+    const value = { a: [1, 'two', null, undefined, { b: true }], s: 'quote " \u2028 é', skipped: undefined, n: -0.5 };
+    expect(stringifyLossless(value)).to.equal(JSON.stringify(value));
   });
 });
