@@ -19,9 +19,11 @@ describe('RetryPolicy', () => {
       expect(delays).to.deep.equal([50, 100, 200, 400, 500, 500, 500, 500]);
     });
 
-    it('stays finite and capped for a very high attempt number', () => {
-      const policy = new RetryPolicy(30_000, () => 1);
-      expect(policy.delayMs(10_000)).to.equal(30_000);
+    it('stops doubling after 30 attempts, so a huge max_retry_delay still gives a finite delay', () => {
+      // 50 ms · 2^9999 is Infinity; the exponent is held at 30, whatever the attempt number.
+      const policy = new RetryPolicy(Number.MAX_SAFE_INTEGER, () => 1);
+      expect(policy.delayMs(31)).to.equal(50 * 2 ** 30);
+      expect(policy.delayMs(10_000)).to.equal(50 * 2 ** 30);
     });
 
     it('treats attempt 0 or below as the first attempt', () => {
@@ -49,9 +51,16 @@ describe('RetryPolicy', () => {
       expect(new RetryPolicy(500, () => 0.5).delayMs(4)).to.equal(300);
     });
 
-    it('uses Math.random by default, within the same bounds', () => {
-      const policy = new RetryPolicy(500);
-      for (let i = 0; i < 200; i += 1) expect(policy.delayMs(3)).to.be.within(100, 200);
+    it('draws its jitter from Math.random by default', () => {
+      const random = Math.random;
+      try {
+        Math.random = () => 0.5;
+        expect(new RetryPolicy(500).delayMs(3)).to.equal(150);
+        Math.random = () => 0;
+        expect(new RetryPolicy(500).delayMs(3)).to.equal(100);
+      } finally {
+        Math.random = random;
+      }
     });
   });
 });

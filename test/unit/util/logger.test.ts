@@ -2,10 +2,25 @@ import { expect } from 'chai';
 import { isLogLevel, memoryLogger, silentLogger } from '../../../src/util/logger.js';
 
 describe('util/logger', () => {
-  it('silentLogger accepts every call and its children are silent too', () => {
-    silentLogger.error('x', { a: 1 });
-    silentLogger.child({ b: 2 }).info('y');
-    expect(silentLogger.child({})).to.equal(silentLogger);
+  it('silentLogger writes nothing anywhere, nor do its children', () => {
+    const written: string[] = [];
+    const streams = [process.stdout, process.stderr] as const;
+    const writes = streams.map((s) => s.write);
+    const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
+    const consoleMethods = methods.map((m) => console[m]);
+    for (const s of streams) s.write = ((chunk: unknown) => { written.push(String(chunk)); return true; }) as typeof s.write;
+    for (const m of methods) console[m] = (...args: unknown[]) => { written.push(args.map(String).join(' ')); };
+    try {
+      silentLogger.error('x', { a: 1 });
+      silentLogger.warn('w');
+      silentLogger.info('i');
+      silentLogger.debug('d');
+      silentLogger.child({ b: 2 }).child({ c: 3 }).error('y', { d: 4 });
+    } finally {
+      streams.forEach((s, i) => { s.write = writes[i]!; });
+      methods.forEach((m, i) => { console[m] = consoleMethods[i]!; });
+    }
+    expect(written).to.deep.equal([]);
   });
 
   it('memoryLogger records level, message and meta in order', () => {
