@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: ccr-follow against the follower's raw `_bulk` ceiling, `_reindex` from
  * remote and elasticdump, on the same documents, in one run, on leader and follower nodes started
- * here through the harness (src/cluster/local). Writes bench/results/<date>-<pair>.json and .md
+ * here through the harness (src/local-cluster). Writes bench/results/<date>-<pair>.json and .md
  * and prints the table.
  *
  * Scale by environment (defaults are the full-size run's): BENCH_DOCS=500000 BENCH_REPS=3 BENCH_SECONDS=60

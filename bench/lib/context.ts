@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterConfig } from '../../src/cluster/cluster-config.js';
-import { ELASTICSEARCH_8, LocalNode, OPENSEARCH_3, ensureDistribution, type Distribution } from '../../src/cluster/local/index.js';
+import { ELASTICSEARCH_8, LocalNode, OPENSEARCH_3, ensureDistribution, type Distribution } from '../../src/local-cluster/index.js';
 import type { TestCluster } from '../../test/helpers/clusters.js';
 import { DaemonProcess } from '../../test/helpers/daemon-process.js';
 import type { LogLevel } from '../../src/util/logger.js';

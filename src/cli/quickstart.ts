@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import nodePath from 'node:path';
 import type { ClusterConfig } from '../cluster/cluster-config.js';
 import { ClusterClient } from '../cluster/cluster-client.js';
-import { DEFAULT_DISTRIBUTIONS, LocalNode } from '../cluster/local/index.js';
+import { DEFAULT_DISTRIBUTIONS, LocalNode } from '../local-cluster/index.js';
 import { Daemon } from '../daemon/daemon.js';
 import { createLogger } from '../daemon/logger.js';
 import { SecretRegistry } from '../util/secrets.js';

@@ -29,7 +29,7 @@ import {
   ensureDistribution,
   findFreePorts,
   type Flavor,
-} from '../../src/cluster/local/index.js';
+} from '../../src/local-cluster/index.js';
 
 export type TestRole = 'esLeader' | 'esFollower' | 'osLeader' | 'osFollower';
 

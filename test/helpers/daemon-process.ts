@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { ClusterClient } from '../../src/cluster/cluster-client.js';
 import type { ClusterConfig } from '../../src/cluster/cluster-config.js';
-import { findFreePorts } from '../../src/cluster/local/index.js';
+import { findFreePorts } from '../../src/local-cluster/index.js';
 import type { FollowerIndexStats } from '../../src/follow/index-follower.js';
 import type { LogLevel } from '../../src/util/logger.js';
 import type { TestCluster } from './clusters.js';

@@ -50,7 +50,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterConfig } from '../../src/cluster/cluster-config.js';
-import { ELASTICSEARCH_8, LocalNode, ensureDistribution } from '../../src/cluster/local/index.js';
+import { ELASTICSEARCH_8, LocalNode, ensureDistribution } from '../../src/local-cluster/index.js';
 import { removeStaleBaseDirs } from './clusters.js';
 import { waitFor } from './wait-for.js';
 

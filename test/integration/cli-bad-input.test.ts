@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { ExitCodes } from '../../src/cli/exit-codes.js';
 import { ClusterClient } from '../../src/cluster/cluster-client.js';
 import type { ClusterConfig } from '../../src/cluster/cluster-config.js';
-import { findFreePorts } from '../../src/cluster/local/index.js';
+import { findFreePorts } from '../../src/local-cluster/index.js';
 import { runCli, startCliDaemon, type CliDaemon, type CliResult } from '../helpers/cli-process.js';
 import { testClusters, uniqueName, type TestClusters } from '../helpers/clusters.js';
 import { compareIndices, connect, createLeaderIndex } from '../helpers/replication.js';

@@ -22,7 +22,7 @@ import { chromium } from 'playwright-core';
 import { ExitCodes } from '../../src/cli/exit-codes.js';
 import type { ClusterClient } from '../../src/cluster/cluster-client.js';
 import { resolveIndices } from '../../src/cluster/index-discovery.js';
-import { findFreePorts } from '../../src/cluster/local/index.js';
+import { findFreePorts } from '../../src/local-cluster/index.js';
 import { CONTROL_BODY_LIMIT } from '../../src/daemon/control-server.js';
 import { runCli } from '../helpers/cli-process.js';
 import { testClusters, uniqueName } from '../helpers/clusters.js';

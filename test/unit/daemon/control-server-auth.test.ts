@@ -16,7 +16,7 @@ import { controlToken, CONTROL_TOKEN_ENV, controlUrl } from '../../../src/cli/cl
 import { ClusterClient } from '../../../src/cluster/cluster-client.js';
 import type { ClusterConfig } from '../../../src/cluster/cluster-config.js';
 import { ClusterRegistry } from '../../../src/cluster/cluster-registry.js';
-import { findFreePorts } from '../../../src/cluster/local/index.js';
+import { findFreePorts } from '../../../src/local-cluster/index.js';
 import { defaultConfig, parseConfig } from '../../../src/daemon/config.js';
 import { ConfigError } from '../../../src/daemon/config-error.js';
 import { checkControlBinding, ControlAuth, isLoopbackHost } from '../../../src/daemon/control-auth.js';

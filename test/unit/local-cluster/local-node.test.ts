@@ -14,7 +14,7 @@ import {
   findFreePorts,
   makeDistribution,
   resolveJavaHome,
-} from '../../../src/cluster/local/index.js';
+} from '../../../src/local-cluster/index.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 /** A world-readable temp dir: under root the node runs as an unprivileged user that must enter it. */
