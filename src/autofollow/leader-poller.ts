@@ -10,12 +10,14 @@
  * - `stopping` — the signal is aborted; the current round or sleep is ending. → `stopped`.
  * - `stopped`  — final.
  *
- * Errors never end the loop (a daemon with one unreachable leader keeps serving the others):
- * `classify` decides how long to wait. Retryable → the next interval, as usual. Fatal (say, auth
- * refused) → exponentially longer, up to `MAX_BACKOFF_MS`, so a broken leader is not hammered
- * while someone fixes it. Aborted while stopping → the end.
+ * Errors never end the loop (a daemon with one unreachable leader keeps serving the others): a
+ * failed round is tried again through `retry()` (shard/retry-policy.ts), fatal errors too
+ * (`retryFatal`), after a backoff that starts at the interval and doubles up to `MAX_BACKOFF_MS`,
+ * so a leader that is down or refuses us is not hammered while someone fixes it. Every failure is
+ * reported (`onError`, with `classify`'s verdict); a round that succeeds starts the backoff over.
+ * Aborted while stopping → the end.
  */
-import { classify, type Classification } from '../cluster/classify.js';
+import { retry, RetryPolicy } from '../shard/retry-policy.js';
 import type { Logger } from '../util/logger.js';
 import { sleep as realSleep, type Sleep } from '../util/sleep.js';
 
@@ -36,6 +38,7 @@ const TRANSITIONS: Readonly<Record<LeaderPollerState, readonly LeaderPollerState
   stopped: [],
 };
 
+/** The longest wait after failed rounds (or the interval, if that is longer). */
 const MAX_BACKOFF_MS = 60_000;
 
 export interface LeaderPollerOptions {
@@ -43,11 +46,13 @@ export interface LeaderPollerOptions {
   readonly intervalMs: number;
   /** One round: discover, decide, follow. Must honour `signal`. */
   readonly round: (signal: AbortSignal) => Promise<void>;
-  /** A round failed (not counting a stop); the poller goes on. */
-  readonly onError: (err: unknown, verdict: Exclude<Classification, { action: 'aborted' }>) => void;
+  /** A round failed (not counting a stop); the poller goes on. `action` and `reason` are classify's. */
+  readonly onError: (err: unknown, verdict: { readonly action: 'retry' | 'fatal'; readonly reason: string }) => void;
   readonly logger: Logger;
   readonly onStateChange?: (change: { from: LeaderPollerState; to: LeaderPollerState }) => void;
   readonly sleep?: Sleep;
+  /** For tests: the jitter of the backoff after failed rounds. */
+  readonly random?: () => number;
   readonly now?: () => number;
 }
 
@@ -58,7 +63,6 @@ export class LeaderPoller {
   #loop: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   #lastRoundEndedAt: number | undefined;
-  #consecutiveFatal = 0;
 
   constructor(options: LeaderPollerOptions) {
     this.#o = options;
@@ -99,39 +103,35 @@ export class LeaderPoller {
   async #run(): Promise<void> {
     const signal = this.#abort.signal;
     const sleep = this.#o.sleep ?? realSleep;
+    const policy = new RetryPolicy(Math.max(MAX_BACKOFF_MS, this.#o.intervalMs), this.#o.random, this.#o.intervalMs);
     for (;;) {
-      const delay = await this.#roundThenDelay(signal);
+      try {
+        await retry(async (attempt) => {
+          if (attempt > 1) this.#enter(LeaderPollerStates.polling);
+          try {
+            await this.#o.round(signal);
+          } finally {
+            this.#lastRoundEndedAt = this.#now();
+          }
+        }, {
+          signal, policy, sleep, retryFatal: true,
+          onRetry: ({ error, action, reason }) => {
+            this.#o.onError(error, { action, reason });
+            this.#enter(LeaderPollerStates.waiting);
+          },
+        });
+      } catch {
+        // With retryFatal, only stop() ends retry(): its abort.
+        break;
+      }
       if (signal.aborted) break;
       this.#enter(LeaderPollerStates.waiting);
       // A sleep cut short by stop() rejects with an AbortError: that is the way out, not an error.
-      await sleep(delay, signal).catch(() => undefined);
+      await sleep(this.#o.intervalMs, signal).catch(() => undefined);
       if (signal.aborted) break;
       this.#enter(LeaderPollerStates.polling);
     }
     this.#enter(LeaderPollerStates.stopped);
-  }
-
-  /** Runs one round and returns how long to wait before the next. */
-  async #roundThenDelay(signal: AbortSignal): Promise<number> {
-    try {
-      await this.#o.round(signal);
-      this.#consecutiveFatal = 0;
-      return this.#o.intervalMs;
-    } catch (err) {
-      const verdict = classify(err);
-      if (verdict.action === 'aborted') {
-        if (signal.aborted) return 0;
-        // Aborted by something other than our stop (a request's own timeout): try again next time.
-        this.#o.onError(err, { action: 'retry', kind: 'timeout', reason: 'a request was aborted' });
-        return this.#o.intervalMs;
-      }
-      this.#o.onError(err, verdict);
-      if (verdict.action === 'retry') return this.#o.intervalMs;
-      this.#consecutiveFatal += 1;
-      return Math.min(MAX_BACKOFF_MS, this.#o.intervalMs * 2 ** Math.min(this.#consecutiveFatal, 10));
-    } finally {
-      this.#lastRoundEndedAt = this.#now();
-    }
   }
 
   #enter(to: LeaderPollerState): void {

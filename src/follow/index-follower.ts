@@ -13,13 +13,13 @@
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { classify } from '../cluster/classify.js';
 import type { FollowParams } from '../shard/follow-params.js';
-import { RetryPolicy } from '../shard/retry-policy.js';
+import { retry, RetryPolicy } from '../shard/retry-policy.js';
 import { ShardFollowTask } from '../shard/shard-follow-task.js';
 import type { ShardStats } from '../shard/shard-stats.js';
 import type { FatalException, FollowerRecord, StateStore } from '../state/state-store.js';
 import { followerKey, type StateWriteError } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
-import { sleep } from '../util/sleep.js';
+import type { Sleep } from '../util/sleep.js';
 import { formatDuration } from '../util/units.js';
 import { CheckpointBatcher } from './checkpoint-batcher.js';
 import { IndexIdentity } from './index-identity.js';
@@ -54,6 +54,8 @@ export interface IndexFollowerDeps {
   readonly params: FollowParams;
   /** For tests: how often checkpoints are persisted while they move. */
   readonly checkpointIntervalMs?: number;
+  /** For tests: the sleep between start attempts. */
+  readonly sleep?: Sleep;
 }
 
 export interface FollowerIndexStats {
@@ -221,30 +223,22 @@ export class IndexFollower {
   async #startTasks(signal: AbortSignal): Promise<void> {
     const { state, logger } = this.#deps;
     const params = this.params;
-    const retry = new RetryPolicy(params.max_retry_delay);
-    let shards = 0;
-    let uuids: { leader: string; follower: string };
-    let leader: ClusterClient;
-    let follower: ClusterClient;
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        leader = await this.#deps.connect(this.#record.leaderCluster, signal);
-        follower = await this.#deps.connect(this.#record.followerCluster, signal);
-        const [leaderMeta, followerExists] = await Promise.all([
-          leader.indexMetadata(this.#record.leaderIndex, signal),
-          follower.indexExists(this.#record.followerIndex, signal),
-        ]);
-        if (!followerExists) throw new Error(`follower index [${this.#record.followerIndex}] no longer exists on [${this.#record.followerCluster}]`);
-        shards = leaderMeta.numberOfShards;
-        uuids = { leader: leaderMeta.uuid, follower: await follower.indexUuid(this.#record.followerIndex, signal) };
-        break;
-      } catch (err) {
-        const verdict = classify(err);
-        if (verdict.action !== 'retry') throw err;
-        if (attempt === 1 || attempt % 20 === 0) this.#logger.warn(`cannot start yet, retrying: ${verdict.reason}`);
-        await sleep(retry.delayMs(attempt), signal);
-      }
-    }
+    const { leader, follower, shards, uuids } = await retry(async () => {
+      const leader = await this.#deps.connect(this.#record.leaderCluster, signal);
+      const follower = await this.#deps.connect(this.#record.followerCluster, signal);
+      const [leaderMeta, followerExists] = await Promise.all([
+        leader.indexMetadata(this.#record.leaderIndex, signal),
+        follower.indexExists(this.#record.followerIndex, signal),
+      ]);
+      if (!followerExists) throw new Error(`follower index [${this.#record.followerIndex}] no longer exists on [${this.#record.followerCluster}]`);
+      const uuids = { leader: leaderMeta.uuid, follower: await follower.indexUuid(this.#record.followerIndex, signal) };
+      return { leader, follower, shards: leaderMeta.numberOfShards, uuids };
+    }, {
+      signal, policy: new RetryPolicy(params.max_retry_delay), ...(this.#deps.sleep ? { sleep: this.#deps.sleep } : {}),
+      onRetry: ({ reason, attempt }) => {
+        if (attempt === 1 || attempt % 20 === 0) this.#logger.warn(`cannot start yet, retrying: ${reason}`);
+      },
+    });
     // Same indices as when this follow first started (a resume or a daemon restart after they were
     // re-created must not continue): the uuids are kept in the follower's record.
     const expected = this.#record.indexUuids ?? uuids;

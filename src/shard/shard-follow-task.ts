@@ -22,7 +22,7 @@ import type { Logger } from '../util/logger.js';
 import type { FollowParams } from './follow-params.js';
 import type { FollowerShardWriter, LeaderCheckpoint, LeaderShardReader, ShardReconciler, ShardTaskDeps } from './ports.js';
 import { externalVersion } from './external-version.js';
-import { RetryPolicy } from './retry-policy.js';
+import { retry, RetryPolicy } from './retry-policy.js';
 import { SeqNoTracker } from './seq-no-tracker.js';
 import { WriteBuffer } from './write-buffer.js';
 import type { ShardExceptionEntry, ShardStats } from './shard-stats.js';
@@ -239,7 +239,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     this.#reconcileInFlight = true;
     this.#lastReconcileAt = this.#now();
     try {
-      const outcome = await this.#withRetries('reconcile', this.#tracker.checkpoint, this.#readAbort.signal, () => reconciler.reconcile(this.#readAbort.signal));
+      const outcome = await this.#withRetries('reconcile', () => this.#tracker.checkpoint, this.#readAbort.signal, () => reconciler.reconcile(this.#readAbort.signal));
       if (outcome === ABORTED) return;
       this.#reconciliations += 1;
       this.#lastReconciliation = new Date(this.#now()).toISOString();
@@ -306,7 +306,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     this.#pollInFlight = true;
     try {
       const above = this.#lastRequestedSeqNo;
-      const result = await this.#withRetries('read', above, this.#readAbort.signal, () =>
+      const result = await this.#withRetries('read', () => above, this.#readAbort.signal, () =>
         this.#reader.awaitGlobalCheckpoint(above, this.#params.read_poll_timeout, this.#readAbort.signal));
       if (result === ABORTED) return;
       this.#updateLeader(result);
@@ -322,7 +322,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     this.#inflightReadSpan += to - from;
     const started = this.#now();
     try {
-      const fetched = await this.#withRetries('read', from, this.#readAbort.signal, () => this.#reader.read(from, to, this.#readAbort.signal));
+      const fetched = await this.#withRetries('read', () => from, this.#readAbort.signal, () => this.#reader.read(from, to, this.#readAbort.signal));
       if (fetched === ABORTED || this.#state !== ShardTaskStates.running) return;
       // Keep at most max_read_request_size (plus the op that crosses it, so a huge document still
       // moves); the rest of the window is read again by a follow-up request, as CCR does.
@@ -355,18 +355,14 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     this.#outstandingWrites += 1;
     let pending = batch;
     try {
-      for (let attempt = 1; pending.length > 0; attempt += 1) {
+      const done = await this.#withRetries('write', () => pending[0]!.hit.seqNo, this.#writeAbort.signal, async () => {
         const started = this.#now();
-        const results = await this.#withRetries('write', pending[0]!.hit.seqNo, this.#writeAbort.signal, () =>
-          this.#writer.write(pending.map(toExternalOp), this.#writeAbort.signal));
-        if (results === ABORTED) return;
-        if (results.length !== pending.length) {
-          this.#fail(new Error(`bulk answered ${results.length} items for ${pending.length} operations`));
-          return;
-        }
+        const results = await this.#writer.write(pending.map(toExternalOp), this.#writeAbort.signal);
+        if (results.length !== pending.length) throw new Error(`bulk answered ${results.length} items for ${pending.length} operations`);
         this.#successfulWriteRequests += 1;
         this.#totalWriteTimeMillis += this.#now() - started;
         const again: BufferedHit[] = [];
+        let againError: unknown;
         for (const [i, result] of results.entries()) {
           const op = pending[i]!;
           if (result.outcome !== 'failed') {
@@ -374,22 +370,16 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
             this.#acknowledge(op);
             continue;
           }
-          const verdict = classify(result.error);
-          if (verdict.action === 'fatal') {
-            this.#fail(result.error);
-            return;
-          }
+          // A fatal item fails the task at once; a retryable one (throttled, blocked) is sent again.
+          if (classify(result.error).action === 'fatal') throw result.error;
           again.push(op);
-          if (again.length === 1) this.#recordException('write', op.hit.seqNo, attempt, result.error);
-        }
-        if (again.length > 0) {
-          // Some items were throttled (429) or blocked: retry just those, after a backoff.
-          this.#failedWriteRequests += 1;
-          const slept = await this.#backoff(attempt, this.#writeAbort.signal);
-          if (!slept) return;
+          againError ??= result.error;
         }
         pending = again;
-      }
+        // Retry just the items that failed, after a backoff, as one more attempt of this request.
+        if (again.length > 0) throw againError;
+      });
+      if (done === ABORTED) return;
     } finally {
       this.#outstandingWrites -= 1;
     }
@@ -422,49 +412,34 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   }
 
   /**
-   * Runs `fn` until it succeeds, retrying what `classify` calls retryable with capped backoff.
-   * A fatal error fails the task; an abort returns ABORTED. Never throws.
+   * Runs `fn` through `retry()` (retry-policy.ts): what `classify` calls retryable is counted,
+   * recorded and tried again after a backoff; a fatal error fails the task; an abort of `signal`
+   * (stop, failure) returns ABORTED. Never throws.
    */
-  async #withRetries<T>(kind: 'read' | 'write' | 'reconcile', fromSeqNo: number, signal: AbortSignal, fn: () => Promise<T>): Promise<T | typeof ABORTED> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (signal.aborted) return ABORTED;
-        const verdict = classify(err);
-        // An abort while our own signal is live means shared work (a refresh, a mapping sync)
-        // was cut short on someone else's behalf: try again rather than drop this request.
-        if (verdict.action === 'fatal') {
-          this.#fail(err instanceof Error ? err : new Error(String(err)));
-          return ABORTED;
-        }
-        if (kind === 'read') this.#failedReadRequests += 1;
-        else if (kind === 'write') this.#failedWriteRequests += 1;
-        else this.#failedReconciliations += 1;
-        this.#recordException(kind, fromSeqNo, attempt, err, verdict.action === 'retry' ? verdict.reason : 'aborted by another caller');
-        if (!(await this.#backoff(attempt, signal))) return ABORTED;
-      }
-    }
-  }
-
-  /** Sleeps before retry `attempt`; false when the sleep was cut short by an abort. */
-  async #backoff(attempt: number, signal: AbortSignal): Promise<boolean> {
+  async #withRetries<T>(kind: 'read' | 'write' | 'reconcile', fromSeqNo: () => number, signal: AbortSignal, fn: () => Promise<T>): Promise<T | typeof ABORTED> {
     try {
-      await this.#sleep(this.#retry.delayMs(attempt), signal);
-      return true;
-    } catch {
-      // The only way the sleep rejects is an abort (stop or failure): nothing to retry then.
-      return false;
+      return await retry(fn, {
+        signal, policy: this.#retry, sleep: this.#sleep,
+        onRetry: ({ error, reason, attempt }) => {
+          if (kind === 'read') this.#failedReadRequests += 1;
+          else if (kind === 'write') this.#failedWriteRequests += 1;
+          else this.#failedReconciliations += 1;
+          this.#recordException(kind, fromSeqNo(), attempt, error, reason);
+        },
+      });
+    } catch (err) {
+      if (!signal.aborted) this.#fail(err instanceof Error ? err : new Error(String(err)));
+      return ABORTED;
     }
   }
 
-  #recordException(kind: 'read' | 'write' | 'reconcile', fromSeqNo: number, attempt: number, err: unknown, reason?: string): void {
+  #recordException(kind: 'read' | 'write' | 'reconcile', fromSeqNo: number, attempt: number, err: unknown, reason: string): void {
     const exception = describe(err);
     this.#recentExceptions.push({ kind, from_seq_no: fromSeqNo, retries: attempt, at: new Date(this.#now()).toISOString(), exception });
     if (this.#recentExceptions.length > RECENT_EXCEPTIONS) this.#recentExceptions.shift();
     // Log the first failure of a request and then every 20th, so a long outage does not flood the log.
     if (attempt === 1 || attempt % 20 === 0) {
-      this.#logger.warn(`${kind} failed, retrying (attempt ${attempt}): ${reason ?? exception.reason}`, { from_seq_no: fromSeqNo });
+      this.#logger.warn(`${kind} failed, retrying (attempt ${attempt}): ${reason}`, { from_seq_no: fromSeqNo });
     }
   }
 

@@ -5,7 +5,6 @@
  */
 import { expect } from 'chai';
 import { LeaderPoller, type LeaderPollerState } from '../../../src/autofollow/leader-poller.js';
-import type { Classification } from '../../../src/cluster/classify.js';
 import { ClusterConnectionError, ClusterResponseError } from '../../../src/cluster/errors.js';
 import { silentLogger } from '../../../src/util/logger.js';
 import { abortError, type Sleep } from '../../../src/util/sleep.js';
@@ -28,14 +27,14 @@ function fakeSleep(delays: number[]): Sleep {
 }
 
 describe('LeaderPoller', () => {
-  it('polls every interval, waits longer after fatal errors, and never stops on an error', async () => {
+  it('polls every interval, backs off from the interval after failed rounds, fatal ones too, and never stops on an error', async () => {
     const delays: number[] = [];
-    const errors: Classification['action'][] = [];
+    const errors: string[] = [];
     const outcomes = [unreachable(), authRefused(), authRefused(), undefined, undefined];
     let rounds = 0;
     let stopped: Promise<void> | undefined;
     const poller: LeaderPoller = new LeaderPoller({
-      leader: 'leader', intervalMs: INTERVAL, logger: silentLogger, sleep: fakeSleep(delays),
+      leader: 'leader', intervalMs: INTERVAL, logger: silentLogger, sleep: fakeSleep(delays), random: () => 1,
       round: async () => {
         const outcome = outcomes[rounds];
         rounds += 1;
@@ -49,9 +48,48 @@ describe('LeaderPoller', () => {
     await stopped;
     expect(rounds).to.equal(5);
     expect(errors).to.deep.equal(['retry', 'fatal', 'fatal']);
+    // Doubling from the interval with each failed round (the jitter draws its top); the interval after a success.
     expect(delays).to.deep.equal([INTERVAL, INTERVAL * 2, INTERVAL * 4, INTERVAL]);
     expect(poller.state).to.equal('stopped');
     expect(poller.timeSinceLastCheck()).to.be.a('number');
+  });
+
+  it('caps the backoff at a minute, and starts it over after a round that succeeds', async () => {
+    const delays: number[] = [];
+    let rounds = 0;
+    let stopped: Promise<void> | undefined;
+    const poller: LeaderPoller = new LeaderPoller({
+      leader: 'leader', intervalMs: INTERVAL, logger: silentLogger, sleep: fakeSleep(delays), random: () => 1,
+      round: async () => {
+        rounds += 1;
+        if (rounds === 10) stopped = poller.stop();
+        if (rounds <= 8) throw unreachable();
+      },
+      onError: () => undefined,
+    });
+    poller.start();
+    await waitFor(() => stopped !== undefined, { timeoutMs: 5000, message: 'the last round' });
+    await stopped;
+    expect(delays).to.deep.equal([1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, INTERVAL]);
+  });
+
+  it('tries again, as retryable, a round aborted by something other than its stop', async () => {
+    const errors: string[] = [];
+    let rounds = 0;
+    let stopped: Promise<void> | undefined;
+    const poller: LeaderPoller = new LeaderPoller({
+      leader: 'leader', intervalMs: INTERVAL, logger: silentLogger, sleep: fakeSleep([]),
+      round: async () => {
+        rounds += 1;
+        if (rounds === 2) stopped = poller.stop();
+        if (rounds === 1) throw abortError();
+      },
+      onError: (_err, verdict) => errors.push(`${verdict.action}: ${verdict.reason}`),
+    });
+    poller.start();
+    await waitFor(() => stopped !== undefined, { timeoutMs: 5000, message: 'the second round' });
+    await stopped;
+    expect(errors).to.deep.equal(['retry: aborted by another caller']);
   });
 
   it('goes polling → waiting → polling … → stopping → stopped, and stop() is idempotent', async () => {
