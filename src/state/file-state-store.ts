@@ -21,21 +21,39 @@
  *   removed and the target keeps its previous content, so writing simply works again later;
  * - checkpoints found corrupt can be set aside (`discardCheckpoints`): renamed to
  *   `<key>.json.corrupt-<time>` beside the others, which nothing reads, for inspection.
+ *
+ * What a file holds, and the checks on reading it back, are `record-validation.ts` (shared by every
+ * backend); writing, removing and setting aside files safely is `atomic-file.ts`. This file is the
+ * layout, the lock, the order of writes, and the errors a refusing file system turns into.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, readdir, rm } from 'node:fs/promises';
 import nodePath from 'node:path';
+import {
+  exists, readIfExists, removeDurably, removeTempFiles, setAside, syncDirectory, writeAtomically, writeDurably,
+} from './atomic-file.js';
+import {
+  checkFollowerKey,
+  checkPatternRecordName,
+  decodeCheckpoints,
+  decodeFollower,
+  decodeHandled,
+  decodePattern,
+  encodeCheckpoints,
+  encodeFollower,
+  encodeHandled,
+  encodePattern,
+  parseStoredText,
+  type Stored,
+} from './record-validation.js';
 import {
   type AutoFollowPatternRecord,
   AutoFollowPatternNotFoundError,
   checkPatternName,
-  type FatalException,
   type FollowerKey,
   type FollowerRecord,
   FollowerNotFoundError,
-  type FollowStatus,
   type HandledLeaderIndex,
-  type HandledOutcome,
   type ShardCheckpoints,
   StateCorruptError,
   type StateStore,
@@ -44,15 +62,12 @@ import {
   recordKey,
 } from './state-store.js';
 
-const FORMAT = 1;
 const LOCK_FILE = 'daemon.lock';
 const FOLLOWERS = 'followers';
 const CHECKPOINTS = 'checkpoints';
 const PATTERNS = 'auto-follow';
 const HANDLED = 'auto-follow-handled';
 const DIRS = [FOLLOWERS, CHECKPOINTS, PATTERNS, HANDLED] as const;
-const STATUSES: readonly FollowStatus[] = ['active', 'paused'];
-const OUTCOMES: readonly HandledOutcome[] = ['existing', 'followed', 'skipped', 'failed'];
 
 export class StateLockedError extends Error {
   override readonly name = 'StateLockedError';
@@ -109,8 +124,8 @@ export class FileStateStore implements StateStore {
   async putFollower(record: FollowerRecord): Promise<void> {
     this.#assertOpen();
     const file = this.#file(FOLLOWERS, recordKey(record));
-    const stored = { format: FORMAT, follower: pickRecord(record) };
-    return this.#serialise(file, () => writeAtomically(file, stored));
+    const stored = encodeFollower(record);
+    return this.#serialise(file, () => writeJson(file, stored));
   }
 
   async deleteFollower(key: FollowerKey): Promise<void> {
@@ -126,13 +141,13 @@ export class FileStateStore implements StateStore {
     const file = this.#file(CHECKPOINTS, key);
     await this.#tails.get(file);
     const stored = await readStored(file);
-    return stored === undefined ? {} : parseCheckpoints(stored, key, file);
+    return stored === undefined ? {} : decodeCheckpoints(stored, key, file);
   }
 
   async saveCheckpoints(key: FollowerKey, checkpoints: ShardCheckpoints): Promise<void> {
     this.#assertOpen();
     const file = this.#file(CHECKPOINTS, key);
-    const shards = checkShards(checkpoints, key); // copied now: the caller may mutate its object later
+    const stored = encodeCheckpoints(key, checkpoints); // copied now: the caller may mutate its object later
     const followerFile = this.#file(FOLLOWERS, key);
     // Taken now, so the follower is judged as of this call: a putFollower or deleteFollower called
     // earlier counts even if still in flight, one called later does not.
@@ -140,22 +155,19 @@ export class FileStateStore implements StateStore {
     return this.#serialise(file, async () => {
       await earlierFollowerWrites;
       if (!(await exists(followerFile))) throw new FollowerNotFoundError(key);
-      await writeAtomically(file, { format: FORMAT, follower: key, shards });
+      await writeJson(file, stored);
     });
   }
 
   async discardCheckpoints(key: FollowerKey): Promise<string | undefined> {
     this.#assertOpen();
     const file = this.#file(CHECKPOINTS, key);
-    const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    let moved = false;
+    const at = new Date();
+    let aside: string | undefined;
     await this.#serialise(file, async () => {
-      if (!(await exists(file))) return;
-      await rename(file, aside);
-      await syncDirectory(nodePath.dirname(file));
-      moved = true;
+      aside = await setAside(file, at);
     });
-    return moved ? aside : undefined;
+    return aside;
   }
 
   async listAutoFollowPatterns(): Promise<AutoFollowPatternRecord[]> {
@@ -176,8 +188,8 @@ export class FileStateStore implements StateStore {
   async putAutoFollowPattern(record: AutoFollowPatternRecord): Promise<void> {
     this.#assertOpen();
     const file = this.#patternFile(PATTERNS, record.name);
-    const stored = { format: FORMAT, pattern: pickPattern(record) };
-    return this.#serialise(file, () => writeAtomically(file, stored));
+    const stored = encodePattern(record);
+    return this.#serialise(file, () => writeJson(file, stored));
   }
 
   async deleteAutoFollowPattern(name: string): Promise<void> {
@@ -195,20 +207,20 @@ export class FileStateStore implements StateStore {
     const file = this.#patternFile(HANDLED, name);
     await this.#tails.get(file);
     const stored = await readStored(file);
-    return stored === undefined ? [] : parseHandledFile(stored, name, file);
+    return stored === undefined ? [] : decodeHandled(stored, name, file);
   }
 
   async saveHandledIndices(name: string, indices: readonly HandledLeaderIndex[]): Promise<void> {
     this.#assertOpen();
     const file = this.#patternFile(HANDLED, name);
-    const entries = checkHandled(indices, name); // copied now: the caller may change its entries later
+    const stored = encodeHandled(name, indices); // copied now: the caller may change its entries later
     const patternFile = this.#patternFile(PATTERNS, name);
     // Judged as of this call, as saveCheckpoints judges its follower.
     const earlierPatternWrites = this.#tails.get(patternFile);
     return this.#serialise(file, async () => {
       await earlierPatternWrites;
       if (!(await exists(patternFile))) throw new AutoFollowPatternNotFoundError(name);
-      await writeAtomically(file, { format: FORMAT, pattern: name, indices: entries });
+      await writeJson(file, stored);
     });
   }
 
@@ -252,23 +264,15 @@ export class FileStateStore implements StateStore {
   async #readFollower(file: string): Promise<FollowerRecord | undefined> {
     const stored = await readStored(file);
     if (stored === undefined) return undefined;
-    const record = parseRecord(stored.follower, file);
-    const expected = decodeURIComponent(nodePath.basename(file, '.json'));
-    if (recordKey(record) !== expected) {
-      throw new StateCorruptError(file, `holds follower ${recordKey(record)}, but its name says ${expected}`);
-    }
-    return record;
+    const record = decodeFollower(stored, file);
+    return checkFollowerKey(record, decodeURIComponent(nodePath.basename(file, '.json')), file);
   }
 
   async #readPattern(file: string): Promise<AutoFollowPatternRecord | undefined> {
     const stored = await readStored(file);
     if (stored === undefined) return undefined;
-    const record = parsePattern(stored.pattern, file);
-    const expected = decodeURIComponent(nodePath.basename(file, '.json'));
-    if (record.name !== expected) {
-      throw new StateCorruptError(file, `holds auto-follow pattern ${record.name}, but its name says ${expected}`);
-    }
-    return record;
+    const record = decodePattern(stored, file);
+    return checkPatternRecordName(record, decodeURIComponent(nodePath.basename(file, '.json')), file);
   }
 }
 
@@ -309,13 +313,8 @@ async function releaseLock(dir: string): Promise<void> {
 
 /** The pid in the lock file; undefined if it vanished or holds no pid (then it is stale). */
 async function readLockPid(lockFile: string): Promise<number | undefined> {
-  let text: string;
-  try {
-    text = await readFile(lockFile, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const text = await readIfExists(lockFile);
+  if (text === undefined) return undefined;
   const pid = Number(text.trim());
   return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
 }
@@ -332,11 +331,7 @@ function isAlive(pid: number): boolean {
 
 /** Temp files of writes cut short by a crash, checkpoints whose follower is gone, handled sets whose pattern is. */
 async function removeLeftovers(dir: string): Promise<void> {
-  for (const kind of DIRS) {
-    for (const name of await readdir(nodePath.join(dir, kind))) {
-      if (name.endsWith('.tmp')) await rm(nodePath.join(dir, kind, name), { force: true });
-    }
-  }
+  for (const kind of DIRS) await removeTempFiles(nodePath.join(dir, kind));
   for (const name of await readdir(nodePath.join(dir, CHECKPOINTS))) {
     if (name.endsWith('.json') && !(await exists(nodePath.join(dir, FOLLOWERS, name)))) {
       await removeDurably(nodePath.join(dir, CHECKPOINTS, name));
@@ -349,7 +344,7 @@ async function removeLeftovers(dir: string): Promise<void> {
   }
 }
 
-// ---- durable file operations ------------------------------------------------------------------
+// ---- writes and reads ------------------------------------------------------------------------
 
 /**
  * A file-system error of a write becomes a `StateWriteError` naming the state directory, so the
@@ -362,250 +357,12 @@ function asWriteError(err: unknown, dir: string, file: string): unknown {
   return new StateWriteError(dir, code, file, { cause: err });
 }
 
-async function writeAtomically(file: string, content: object): Promise<void> {
-  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeDurably(temp, `${JSON.stringify(content, null, 2)}\n`);
-    await rename(temp, file);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
-  await syncDirectory(nodePath.dirname(file)); // makes the rename itself survive a power loss
+async function writeJson(file: string, stored: Stored): Promise<void> {
+  await writeAtomically(file, `${JSON.stringify(stored, null, 2)}\n`);
 }
-
-async function writeDurably(file: string, text: string): Promise<void> {
-  const handle = await open(file, 'w');
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function removeDurably(file: string): Promise<void> {
-  await rm(file, { force: true });
-  await syncDirectory(nodePath.dirname(file));
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  if (process.platform === 'win32') return; // directories cannot be opened for fsync there
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
-
-// ---- decoding ---------------------------------------------------------------------------------
-
-type Stored = Record<string, unknown>;
 
 /** The parsed file with its format checked; undefined if the file does not exist. */
 async function readStored(file: string): Promise<Stored | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  if (text.trim() === '') throw new StateCorruptError(file, `empty (${Buffer.byteLength(text)} bytes): truncated`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new StateCorruptError(file, `not valid JSON, ${Buffer.byteLength(text)} bytes, truncated or damaged (${(err as Error).message})`, { cause: err });
-  }
-  if (!isObject(parsed)) throw new StateCorruptError(file, 'expected a JSON object');
-  if (parsed.format !== FORMAT) {
-    const newer = typeof parsed.format === 'number' && parsed.format > FORMAT;
-    throw new StateCorruptError(file, newer
-      ? `format ${parsed.format} was written by a newer ccr-follow (this one reads format ${FORMAT})`
-      : `expected "format": ${FORMAT}, got ${JSON.stringify(parsed.format)}`, { newerFormat: newer });
-  }
-  return parsed;
-}
-
-function parseRecord(value: unknown, file: string): FollowerRecord {
-  // Annotated so TypeScript treats a call as the end of the path (narrowing after it).
-  const bad: (what: string) => never = (what) => {
-    throw new StateCorruptError(file, `follower.${what}`);
-  };
-  if (!isObject(value)) return bad('expected an object');
-  const text = (field: string): string => {
-    const v = value[field];
-    return typeof v === 'string' && v !== '' ? v : bad(`${field}: expected a non-empty string`);
-  };
-  const params = value.params;
-  if (!isObject(params) || !Object.values(params).every((v) => typeof v === 'number' && Number.isFinite(v))) {
-    bad('params: expected an object of numbers');
-  }
-  const status = value.status;
-  if (!STATUSES.includes(status as FollowStatus)) bad(`status: expected one of ${STATUSES.join(', ')}`);
-  let fatalException: FatalException | undefined;
-  if (value.fatalException !== undefined) {
-    const fe = value.fatalException;
-    if (!isObject(fe) || ![fe.type, fe.reason, fe.at].every((v) => typeof v === 'string')) {
-      bad('fatalException: expected type, reason and at as strings');
-    }
-    fatalException = { type: String(fe.type), reason: String(fe.reason), at: String(fe.at) };
-  }
-  const uuids = value.indexUuids;
-  if (uuids !== undefined && (!isObject(uuids) || ![uuids.leader, uuids.follower].every((v) => typeof v === 'string' && v !== ''))) {
-    bad('indexUuids: expected leader and follower as non-empty strings');
-  }
-  return pickRecord({
-    leaderCluster: text('leaderCluster'),
-    leaderIndex: text('leaderIndex'),
-    followerCluster: text('followerCluster'),
-    followerIndex: text('followerIndex'),
-    params: params as Record<string, number>,
-    status: status as FollowStatus,
-    createdAt: text('createdAt'),
-    ...(fatalException ? { fatalException } : {}),
-    ...(isObject(uuids) ? { indexUuids: { leader: String(uuids.leader), follower: String(uuids.follower) } } : {}),
-  });
-}
-
-/** Exactly the record's fields, in a fixed order, so stray properties are never persisted. */
-function pickRecord(record: FollowerRecord): FollowerRecord {
-  return {
-    leaderCluster: record.leaderCluster,
-    leaderIndex: record.leaderIndex,
-    followerCluster: record.followerCluster,
-    followerIndex: record.followerIndex,
-    params: { ...record.params },
-    status: record.status,
-    ...(record.fatalException
-      ? { fatalException: { type: record.fatalException.type, reason: record.fatalException.reason, at: record.fatalException.at } }
-      : {}),
-    createdAt: record.createdAt,
-    ...(record.indexUuids ? { indexUuids: { leader: record.indexUuids.leader, follower: record.indexUuids.follower } } : {}),
-  };
-}
-
-function parseCheckpoints(stored: Stored, key: FollowerKey, file: string): ShardCheckpoints {
-  if (stored.follower !== key) throw new StateCorruptError(file, `holds checkpoints of ${JSON.stringify(stored.follower)}, not ${key}`);
-  if (!isObject(stored.shards)) throw new StateCorruptError(file, 'shards: expected an object');
-  try {
-    return checkShards(stored.shards as Record<string, number>, key);
-  } catch (err) {
-    throw new StateCorruptError(file, (err as Error).message, { cause: err });
-  }
-}
-
-/** A copy keyed by shard number; throws on a non-integer shard or a checkpoint below -1. */
-function checkShards(checkpoints: Readonly<Record<string | number, unknown>>, key: FollowerKey): Record<number, number> {
-  const result: Record<number, number> = {};
-  for (const [shard, checkpoint] of Object.entries(checkpoints)) {
-    if (!/^\d+$/.test(shard) || typeof checkpoint !== 'number' || !Number.isSafeInteger(checkpoint) || checkpoint < -1) {
-      throw new RangeError(`invalid checkpoint for ${key} shard ${shard}: ${JSON.stringify(checkpoint)} (expected an integer >= -1)`);
-    }
-    result[Number(shard)] = checkpoint;
-  }
-  return result;
-}
-
-function parsePattern(value: unknown, file: string): AutoFollowPatternRecord {
-  const bad: (what: string) => never = (what) => {
-    throw new StateCorruptError(file, `pattern.${what}`);
-  };
-  if (!isObject(value)) return bad('expected an object');
-  const text = (field: string): string => {
-    const v = value[field];
-    return typeof v === 'string' && v !== '' ? v : bad(`${field}: expected a non-empty string`);
-  };
-  const list = (field: string): string[] => {
-    const v = value[field];
-    return Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '') ? [...v] as string[] : bad(`${field}: expected a list of non-empty strings`);
-  };
-  const params = value.params;
-  if (!isObject(params) || !Object.values(params).every((v) => typeof v === 'number' && Number.isFinite(v))) {
-    bad('params: expected an object of numbers');
-  }
-  const status = value.status;
-  if (!STATUSES.includes(status as FollowStatus)) bad(`status: expected one of ${STATUSES.join(', ')}`);
-  const leaderIndexPatterns = list('leaderIndexPatterns');
-  if (leaderIndexPatterns.length === 0) bad('leaderIndexPatterns: expected at least one pattern');
-  return pickPattern({
-    name: text('name'),
-    remoteCluster: text('remoteCluster'),
-    followerCluster: text('followerCluster'),
-    leaderIndexPatterns,
-    leaderIndexExclusionPatterns: list('leaderIndexExclusionPatterns'),
-    followIndexPattern: text('followIndexPattern'),
-    params: params as Record<string, number>,
-    status: status as FollowStatus,
-    createdAt: text('createdAt'),
-    activeSince: text('activeSince'),
-  });
-}
-
-/** Exactly the pattern's fields, in a fixed order. */
-function pickPattern(record: AutoFollowPatternRecord): AutoFollowPatternRecord {
-  return {
-    name: checkPatternName(record.name),
-    remoteCluster: record.remoteCluster,
-    followerCluster: record.followerCluster,
-    leaderIndexPatterns: [...record.leaderIndexPatterns],
-    leaderIndexExclusionPatterns: [...record.leaderIndexExclusionPatterns],
-    followIndexPattern: record.followIndexPattern,
-    params: { ...record.params },
-    status: record.status,
-    createdAt: record.createdAt,
-    activeSince: record.activeSince,
-  };
-}
-
-function parseHandledFile(stored: Stored, name: string, file: string): HandledLeaderIndex[] {
-  if (stored.pattern !== name) throw new StateCorruptError(file, `holds handled indices of ${JSON.stringify(stored.pattern)}, not ${name}`);
-  if (!Array.isArray(stored.indices)) throw new StateCorruptError(file, 'indices: expected a list');
-  try {
-    return checkHandled(stored.indices as HandledLeaderIndex[], name);
-  } catch (err) {
-    throw new StateCorruptError(file, (err as Error).message, { cause: err });
-  }
-}
-
-/** Copies of the entries with exactly their fields; throws on a malformed entry or a repeated index. */
-function checkHandled(indices: readonly HandledLeaderIndex[], name: string): HandledLeaderIndex[] {
-  const seen = new Set<string>();
-  return indices.map((entry, i) => {
-    const where = `handled index ${i} of auto-follow pattern ${name}`;
-    if (!isObject(entry)) throw new RangeError(`${where}: expected an object`);
-    const e = entry as unknown as Record<string, unknown>;
-    if (typeof e.leaderIndex !== 'string' || e.leaderIndex === '') throw new RangeError(`${where}: leaderIndex: expected a non-empty string`);
-    if (seen.has(e.leaderIndex)) throw new RangeError(`${where}: leader index ${e.leaderIndex} appears twice`);
-    seen.add(e.leaderIndex);
-    if (!OUTCOMES.includes(e.outcome as HandledOutcome)) throw new RangeError(`${where}: outcome: expected one of ${OUTCOMES.join(', ')}`);
-    if (typeof e.at !== 'string') throw new RangeError(`${where}: at: expected a string`);
-    for (const field of ['followerIndex', 'dataStream', 'reason']) {
-      if (e[field] !== undefined && typeof e[field] !== 'string') throw new RangeError(`${where}: ${field}: expected a string`);
-    }
-    return {
-      leaderIndex: e.leaderIndex,
-      outcome: e.outcome as HandledOutcome,
-      ...(e.followerIndex === undefined ? {} : { followerIndex: e.followerIndex as string }),
-      ...(e.dataStream === undefined ? {} : { dataStream: e.dataStream as string }),
-      ...(e.reason === undefined ? {} : { reason: e.reason as string }),
-      at: e.at,
-    };
-  });
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
+  const text = await readIfExists(file);
+  return text === undefined ? undefined : parseStoredText(text, file);
 }
