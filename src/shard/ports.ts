@@ -67,4 +67,6 @@ export interface ShardTaskDeps {
   readonly now?: () => number;
   readonly sleep?: Sleep;
   readonly random?: () => number;
+  /** For tests: the reconciliation timer (ReconcileScheduler's `schedule`). */
+  readonly schedule?: (fn: () => void, ms: number) => () => void;
 }

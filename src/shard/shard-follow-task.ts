@@ -22,6 +22,7 @@ import type { Logger } from '../util/logger.js';
 import type { FollowParams } from './follow-params.js';
 import type { FollowerShardWriter, LeaderCheckpoint, LeaderShardReader, ShardReconciler, ShardTaskDeps } from './ports.js';
 import { externalVersion } from './external-version.js';
+import { ReconcileScheduler } from './reconcile-scheduler.js';
 import { retry, RetryPolicy } from './retry-policy.js';
 import { SeqNoTracker } from './seq-no-tracker.js';
 import { WriteBuffer } from './write-buffer.js';
@@ -58,8 +59,6 @@ export interface ShardTaskEvents {
 const RECENT_EXCEPTIONS = 10;
 /** Bound on the time-lag bookkeeping; dropping middle marks only coarsens it, never hides lag. */
 const MAX_LAG_MARKS = 1000;
-/** With no leader change, reconcile (and audit for foreign writes) this many intervals apart. */
-const IDLE_RECONCILE_FACTOR = 6;
 /** How long a stop waits for bulk requests already sent before aborting them. */
 const DEFAULT_STOP_GRACE_MS = 30_000;
 
@@ -93,12 +92,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   /** Sum of the seq_no spans of reads in flight: the most operations they can still bring. */
   #inflightReadSpan = 0;
   #readStoppedBy: string | undefined;
-  #reconcileInFlight = false;
-  #reconcileTimer: NodeJS.Timeout | undefined;
-  #reconcileDueAt = Infinity;
-  #lastReconcileAt = -Infinity;
-  /** Leader max seq_no at the last reconciliation that left nothing to delete. */
-  #reconciledUpTo = -1;
+  readonly #reconcileSchedule: ReconcileScheduler;
 
   // Stats: the fields above plus these counters, read together by stats().
   #successfulReadRequests = 0;
@@ -141,6 +135,10 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     this.#lastRequestedSeqNo = initialCheckpoint;
     this.#leaderGlobalCheckpoint = initialCheckpoint;
     this.#lastReadAt = this.#now();
+    this.#reconcileSchedule = new ReconcileScheduler({
+      intervalMs: params.reconcile_interval, now: this.#now, onDue: () => this.#coordinateReconcile(),
+      ...(deps.schedule ? { schedule: deps.schedule } : {}),
+    });
     // Every in-flight request and sleep listens on these signals; dozens at once is expected.
     setMaxListeners(0, this.#readAbort.signal, this.#writeAbort.signal);
   }
@@ -179,7 +177,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     if (this.#state === ShardTaskStates.running) this.#enter(ShardTaskStates.stopping, [ShardTaskStates.running]);
     this.#readAbort.abort();
     this.#buffer.clear();
-    clearTimeout(this.#reconcileTimer);
+    this.#reconcileSchedule.stop();
     const timer = setTimeout(() => this.#writeAbort.abort(), graceMs);
     try {
       while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
@@ -208,36 +206,18 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   }
 
   /**
-   * Deletes cannot be read (docs/architecture.md, shard step 7): once the shard is caught up and
-   * the leader has changed since the last clean pass, reconcile — at most once per
-   * `reconcile_interval`.
+   * Deletes cannot be read (docs/architecture.md, shard step 7): once the shard is caught up, a
+   * reconciliation pass runs when ReconcileScheduler says one is due.
    */
   #coordinateReconcile(): void {
-    if (!this.#reconciler || this.#state !== ShardTaskStates.running || this.#reconcileInFlight) return;
+    if (!this.#reconciler || this.#state !== ShardTaskStates.running) return;
     const caughtUp = this.#tracker.checkpoint >= this.#leaderGlobalCheckpoint && this.#outstandingReads === 0
       && this.#outstandingWrites === 0 && this.#buffer.count === 0;
-    if (!caughtUp) return;
-    // Soon after the leader changed; otherwise now and then, for writes made to the follower itself.
-    const leaderChanged = this.#leaderMaxSeqNo > this.#reconciledUpTo;
-    const dueAt = this.#lastReconcileAt + this.#params.reconcile_interval * (leaderChanged ? 1 : IDLE_RECONCILE_FACTOR);
-    if (this.#reconcileTimer && this.#reconcileDueAt <= dueAt) return;
-    clearTimeout(this.#reconcileTimer);
-    this.#reconcileTimer = undefined;
-    const wait = dueAt - this.#now();
-    if (wait > 0) {
-      this.#reconcileDueAt = dueAt;
-      this.#reconcileTimer = setTimeout(() => {
-        this.#reconcileTimer = undefined;
-        this.#coordinateReconcile();
-      }, wait);
-      return;
-    }
-    this.#track(this.#reconcile(this.#reconciler));
+    if (caughtUp && this.#reconcileSchedule.shouldStart(this.#leaderMaxSeqNo)) this.#track(this.#reconcile(this.#reconciler));
   }
 
   async #reconcile(reconciler: ShardReconciler): Promise<void> {
-    this.#reconcileInFlight = true;
-    this.#lastReconcileAt = this.#now();
+    let cleanUpTo: number | undefined;
     try {
       const outcome = await this.#withRetries('reconcile', () => this.#tracker.checkpoint, this.#readAbort.signal, () => reconciler.reconcile(this.#readAbort.signal));
       if (outcome === ABORTED) return;
@@ -248,12 +228,12 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
       this.#operationsDeleted += outcome.deleted;
       this.#foreignWritesDetected += outcome.foreignWritesDetected;
       this.#foreignWritesRepaired += outcome.foreignWritesRepaired;
-      if (outcome.clean) this.#reconciledUpTo = Math.max(this.#reconciledUpTo, outcome.leaderMaxSeqNo);
+      if (outcome.clean) cleanUpTo = outcome.leaderMaxSeqNo;
       if (outcome.deleted > 0 || outcome.scanned) {
         this.#logger.info(`reconciled deletes: ${outcome.deleted} deleted after checking ${outcome.idsChecked} ids`, { excess: outcome.excess });
       }
     } finally {
-      this.#reconcileInFlight = false;
+      this.#reconcileSchedule.finished(cleanUpTo);
     }
     this.#coordinateReconcile();
   }
@@ -450,7 +430,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     this.#readAbort.abort();
     this.#writeAbort.abort();
     this.#buffer.clear();
-    clearTimeout(this.#reconcileTimer);
+    this.#reconcileSchedule.stop();
     this.#logger.error(`shard follow task failed: ${err.message}`);
     this.emit('failed', err);
   }
