@@ -4,7 +4,8 @@
  *
  * The integ-test zips on Maven Central hold only the server and a few modules, and no JDK, so
  * the JDK is ours to choose: Java 17 for ES 7/8 and OpenSearch 2, Java 21+ for OpenSearch 3
- * (see /work/shared/CLUSTERS.md). `CCR_FOLLOW_JAVA_HOME` overrides the choice.
+ * (docs/architecture.md, "Facts about the test distributions"). `CCR_FOLLOW_JAVA_HOME` overrides
+ * the choice.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -75,7 +76,7 @@ export function makeDistribution(flavor: Flavor, version: string): Distribution 
   };
 }
 
-/** The pinned versions. Defaults first; the others are known to start (CLUSTERS.md). */
+/** The pinned versions. Defaults first; the others are known to start (Java 17, or 21+ for OpenSearch 3). */
 export const ELASTICSEARCH_8 = makeDistribution('elasticsearch', '8.19.21');
 export const OPENSEARCH_2 = makeDistribution('opensearch', '2.19.6');
 export const ELASTICSEARCH_7 = makeDistribution('elasticsearch', '7.17.29');
@@ -110,7 +111,7 @@ export interface JavaLookupOptions {
 }
 
 const DEFAULT_JVM_DIR = '/usr/lib/jvm';
-/** The Java 17 named in CLUSTERS.md; preferred over other Java 17 dirs so runs are repeatable. */
+/** Debian's and Ubuntu's Java 17; preferred over other Java 17 dirs so runs are repeatable. */
 const PREFERRED_JAVA_17 = 'java-17-openjdk-amd64';
 
 /**
