@@ -18,16 +18,16 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type { ClusterClient } from '../../src/cluster/cluster-client.js';
 import type { Flavor } from '../../src/cluster/types.js';
 import type { FollowerIndexStats } from '../../src/follow/index-follower.js';
-import { testClusters, uniqueName, type TestCluster } from '../helpers/clusters.js';
+import { uniqueName } from '../helpers/clusters.js';
 import {
   DaemonProcess, followerStats, readPersistedCheckpoints, stopAllDaemonProcesses, waitForDaemonCaughtUp,
 } from '../helpers/daemon-process.js';
-import { pairTitle } from '../helpers/follow-fixture.js';
+import { pairTitle, useClusterPair } from '../helpers/follow-fixture.js';
+import { LeaderWriter } from '../helpers/leader-writer.js';
 import { mulberry32, randomInt, shuffle } from '../helpers/prng.js';
-import { BackgroundWriter, compareIndices, connect, countDocs, createLeaderIndex, RandomWorkload, sumOf } from '../helpers/replication.js';
+import { compareIndices, countDocs, createLeaderIndex, RandomWorkload, sumOf } from '../helpers/replication.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const PAIRS: readonly (readonly [Flavor, Flavor, number])[] = [
@@ -65,36 +65,24 @@ describe('a daemon process killed in the middle of a stream of writes', function
 
   for (const [leaderFlavor, followerFlavor, seed] of PAIRS) {
     describe(pairTitle([leaderFlavor, followerFlavor]), () => {
-      let pair: { leader: TestCluster; follower: TestCluster };
-      let leader: ClusterClient;
-      let follower: ClusterClient;
-      const created: { leader: string[]; follower: string[] } = { leader: [], follower: [] };
-      let writer: BackgroundWriter | undefined;
-
-      before(async () => {
-        pair = (await testClusters()).pair(leaderFlavor, followerFlavor);
-        [leader, follower] = await Promise.all([connect(pair.leader, 'leader'), connect(pair.follower, 'follower')]);
-      });
-
-      after(async () => {
-        // Writer and daemons first (a failed test leaves them running), then the indices.
-        await writer?.stop().catch(() => undefined);
-        await stopAllDaemonProcesses();
-        await Promise.allSettled([
-          ...created.leader.map((i) => leader?.deleteIndex(i)),
-          ...created.follower.map((i) => follower?.deleteIndex(i)),
-        ]);
-        await Promise.all([leader?.close(), follower?.close()]);
+      let writer: LeaderWriter | undefined;
+      // Writer and daemons first (a failed test leaves them running), then the indices.
+      const fx = useClusterPair([leaderFlavor, followerFlavor], {
+        teardown: async () => {
+          await writer?.stop().catch(() => undefined);
+          await stopAllDaemonProcesses();
+        },
       });
 
       it(`resumes from the persisted checkpoints after ${KILLS} SIGKILLs (bootstrap, bulk writes, checkpoint writes) and ends with exactly the leader's documents (seed ${seed})`, async () => {
+        const { pair, leader, follower } = fx;
         const random = mulberry32(seed);
         const plan = killPlan(random);
         const leaderIndex = uniqueName('leader');
         const followerIndex = uniqueName('follower');
         const key = `follower/${followerIndex}`;
         await createLeaderIndex(leader, leaderIndex);
-        created.leader.push(leaderIndex);
+        fx.track('leader', leaderIndex);
         // Mostly distinct ids, so most documents are written once: a restart from scratch would
         // have to copy more documents than there are operations above the persisted checkpoints.
         const workload = new RandomWorkload(leader, leaderIndex, { seed, ids: 200_000, routedShare: 0.3 });
@@ -114,9 +102,9 @@ describe('a daemon process killed in the middle of a stream of writes', function
           // Small reads, so the follower moves in many steps and is caught mid-stream.
           max_read_request_operation_count: 100, max_outstanding_read_requests: 2,
         });
-        created.follower.push(followerIndex);
+        fx.track('follower', followerIndex);
         // Paced, so that each daemon between two kills can make progress on a loaded machine too.
-        writer = new BackgroundWriter(workload, { pauseMs: 250 });
+        writer = new LeaderWriter(workload, { pauseMs: 250 });
 
         const kills: string[] = [];
         let lastPersisted: Record<number, number> = {};

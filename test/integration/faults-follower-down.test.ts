@@ -1,9 +1,9 @@
 /**
- * Issue 10, fault b: the follower node is down for two minutes while the leader keeps being
- * written. The real daemon process (heap capped, as in back-pressure.test.ts) must stop reading
- * once each shard's write buffer is full — the buffer never holding more than its limits plus one
- * read — keep its memory within a stated bound, and, once the node is back, catch up to exactly
- * the leader's documents (an independent document-by-document comparison).
+ * Fault: the follower node is down for two minutes while the leader keeps being written. The real
+ * daemon process (heap capped, as in back-pressure.test.ts) must stop reading once each shard's
+ * write buffer is full — the buffer never holding more than its limits plus one read — keep its
+ * memory within a stated bound, and, once the node is back, catch up to exactly the leader's
+ * documents (an independent document-by-document comparison).
  *
  * Stops and restarts a follower node, so it needs nodes this test run started (not CCR_TEST_*_URL).
  */
@@ -11,15 +11,15 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { expect } from 'chai';
 import type { ClusterClient } from '../../src/cluster/cluster-client.js';
 import type { DocumentWrite, Flavor } from '../../src/cluster/types.js';
-import { testClusters, uniqueName, type TestCluster } from '../helpers/clusters.js';
 import { DaemonProcess, followerStats, stopAllDaemonProcesses, waitForDaemonCaughtUp } from '../helpers/daemon-process.js';
-import { pairTitle } from '../helpers/follow-fixture.js';
+import { pairTitle, useClusterPair } from '../helpers/follow-fixture.js';
+import { LeaderWriter } from '../helpers/leader-writer.js';
 import { mulberry32 } from '../helpers/prng.js';
-import { compareIndices, connect, createLeaderIndex } from '../helpers/replication.js';
+import { compareIndices, createLeaderIndex } from '../helpers/replication.js';
 import { StatsSampler } from '../helpers/stats-sampler.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-/** What the issue asks: the follower node away for exactly two minutes. */
+/** The follower node away for exactly two minutes. */
 const DOWN_MS = 120_000;
 const MAX_WRITE_BUFFER_COUNT = 500;
 const MAX_WRITE_BUFFER_SIZE = 256 * 1024;
@@ -58,16 +58,18 @@ function maxBufferedBytes(maxN: number): number {
   return Buffer.byteLength(JSON.stringify(doc.op === 'index' ? doc.source : {})) + Buffer.byteLength(doc.id ?? '') + 64;
 }
 
-/** Writes to the leader without pause until stopped: new documents, and updates of earlier ones. */
-class LeaderWriter {
+/** Batches of BULK_SIZE for the leader: new documents, and updates of earlier ones. */
+class LeaderDocuments {
   documents = 0;
   operations = 0;
   bytes = 0;
   readonly #random = mulberry32(1002);
-  #stopped = false;
-  #done: Promise<void> | undefined;
 
   constructor(private readonly client: ClusterClient, private readonly index: string) {}
+
+  writeBatch(): Promise<void> {
+    return this.write(BULK_SIZE);
+  }
 
   async write(count: number): Promise<void> {
     const docs: DocumentWrite[] = [];
@@ -80,28 +82,6 @@ class LeaderWriter {
     await this.client.writeDocuments(this.index, docs);
     this.operations += docs.length;
   }
-
-  /**
-   * Paced at WRITE_RATE: unpaced, a leader on this machine took ~900,000 operations in two minutes,
-   * and the comparison at the end would read all of them twice; a steady rate is also what an
-   * application does.
-   */
-  start(): void {
-    this.#done = (async () => {
-      const started = Date.now();
-      const base = this.operations;
-      while (!this.#stopped) {
-        await this.write(BULK_SIZE);
-        const due = started + ((this.operations - base) / WRITE_RATE) * 1000;
-        if (due > Date.now()) await delay(due - Date.now());
-      }
-    })();
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#done;
-  }
 }
 
 const PAIRS: readonly (readonly [Flavor, Flavor])[] = [['elasticsearch', 'elasticsearch'], ['elasticsearch', 'opensearch']];
@@ -111,44 +91,30 @@ describe('fault: the follower node is down for two minutes while the leader is w
 
   for (const flavors of PAIRS) {
     describe(pairTitle(flavors), () => {
-      let pair: { leader: TestCluster; follower: TestCluster };
-      let leader: ClusterClient;
-      let follower: ClusterClient;
       let writer: LeaderWriter | undefined;
       let sampler: StatsSampler | undefined;
-      const created: { leader: string[]; follower: string[] } = { leader: [], follower: [] };
-
-      before(async () => {
-        pair = (await testClusters()).pair(...flavors);
-        [leader, follower] = await Promise.all([connect(pair.leader, 'leader'), connect(pair.follower, 'follower')]);
-      });
-
-      after(async () => {
-        await writer?.stop().catch(() => undefined);
-        await sampler?.stop().catch(() => undefined);
-        await stopAllDaemonProcesses();
-        // The node must be back whatever happened, for the test files after this one.
-        if (pair && !pair.follower.external) await pair.follower.start().catch(() => undefined);
-        await Promise.allSettled([
-          ...created.leader.map((i) => leader?.deleteIndex(i)),
-          ...created.follower.map((i) => follower?.deleteIndex(i)),
-        ]);
-        await Promise.all([leader?.close(), follower?.close()]);
+      const fx = useClusterPair(flavors, {
+        teardown: async (pair) => {
+          await writer?.stop().catch(() => undefined);
+          await sampler?.stop().catch(() => undefined);
+          await stopAllDaemonProcesses();
+          // The node must be back whatever happened, for the test files after this one.
+          if (pair && !pair.follower.external) await pair.follower.start().catch(() => undefined);
+        },
       });
 
       it('stops reading at the buffer limits with bounded memory, and catches up once the node is back', async function () {
+        const { pair, leader, follower } = fx;
         if (pair.follower.external) {
           console.log(`      not run: the follower is external (${pair.follower.url}) and cannot be stopped`);
           this.skip();
         }
-        const leaderIndex = uniqueName('leader');
-        const followerIndex = uniqueName('follower');
+        const { leaderIndex, followerIndex } = fx.indexNames();
         await createLeaderIndex(leader, leaderIndex, {
           mappings: { properties: { n: { type: 'integer' }, version: { type: 'integer' }, payload: { type: 'text', index: false } } },
         });
-        created.leader.push(leaderIndex);
-        writer = new LeaderWriter(leader, leaderIndex);
-        while (writer.operations < INITIAL_DOCUMENTS) await writer.write(BULK_SIZE);
+        const documents = new LeaderDocuments(leader, leaderIndex);
+        while (documents.operations < INITIAL_DOCUMENTS) await documents.writeBatch();
 
         const daemon = await DaemonProcess.start({ ...pair, nodeArgs: [`--max-old-space-size=${DAEMON_HEAP_MB}`] });
         await daemon.api('PUT', `/follower/${followerIndex}/_ccr/follow`, {
@@ -159,16 +125,18 @@ describe('fault: the follower node is down for two minutes while the leader is w
           // Quick retries, so the follower is back to work within a second of the node.
           max_retry_delay: '1s',
         });
-        created.follower.push(followerIndex);
         await waitForDaemonCaughtUp(daemon, leader, leaderIndex, followerIndex, 300_000);
         const rssBaseline = await daemon.rssBytes();
         sampler = new StatsSampler(daemon, followerIndex, SAMPLE_INTERVAL_MS);
 
         // ---- the node goes while the leader keeps being written ----
-        writer.start();
+        // Paced at WRITE_RATE: unpaced, a leader on this machine took ~900,000 operations in two
+        // minutes, and the comparison at the end would read all of them twice; a steady rate is also
+        // what an application does.
+        writer = new LeaderWriter(documents, { opsPerSecond: WRITE_RATE });
         await pair.follower.stop();
         const downAt = Date.now();
-        const opsAtDown = writer.operations;
+        const opsAtDown = documents.operations;
 
         // Every shard's buffer fills and its reads stop: no read in flight, the buffer at a limit.
         const full = await waitFor(async () => {
@@ -199,7 +167,7 @@ describe('fault: the follower node is down for two minutes while the leader is w
         }
         const stalledMs = Date.now() - full.at;
         const rssDownMax = Math.max(sampler.rssMax, await daemon.rssBytes());
-        const opsWhileDown = writer.operations - opsAtDown;
+        const opsWhileDown = documents.operations - opsAtDown;
         const leaderShards = await leader.shardSeqNos(leaderIndex);
         const behind = leaderShards.reduce((sum, l) => sum + l.globalCheckpoint - (last.shards.find((s) => s.shard_id === l.shard)?.follower_global_checkpoint ?? -1), 0);
         expect(stalledMs, 'time reads stayed stopped while the node was down').to.be.at.least(MIN_STALL_MS);
@@ -216,9 +184,9 @@ describe('fault: the follower node is down for two minutes while the leader is w
         const diffs = await compareIndices(leader, leaderIndex, follower, followerIndex);
 
         const opsBound = MAX_WRITE_BUFFER_COUNT + MAX_READ_REQUEST_OPERATION_COUNT;
-        const bytesBound = MAX_WRITE_BUFFER_SIZE + MAX_READ_REQUEST_OPERATION_COUNT * maxBufferedBytes(writer.documents);
-        console.log(`      node stopped for ${restartAt - downAt} ms, answering again ${upAt - downAt} ms after it stopped (JVM start ${upAt - restartAt} ms); leader received ${opsWhileDown} operations (${writer.operations} in all, `
-          + `${mb(writer.bytes)} of _source); reads stopped for ${stalledMs} ms with ${behind} operations unreplicated`);
+        const bytesBound = MAX_WRITE_BUFFER_SIZE + MAX_READ_REQUEST_OPERATION_COUNT * maxBufferedBytes(documents.documents);
+        console.log(`      node stopped for ${restartAt - downAt} ms, answering again ${upAt - downAt} ms after it stopped (JVM start ${upAt - restartAt} ms); leader received ${opsWhileDown} operations (${documents.operations} in all, `
+          + `${mb(documents.bytes)} of _source); reads stopped for ${stalledMs} ms with ${behind} operations unreplicated`);
         console.log(`      daemon RSS: ${mb(rssBaseline)} before the outage, peak ${mb(rssDownMax)} while down (growth ${mb(rssDownMax - rssBaseline)}, `
           + `bound ${mb(RSS_GROWTH_LIMIT_BYTES)}), peak ${mb(sampler.rssMax)} over the whole run; heap cap ${DAEMON_HEAP_MB} MB`);
         console.log(`      converged ${convergeMs} ms after the node was back; ${sampler.samples} samples`);

@@ -1,14 +1,14 @@
 /**
- * Issue 10, faults on the leader side, each ending with an independent document-by-document
- * comparison of the follower with the leader (ids, routing, `_source`; nothing missing, nothing
- * extra), for ES → ES and one cross-flavor pair (OS → ES: the OpenSearch leader restarts fastest):
+ * Faults on the leader side, each ending with an independent document-by-document comparison of
+ * the follower with the leader (ids, routing, `_source`; nothing missing, nothing extra), for
+ * ES → ES and one cross-flavor pair (OS → ES: the OpenSearch leader restarts fastest):
  *
- * - (a + h) the leader node restarted three times while the leader takes writes (the writer keeps
+ * - the leader node restarted three times while the leader takes writes (the writer keeps
  *   retrying while the node is down, as an application would). Each restart starts the primaries
  *   again with a higher primary term (asserted from the cluster state): the follow, which reads
  *   `_seq_no`s and writes versions derived from them, continues across terms and converges. The
  *   capped backoff (`max_retry_delay`) keeps retrying for the whole outage.
- * - (g) the leader index deleted and created again under the same name, and written at once with
+ * - the leader index deleted and created again under the same name, and written at once with
  *   more operations per shard than the follower had applied: the follow must notice the new index
  *   (its uuid) and pause with a reason naming the uuid change, rather than read the new history
  *   above its old checkpoints or delete follower documents the new index lacks. The follower must
@@ -18,14 +18,13 @@
  * CCR_TEST_*_URL clusters (each says so). Figures printed: time to converge after each fault.
  */
 import { expect } from 'chai';
-import type { ClusterClient } from '../../src/cluster/cluster-client.js';
 import type { Flavor } from '../../src/cluster/types.js';
 import type { FollowerInfo } from '../../src/follow/follow-manager.js';
 import { memoryLogger, type MemoryLogger } from '../../src/util/logger.js';
-import { testClusters, uniqueName, type TestCluster } from '../helpers/clusters.js';
-import { pairTitle } from '../helpers/follow-fixture.js';
+import { pairTitle, useClusterPair } from '../helpers/follow-fixture.js';
+import { LeaderWriter } from '../helpers/leader-writer.js';
 import {
-  BackgroundWriter, compareIndices, compareWithDocuments, connect, createLeaderIndex, expectStaysTrue, indexDocuments, primaryTerms,
+  compareIndices, compareWithDocuments, createLeaderIndex, expectStaysTrue, indexDocuments, primaryTerms,
   printRecentLog, RandomWorkload, startTestDaemon, statsOf, waitForCaughtUp, type TestDaemon,
 } from '../helpers/replication.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -40,19 +39,14 @@ describe('faults on the leader', function () {
 
   for (const flavors of PAIRS) {
     describe(pairTitle(flavors), () => {
-      let pair: { leader: TestCluster; follower: TestCluster };
       let daemon: TestDaemon;
       let logger: MemoryLogger;
-      let leader: ClusterClient;
-      let follower: ClusterClient;
-      let writer: BackgroundWriter | undefined;
-      const created: { side: 'leader' | 'follower'; index: string }[] = [];
+      let writer: LeaderWriter | undefined;
+      const fx = useClusterPair(flavors, { teardown: async () => daemon?.stop() });
 
       before(async () => {
-        pair = (await testClusters()).pair(...flavors);
         logger = memoryLogger();
-        daemon = await startTestDaemon({ ...pair, logger });
-        [leader, follower] = await Promise.all([connect(pair.leader, 'leader'), connect(pair.follower, 'follower')]);
+        daemon = await startTestDaemon({ ...fx.pair, logger });
       });
 
       afterEach(async function () {
@@ -65,19 +59,6 @@ describe('faults on the leader', function () {
         logger.clear();
       });
 
-      after(async () => {
-        await daemon?.stop();
-        for (const { side, index } of created) await (side === 'leader' ? leader : follower)?.deleteIndex(index).catch(() => undefined);
-        await Promise.all([leader?.close(), follower?.close()]);
-      });
-
-      function indexNames(): { leaderIndex: string; followerIndex: string; key: string } {
-        const leaderIndex = uniqueName('leader');
-        const followerIndex = uniqueName('follower');
-        created.push({ side: 'leader', index: leaderIndex }, { side: 'follower', index: followerIndex });
-        return { leaderIndex, followerIndex, key: `follower/${followerIndex}` };
-      }
-
       function infoOf(key: string): FollowerInfo {
         const info = daemon.daemon.manager.info(key)[0];
         if (!info) throw new Error(`no info for ${key}`);
@@ -85,11 +66,12 @@ describe('faults on the leader', function () {
       }
 
       it(`follows through ${RESTARTS} leader node restarts under writes, across primary terms, and converges exactly`, async function () {
+        const { pair, leader, follower } = fx;
         if (pair.leader.external) {
           console.log(`      not run: the leader is external (${pair.leader.url}) and cannot be restarted`);
           this.skip();
         }
-        const { leaderIndex, followerIndex } = indexNames();
+        const { leaderIndex, followerIndex } = fx.indexNames();
         await createLeaderIndex(leader, leaderIndex);
         const workload = new RandomWorkload(leader, leaderIndex, { seed: 101, ids: 3000, routedShare: 0.3 });
         await workload.run(5);
@@ -98,7 +80,7 @@ describe('faults on the leader', function () {
           params: { max_retry_delay: `${MAX_RETRY_DELAY_MS}ms` },
         });
         const termsBefore = await primaryTerms(leader, leaderIndex);
-        writer = new BackgroundWriter(workload, { retryErrors: true, retryDelayMs: 200 });
+        writer = new LeaderWriter(workload, { retryErrors: true, retryDelayMs: 200 });
 
         const outages: number[] = [];
         let maxRetries = 0;
@@ -141,9 +123,9 @@ describe('faults on the leader', function () {
           + `${workload.operations} operations (${failedBatches} batch attempts failed while the node was away); longest retry streak ${maxRetries}`);
         console.log(`      ${pairTitle(flavors)} CONVERGED ${converged - faultEnded} ms after the last restart ended (${converged - lastWrite} ms after the last write)`);
 
-        // (h) every primary was started again under a higher term, once per restart…
+        // Every primary was started again under a higher term, once per restart…
         termsAfter.forEach((term, shard) => expect(term, `shard ${shard} primary term (before: ${termsBefore[shard]})`).to.be.at.least(termsBefore[shard]! + RESTARTS));
-        // …and (a) the follower holds exactly the leader's documents.
+        // …and the follower holds exactly the leader's documents.
         expect(await compareIndices(leader, leaderIndex, follower, followerIndex)).to.deep.equal([]);
         const stats = statsOf(daemon.daemon, followerIndex);
         expect(stats.fatal_exception, 'fatal_exception').to.equal(undefined);
@@ -160,7 +142,8 @@ describe('faults on the leader', function () {
       });
 
       it('pauses, naming the uuid change, when the leader index is deleted and created again, and takes nothing from the new one', async function () {
-        const { leaderIndex, followerIndex, key } = indexNames();
+        const { leader, follower } = fx;
+        const { leaderIndex, followerIndex, key } = fx.indexNames();
         await createLeaderIndex(leader, leaderIndex);
         const oldWorkload = new RandomWorkload(leader, leaderIndex, { seed: 102, ids: 3000, routedShare: 0.3 });
         await oldWorkload.run(3);
@@ -185,7 +168,7 @@ describe('faults on the leader', function () {
         const newUuid = await leader.indexUuid(leaderIndex);
         expect(newUuid).to.not.equal(oldUuid);
         const newWorkload = new RandomWorkload(leader, leaderIndex, { seed: 103, ids: 150, routedShare: 0.3 });
-        writer = new BackgroundWriter(newWorkload);
+        writer = new LeaderWriter(newWorkload);
 
         const pausedOnce = await waitForFatalPause(key);
         const firstPause = Date.now();
@@ -223,7 +206,8 @@ describe('faults on the leader', function () {
       });
 
       it('detects a leader index deleted and created again while the daemon was down, at its next start', async () => {
-        const { leaderIndex, followerIndex, key } = indexNames();
+        const { pair, leader, follower } = fx;
+        const { leaderIndex, followerIndex, key } = fx.indexNames();
         await createLeaderIndex(leader, leaderIndex);
         await new RandomWorkload(leader, leaderIndex, { seed: 104, ids: 500, routedShare: 0.3 }).run(2);
         // A daemon of its own: it is stopped and started again on the same state directory.

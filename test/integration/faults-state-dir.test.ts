@@ -1,17 +1,17 @@
 /**
- * Issue 10, faults e and f: the daemon's state directory.
+ * Faults of the daemon's state directory.
  *
- * e. The state directory becomes full (ENOSPC) and then read-only (EROFS) while the leader is
- *    written. The state directory lives on a small tmpfs this test mounts (the suite runs as root,
- *    which ignores file permissions, so chmod cannot refuse a write; a mount can). The follower must
- *    pause with a reason naming the directory and the errno; its state files must still parse; the
- *    persisted checkpoints must never go backwards nor past what the follower holds (checked against
- *    the two indices, independently of the daemon); and once the directory is writable again the
- *    follower resumes by itself from the checkpoints it had applied, and converges.
- * f. A state file is truncated or damaged while the daemon is down. Checkpoints: the daemon starts,
- *    names the file and the damage, and restarts that follow from -1 (safe: external versions).
- *    A follower record: the daemon refuses to start, naming the file, and changes nothing; with the
- *    file restored it starts and follows on.
+ * - The state directory becomes full (ENOSPC) and then read-only (EROFS) while the leader is
+ *   written. The state directory lives on a small tmpfs this test mounts (the suite runs as root,
+ *   which ignores file permissions, so chmod cannot refuse a write; a mount can). The follower must
+ *   pause with a reason naming the directory and the errno; its state files must still parse; the
+ *   persisted checkpoints must never go backwards nor past what the follower holds (checked against
+ *   the two indices, independently of the daemon); and once the directory is writable again the
+ *   follower resumes by itself from the checkpoints it had applied, and converges.
+ * - A state file is truncated or damaged while the daemon is down. Checkpoints: the daemon starts,
+ *   names the file and the damage, and restarts that follow from -1 (safe: external versions).
+ *   A follower record: the daemon refuses to start, naming the file, and changes nothing; with the
+ *   file restored it starts and follows on.
  * Each fault ends with a document-by-document comparison of leader and follower.
  */
 import { execFile } from 'node:child_process';
@@ -24,11 +24,11 @@ import type { ClusterClient } from '../../src/cluster/cluster-client.js';
 import type { Flavor } from '../../src/cluster/types.js';
 import { exactCanonical } from '../../src/cluster/exact-json.js';
 import { memoryLogger, type MemoryLogger } from '../../src/util/logger.js';
-import { testClusters, uniqueName, type TestCluster } from '../helpers/clusters.js';
 import { DaemonProcess, followerStats, readPersistedCheckpoints, stopAllDaemonProcesses, waitForDaemonCaughtUp } from '../helpers/daemon-process.js';
-import { pairTitle } from '../helpers/follow-fixture.js';
+import { pairTitle, useClusterPair } from '../helpers/follow-fixture.js';
+import { LeaderWriter } from '../helpers/leader-writer.js';
 import {
-  compareIndices, connect, countDocs, createLeaderIndex, RandomWorkload, shardDocuments, startTestDaemon, statsOf, waitForCaughtUp, type TestDaemon,
+  compareIndices, countDocs, createLeaderIndex, RandomWorkload, shardDocuments, startTestDaemon, statsOf, waitForCaughtUp, type TestDaemon,
 } from '../helpers/replication.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -96,30 +96,11 @@ class Tmpfs {
   }
 }
 
-/** Leader operations per second while a fault lasts: steady traffic that keeps checkpoints moving. */
+/**
+ * Leader operations per second while a fault lasts: steady traffic that keeps checkpoints moving
+ * (unpaced, the writer starved the nodes of CPU).
+ */
 const WRITE_RATE = 500;
-
-/** Writes to the leader at WRITE_RATE until stopped (unpaced, it starved the nodes of CPU). */
-class BackgroundWriter {
-  #stopped = false;
-  readonly #done: Promise<void>;
-  constructor(workload: RandomWorkload) {
-    this.#done = (async () => {
-      const started = Date.now();
-      const base = workload.operations;
-      while (!this.#stopped) {
-        await workload.writeBatch();
-        const due = started + ((workload.operations - base) / WRITE_RATE) * 1000;
-        if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
-      }
-    })();
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#done;
-  }
-}
 
 /**
  * Reads the persisted checkpoints file every 100 ms: it must always parse, and no shard's
@@ -224,41 +205,29 @@ async function waitForIdentical(leader: ClusterClient, leaderIndex: string, foll
   return diffs;
 }
 
-describe('fault: the state directory is full or read-only (e)', function () {
+describe('fault: the state directory is full or read-only', function () {
   this.timeout(600_000);
 
   for (const flavors of PAIRS) {
     describe(pairTitle(flavors), () => {
-      let pair: { leader: TestCluster; follower: TestCluster };
-      let leader: ClusterClient;
-      let follower: ClusterClient;
       let tmpfs: Tmpfs | undefined;
       let daemon: TestDaemon | undefined;
-      let writer: BackgroundWriter | undefined;
+      let writer: LeaderWriter | undefined;
       let monitor: CheckpointMonitor | undefined;
-      const created: { leader: string[]; follower: string[] } = { leader: [], follower: [] };
-
-      before(async () => {
-        pair = (await testClusters()).pair(...flavors);
-        [leader, follower] = await Promise.all([connect(pair.leader, 'leader'), connect(pair.follower, 'follower')]);
-      });
-
-      after(async () => {
-        await writer?.stop().catch(() => undefined);
-        await monitor?.stop().catch(() => undefined);
-        // Writable again before the daemon stops: it saves its checkpoints on the way out.
-        await tmpfs?.readOnly(false).catch(() => undefined);
-        await tmpfs?.free().catch(() => undefined);
-        await daemon?.stop().catch(() => undefined);
-        await tmpfs?.unmount();
-        await Promise.allSettled([
-          ...created.leader.map((i) => leader?.deleteIndex(i)),
-          ...created.follower.map((i) => follower?.deleteIndex(i)),
-        ]);
-        await Promise.all([leader?.close(), follower?.close()]);
+      const fx = useClusterPair(flavors, {
+        teardown: async () => {
+          await writer?.stop().catch(() => undefined);
+          await monitor?.stop().catch(() => undefined);
+          // Writable again before the daemon stops: it saves its checkpoints on the way out.
+          await tmpfs?.readOnly(false).catch(() => undefined);
+          await tmpfs?.free().catch(() => undefined);
+          await daemon?.stop().catch(() => undefined);
+          await tmpfs?.unmount();
+        },
       });
 
       it('pauses with the directory and errno, keeps the state whole, and resumes by itself from its checkpoints', async function () {
+        const { pair, leader, follower } = fx;
         const mounted = await Tmpfs.mount(1024);
         // Not a skip: a fault test that cannot run must say so as a failure (CI runs as root).
         if (typeof mounted === 'string') throw new Error(`this test needs a tmpfs it can fill and remount read-only: ${mounted}`);
@@ -266,15 +235,11 @@ describe('fault: the state directory is full or read-only (e)', function () {
         const stateDir = join(tmpfs.dir, 'state');
         const logger: MemoryLogger = memoryLogger();
         daemon = await startTestDaemon({ ...pair, stateDir, logger });
-        const leaderIndex = uniqueName('leader');
-        const followerIndex = uniqueName('follower');
-        const key = `follower/${followerIndex}`;
+        const { leaderIndex, followerIndex, key } = fx.indexNames();
         await createLeaderIndex(leader, leaderIndex, { shards: SHARDS });
-        created.leader.push(leaderIndex);
         const workload = new RandomWorkload(leader, leaderIndex, { seed: 1005, ids: 20_000, routedShare: 0.3 });
         await workload.run(10);
         await daemon.daemon.manager.follow({ leaderCluster: 'leader', leaderIndex, followerCluster: 'follower', followerIndex, params: { max_retry_delay: '1s' } });
-        created.follower.push(followerIndex);
         await waitForCaughtUp(daemon.daemon, leader, leaderIndex, followerIndex);
         monitor = new CheckpointMonitor(stateDir, key);
 
@@ -291,7 +256,7 @@ describe('fault: the state directory is full or read-only (e)', function () {
           }, { timeoutMs: 30_000, message: 'the caught-up checkpoints to be saved' });
           logger.clear();
           await fault.start();
-          writer = new BackgroundWriter(workload);
+          writer = new LeaderWriter(workload, { opsPerSecond: WRITE_RATE });
           const faultAt = Date.now();
           // The next checkpoint save fails: the follower pauses, saying where and why.
           const paused = await waitFor(() => {
@@ -323,7 +288,7 @@ describe('fault: the state directory is full or read-only (e)', function () {
           // It stays paused while the fault lasts (the probe's writes fail too).
           const stillPaused = statsOf(daemon.daemon, followerIndex);
           expect(stillPaused.status, 'status while the fault lasts').to.equal('paused');
-          writer = new BackgroundWriter(workload);
+          writer = new LeaderWriter(workload, { opsPerSecond: WRITE_RATE });
           await waitFor(() => logger.entries.some((e) => e.level === 'debug' && e.message.startsWith('state still not writable')), {
             timeoutMs: 30_000, message: 'a failed probe of the state directory',
           });
@@ -362,36 +327,17 @@ describe('fault: the state directory is full or read-only (e)', function () {
   }
 });
 
-describe('fault: a state file is truncated or damaged (f)', function () {
+describe('fault: a state file is truncated or damaged', function () {
   this.timeout(600_000);
 
   for (const flavors of F_PAIRS) {
     describe(pairTitle(flavors), () => {
-      let pair: { leader: TestCluster; follower: TestCluster };
-      let leader: ClusterClient;
-      let follower: ClusterClient;
-      const created: { leader: string[]; follower: string[] } = { leader: [], follower: [] };
-
-      before(async () => {
-        pair = (await testClusters()).pair(...flavors);
-        [leader, follower] = await Promise.all([connect(pair.leader, 'leader'), connect(pair.follower, 'follower')]);
-      });
-
-      after(async () => {
-        await stopAllDaemonProcesses();
-        await Promise.allSettled([
-          ...created.leader.map((i) => leader?.deleteIndex(i)),
-          ...created.follower.map((i) => follower?.deleteIndex(i)),
-        ]);
-        await Promise.all([leader?.close(), follower?.close()]);
-      });
+      const fx = useClusterPair(flavors, { teardown: () => stopAllDaemonProcesses() });
 
       it('restarts a follow from -1 when its checkpoints are damaged, and refuses to start when its record is', async () => {
-        const leaderIndex = uniqueName('leader');
-        const followerIndex = uniqueName('follower');
-        const key = `follower/${followerIndex}`;
+        const { pair, leader, follower } = fx;
+        const { leaderIndex, followerIndex, key } = fx.indexNames();
         await createLeaderIndex(leader, leaderIndex, { shards: SHARDS });
-        created.leader.push(leaderIndex);
         const workload = new RandomWorkload(leader, leaderIndex, { seed: 1006, ids: 8_000, routedShare: 0.3, deleteShare: 0.05 });
         await workload.run(15);
         let daemon = await DaemonProcess.start(pair);
@@ -402,7 +348,6 @@ describe('fault: a state file is truncated or damaged (f)', function () {
           // idle leader: shorter than the default so the test does not wait 30 s for it.
           reconcile_interval: '1s',
         });
-        created.follower.push(followerIndex);
         await waitForDaemonCaughtUp(daemon, leader, leaderIndex, followerIndex);
         expect((await daemon.stop()).code, 'graceful stop').to.equal(0);
 

@@ -6,11 +6,10 @@
  * documents; the test prints the throughput reached.
  */
 import { expect } from 'chai';
-import type { ClusterClient } from '../../src/cluster/cluster-client.js';
 import type { Flavor } from '../../src/cluster/types.js';
-import { testClusters, uniqueName, type TestCluster } from '../helpers/clusters.js';
-import { pairTitle } from '../helpers/follow-fixture.js';
-import { compareIndices, connect, createLeaderIndex, RandomWorkload, startTestDaemon, statsOf, waitForCaughtUp, type TestDaemon } from '../helpers/replication.js';
+import type { TestCluster } from '../helpers/clusters.js';
+import { pairTitle, useClusterPair } from '../helpers/follow-fixture.js';
+import { compareIndices, createLeaderIndex, RandomWorkload, startTestDaemon, statsOf, waitForCaughtUp, type TestDaemon } from '../helpers/replication.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 const DELAY_MS = 50;
@@ -38,45 +37,30 @@ describe('fault: a slow and lossy WAN between the daemon and the leader', functi
 
   for (const flavors of PAIRS) {
     describe(pairTitle(flavors), () => {
-      let pair: { leader: TestCluster; follower: TestCluster };
-      let leader: ClusterClient;
-      let follower: ClusterClient;
       let proxy: TcpProxy | undefined;
       let daemon: TestDaemon | undefined;
-      const created: { leader: string[]; follower: string[] } = { leader: [], follower: [] };
-
-      before(async () => {
-        pair = (await testClusters()).pair(...flavors);
-        [leader, follower] = await Promise.all([connect(pair.leader, 'leader'), connect(pair.follower, 'follower')]);
-      });
-
-      after(async () => {
-        await daemon?.stop().catch(() => undefined);
-        await proxy?.close();
-        await Promise.allSettled([
-          ...created.leader.map((i) => leader?.deleteIndex(i)),
-          ...created.follower.map((i) => follower?.deleteIndex(i)),
-        ]);
-        await Promise.all([leader?.close(), follower?.close()]);
+      const fx = useClusterPair(flavors, {
+        teardown: async () => {
+          await daemon?.stop().catch(() => undefined);
+          await proxy?.close();
+        },
       });
 
       it('copies and follows through 50 ms each way, 1.5 MB/s and random cuts, and converges', async () => {
+        const { pair, leader, follower } = fx;
         const target = new URL(pair.leader.clusterConfig('leader').urls[0]!);
         proxy = await TcpProxy.start({
           target: { host: target.hostname, port: Number(target.port) }, delayMs: DELAY_MS, bytesPerSecond: BYTES_PER_SECOND,
           cutProbability: CUT_PROBABILITY, seed: SEED,
         });
         daemon = await startTestDaemon({ leader: through(pair.leader, proxy.url), follower: pair.follower });
-        const leaderIndex = uniqueName('leader');
-        const followerIndex = uniqueName('follower');
+        const { leaderIndex, followerIndex } = fx.indexNames();
         await createLeaderIndex(leader, leaderIndex);
-        created.leader.push(leaderIndex);
         const workload = new RandomWorkload(leader, leaderIndex, { seed: SEED, ids: 40_000, routedShare: 0.3 });
         await workload.run(BATCHES_BEFORE);
 
         const startedAt = Date.now();
         await daemon.daemon.manager.follow({ leaderCluster: 'leader', leaderIndex, followerCluster: 'follower', followerIndex });
-        created.follower.push(followerIndex);
         await workload.run(BATCHES_DURING);
         const lastWriteAt = Date.now();
         await waitForCaughtUp(daemon.daemon, leader, leaderIndex, followerIndex, 480_000);
