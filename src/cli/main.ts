@@ -223,9 +223,17 @@ function durationOption(value: unknown, name: string): number {
 function withFollowParams(cmd: Command): Command {
   for (const [name, [kind, def, help]] of Object.entries(FOLLOW_PARAMS)) {
     const unit = kind === 'bytes' ? 'size' : kind === 'duration' ? 'duration' : 'n';
-    cmd.addOption(new Option(`--${name.replaceAll('_', '-')} <${unit}>`, `${help} (default ${def}${kind === 'duration' ? 'ms' : kind === 'bytes' ? ' bytes' : ''})`));
+    cmd.addOption(new Option(`${flag} <${unit}>`, `${help} (default ${def}${kind === 'duration' ? 'ms' : kind === 'bytes' ? ' bytes' : ''})`));
   }
   return cmd;
+    const flag = `--${name.replaceAll('_', '-')}`;
+    if (kind === 'boolean') {
+      cmd.addOption(new Option(`${flag} <true|false>`, `${help} (default ${def === 1 ? 'true' : 'false'})`).argParser((value) => {
+        if (value === 'true' || value === 'false') return value === 'true';
+        throw new UsageError(`${flag} must be true or false; got "${value}"`);
+      }));
+      continue;
+    }
 }
 
 /**

@@ -64,6 +64,9 @@ export async function runQuickstart({ configFile, durationSeconds, io }: Quickst
     });
     cleanups.unshift(() => daemon.stop());
     io.out(`daemon control API at ${daemon.url} (try: ccr-follow --url ${daemon.url} stats)`);
+    // The control server answers a browser's GET / with the live status page (status-page.ts); no
+    // token here, since the quickstart's daemon listens on loopback without one.
+    io.out(`status page at ${daemon.url}/ (open it in a browser)`);
 
     const leader = await ClusterClient.connect(leaderConfig);
     cleanups.push(() => leader.close());

@@ -21,6 +21,10 @@ describe('ccr-follow quickstart', function () {
     const result = await runCli(['--config', config, 'quickstart', '--duration', '8'], { timeoutMs: 120_000 });
     expect(result.code, result.stderr + result.stdout).to.equal(0);
     expect(result.stdout).to.match(/following leader\/quickstart-metrics-\w+ → follower\/quickstart-metrics-\w+-replica/);
+    // The status page's address beside the control API's: the same server, path `/`.
+    const api = /daemon control API at (http:\/\/127\.0\.0\.1:\d+) /.exec(result.stdout);
+    expect(api, result.stdout).to.not.equal(null);
+    expect(result.stdout).to.include(`status page at ${api![1]}/ (open it in a browser)`);
     expect(result.stdout).to.contain('FOLLOWER').and.to.contain('LAG OPS');
     const summary = /stopped\. (\d+) documents written to the leader; (\d+) operations applied to the follower\./.exec(result.stdout);
     expect(summary, result.stdout).to.not.equal(null);

@@ -126,14 +126,50 @@ describe('ccr-follow main()', () => {
       });
     }
 
+    for (const value of ['yes', '1', '0', 'TRUE', '']) {
+      it(`--repair-foreign-writes ${JSON.stringify(value)}: only true or false`, async () => {
+        const r = await run(['start', 'leader/a', 'follower/a', '--url', deadUrl, '--repair-foreign-writes', value]);
+        expect(r.code).to.equal(ExitCodes.usage);
+        expect(firstLine(r.err)).to.equal(`error: --repair-foreign-writes must be true or false; got "${value}"`);
+        expect(r.out).to.equal('');
+      });
+    }
+
     it('--help and --version are not errors', async () => {
       const help = await run(['start', '--help']);
       expect(help.code).to.equal(ExitCodes.ok);
       expect(help.out).to.include('--max-read-request-operation-count <n>');
+      expect(help.out).to.match(/--repair-foreign-writes <true\|false>\s+repair documents .*\(default true\)/);
       const version = await run(['--version']);
       expect(version.code).to.equal(ExitCodes.ok);
       expect(version.out).to.equal(VERSION);
     });
+  });
+
+  describe('--repair-foreign-writes', () => {
+    for (const [value, sent] of [['true', true], ['false', false]] as const) {
+      it(`sends ${value} to the daemon as a JSON boolean`, async () => {
+        const bodies: unknown[] = [];
+        const server = createHttpServer((req, res) => {
+          let text = '';
+          req.on('data', (chunk: Buffer) => { text += chunk.toString('utf8'); });
+          req.on('end', () => {
+            bodies.push(JSON.parse(text));
+            res.setHeader('content-type', 'application/json');
+            res.end(JSON.stringify({ follow_index_created: true, follow_index_shards_acked: true, index_following_started: true }));
+          });
+        });
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        try {
+          const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+          const r = await run(['start', 'leader/a', 'follower/a', '--url', url, '--repair-foreign-writes', value]);
+          expect(r.code, r.err).to.equal(ExitCodes.ok);
+          expect(bodies).to.deep.equal([{ remote_cluster: 'leader', leader_index: 'a', repair_foreign_writes: sent }]);
+        } finally {
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+        }
+      });
+    }
   });
 
   describe('configuration errors exit 2 with file, line and YAML path', () => {
