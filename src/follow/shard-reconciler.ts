@@ -25,6 +25,7 @@ import type { ExternalOp, SeqNoHit } from '../cluster/types.js';
 import { externalVersion, isReplicatedVersion } from '../shard/external-version.js';
 import type { ReconcileOutcome, ShardReconciler } from '../shard/ports.js';
 import type { Logger } from '../util/logger.js';
+import { absentFrom, shardPages } from '../verify/shard-diff.js';
 import type { IndexIdentity } from './index-identity.js';
 
 const PAGE_SIZE = 1000;
@@ -68,15 +69,11 @@ export class ShardReconcilerImpl implements ShardReconciler {
 
     let idsChecked = 0;
     let deleted = 0;
-    let after: number | undefined;
-    for (;;) {
-      const page = await this.#followerPage(after, signal);
-      if (page.length === 0) break;
+    for await (const page of this.#followerPages(-1, signal)) {
       // Read before the get: anything the leader creates after the get has a higher seq_no.
       const version = externalVersion(await this.#leaderMaxSeqNo(signal));
-      const lookups = await leader.multiGet(leaderIndex, page.map((h) => ({ id: h.id, routing: h.routing })), false, signal);
       // A document the leader lacks is a leader delete, unless a foreign write put it there (the audit's job).
-      const gone = page.filter((hit, i) => !lookups[i]!.found && isReplicatedVersion(hit.version ?? 0));
+      const gone = (await absentFrom({ client: leader, index: leaderIndex }, page, signal)).filter((hit) => isReplicatedVersion(hit.version ?? 0));
       idsChecked += page.length;
       if (gone.length > 0) {
         // The counts and the get were answered by the leader index the follow started with, not one
@@ -88,8 +85,7 @@ export class ShardReconcilerImpl implements ShardReconciler {
           if (r.outcome === 'applied') deleted += 1;
         }
       }
-      if (deleted >= excess || page.length < PAGE_SIZE) break;
-      after = page[page.length - 1]!.seqNo;
+      if (deleted >= excess) break;
     }
     // Clean once every extra is accounted for, or the whole shard was scanned (what is left is foreign).
     return { ...base, scanned: true, idsChecked, deleted, clean: true };
@@ -98,8 +94,7 @@ export class ShardReconcilerImpl implements ShardReconciler {
   async #auditForeignWrites(signal: AbortSignal): Promise<{ detected: number; repaired: number }> {
     let detected = 0;
     let repaired = 0;
-    for (;;) {
-      const page = await this.#followerPage(this.#auditedUpTo, signal);
+    for await (const page of this.#followerPages(this.#auditedUpTo, signal)) {
       const foreign = page.filter((h) => !isReplicatedVersion(h.version ?? 0) && !this.#ownRepairs.has(h.seqNo));
       if (foreign.length > 0) {
         detected += foreign.length;
@@ -108,8 +103,7 @@ export class ShardReconcilerImpl implements ShardReconciler {
         });
         if (this.#o.repairForeignWrites) repaired += await this.#repair(foreign, signal);
       }
-      if (page.length > 0) this.#auditedUpTo = page[page.length - 1]!.seqNo;
-      if (page.length < PAGE_SIZE) break;
+      this.#auditedUpTo = page[page.length - 1]!.seqNo;
     }
     for (const seqNo of this.#ownRepairs) if (seqNo <= this.#auditedUpTo) this.#ownRepairs.delete(seqNo);
     return { detected, repaired };
@@ -137,11 +131,10 @@ export class ShardReconcilerImpl implements ShardReconciler {
     return repaired;
   }
 
-  #followerPage(after: number | undefined, signal: AbortSignal): Promise<SeqNoHit[]> {
-    return this.#o.follower.searchShardBySeqNo(this.#o.followerIndex, {
-      shard: this.#o.shard, fromExclusive: after ?? -1, toInclusive: Number.MAX_SAFE_INTEGER, size: PAGE_SIZE,
-      searchAfter: undefined, withSource: false, withVersion: true,
-    }, signal);
+  /** The follower shard's ids, routings and versions above `afterSeqNo`, a page at a time. */
+  #followerPages(afterSeqNo: number, signal: AbortSignal): AsyncGenerator<SeqNoHit[]> {
+    const follower = { client: this.#o.follower, index: this.#o.followerIndex };
+    return shardPages(follower, this.#o.shard, { pageSize: PAGE_SIZE, withSource: false, withVersion: true, afterSeqNo }, signal);
   }
 
   async #leaderMaxSeqNo(signal: AbortSignal): Promise<number> {

@@ -3,14 +3,12 @@
  * `_source` or routing differ — for `ccr-follow verify`. It needs nothing but the two clusters, so
  * it also checks migrations between clusters that were never followed.
  *
- * Memory stays bounded whatever the index size: each side is streamed in `_seq_no` order a page
- * at a time (`_id` cannot be sorted on in Elasticsearch 8), and each page is looked up on the
- * other side with a realtime multi-get. The reverse pass (extras on the follower) runs only when
- * the counts say there can be any.
+ * Each shard is compared as shard-diff.ts reads it: streamed a page at a time, each page looked
+ * up on the other side. The reverse pass (extras on the follower) runs only when the counts say
+ * there can be any.
  */
-import type { ClusterClient } from '../cluster/cluster-client.js';
 import type { SeqNoHit } from '../cluster/types.js';
-import { exactCanonical } from '../cluster/exact-json.js';
+import { absentFrom, differs, lookUp, shardPages, type IndexRef } from './shard-diff.js';
 
 const PAGE_SIZE = 1000;
 /** How many example ids a report lists per kind of difference and shard. */
@@ -45,8 +43,8 @@ export interface CompareOptions {
 }
 
 export async function compareIndices(
-  leader: { client: ClusterClient; index: string },
-  follower: { client: ClusterClient; index: string },
+  leader: IndexRef,
+  follower: IndexRef,
   options: CompareOptions = {},
 ): Promise<ComparisonReport> {
   const now = options.now ?? Date.now;
@@ -69,8 +67,8 @@ export async function compareIndices(
 }
 
 async function compareShard(
-  leader: { client: ClusterClient; index: string },
-  follower: { client: ClusterClient; index: string },
+  leader: IndexRef,
+  follower: IndexRef,
   shard: number,
   options: CompareOptions,
 ): Promise<ShardComparison> {
@@ -89,15 +87,15 @@ async function compareShard(
   let extraCount = 0;
 
   // Leader → follower: every leader document must be on the follower, equal.
-  for await (const page of pages(leader.client, leader.index, shard, true, options.sample, signal)) {
-    const lookups = await follower.client.multiGet(follower.index, page.map((h) => ({ id: h.id, routing: h.routing })), true, signal);
+  for await (const page of leaderPages(leader, shard, options.sample, signal)) {
+    const lookups = await lookUp(follower, page, true, signal);
     for (const [i, hit] of page.entries()) {
       const other = lookups[i]!;
       compared += 1;
       if (!other.found) {
         missingCount += 1;
         if (missing.length < EXAMPLES) missing.push(hit.id);
-      } else if (other.routing !== hit.routing || exactCanonical(other.sourceJson!) !== exactCanonical(hit.sourceJson)) {
+      } else if (differs(hit, other)) {
         matched += 1;
         differentCount += 1;
         if (different.length < EXAMPLES) different.push(hit.id);
@@ -109,10 +107,8 @@ async function compareShard(
 
   // Follower → leader: only needed when the follower holds more than was matched.
   if (options.sample === undefined && followerCount > matched) {
-    for await (const page of pages(follower.client, follower.index, shard, false, undefined, signal)) {
-      const lookups = await leader.client.multiGet(leader.index, page.map((h) => ({ id: h.id, routing: h.routing })), false, signal);
-      for (const [i, hit] of page.entries()) {
-        if (lookups[i]!.found) continue;
+    for await (const page of shardPages(follower, shard, { pageSize: PAGE_SIZE, withSource: false }, signal)) {
+      for (const hit of await absentFrom(leader, page, signal)) {
         extraCount += 1;
         if (extra.length < EXAMPLES) extra.push(hit.id);
       }
@@ -125,19 +121,11 @@ async function compareShard(
   };
 }
 
-/** One shard in `_seq_no` order, a page at a time; with `sample`, one page of random documents. */
-async function* pages(client: ClusterClient, index: string, shard: number, withSource: boolean, sample: number | undefined, signal?: AbortSignal): AsyncGenerator<SeqNoHit[]> {
-  if (sample !== undefined) {
-    yield await client.sampleShard(index, shard, sample, signal);
-    return;
-  }
-  let after: number | undefined;
-  for (;;) {
-    const page = await client.searchShardBySeqNo(index, {
-      shard, fromExclusive: -1, toInclusive: Number.MAX_SAFE_INTEGER, size: PAGE_SIZE, searchAfter: after, withSource,
-    }, signal);
-    if (page.length > 0) yield page;
-    if (page.length < PAGE_SIZE) return;
-    after = page[page.length - 1]!.seqNo;
+/** The leader shard in `_seq_no` order, a page at a time; with `sample`, one page of random documents. */
+async function* leaderPages(leader: IndexRef, shard: number, sample: number | undefined, signal?: AbortSignal): AsyncGenerator<SeqNoHit[]> {
+  if (sample === undefined) {
+    yield* shardPages(leader, shard, { pageSize: PAGE_SIZE, withSource: true }, signal);
+  } else {
+    yield await leader.client.sampleShard(leader.index, shard, sample, signal);
   }
 }
