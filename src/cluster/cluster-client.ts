@@ -6,10 +6,12 @@ import type { ClusterConfig } from './cluster-config.js';
 import { ClusterIndexNotFoundError, ClusterProtocolError, ClusterResponseError, ClusterShardUnavailableError } from './errors.js';
 import { createTransport, describeErrorBody, type Flavor, type RestTransport } from './rest-transport.js';
 import { detectFlavor } from './detect-flavor.js';
+import { chunkNames, expressionPath } from './index-expressions.js';
 import { parseLossless, parseWithRawValues, stringifyLossless, type RawJson } from './raw-json.js';
 import type {
   BulkItemResult, DocumentLookup, DocumentWrite, ClusterInfo, ExternalOp, IndexMetadata, MetadataVersions, SeqNoHit, SeqNoSearch, ShardSeqNoState,
 } from './types.js';
+import type { IndexStateMetadata, IndexStatesAnswer, ResolveIndexAnswer, ShardCopyState } from './types.js';
 
 export class ClusterClient {
   readonly info: ClusterInfo;
@@ -341,6 +343,60 @@ export class ClusterClient {
 
   async deleteIndex(index: string, signal?: AbortSignal): Promise<void> {
     await this.#transport.request('delete index', { method: 'DELETE', path: `/${encodeURIComponent(index)}` }, signal);
+  }
+
+  /**
+   * `GET /_resolve/index/<expressions>`: the indices, aliases and data streams matching
+   * `expressions` (wildcards allowed), hidden and closed ones included. A name that does not exist
+   * is left out rather than failing the call. One call on every version we support, where
+   * `GET /_data_stream` is not (docs/architecture.md, "Facts about the test distributions").
+   */
+  async resolveIndex(expressions: readonly string[], signal?: AbortSignal): Promise<ResolveIndexAnswer> {
+    if (expressions.length === 0) return { indices: [], aliases: [], data_streams: [] };
+    const operation = 'resolve indices';
+    const res = await this.#transport.request<Partial<ResolveIndexAnswer> | undefined>(operation, {
+      method: 'GET',
+      path: `/_resolve/index/${expressionPath(expressions)}`,
+      query: { expand_wildcards: 'all', ignore_unavailable: true },
+    }, signal);
+    const body = res.body;
+    if (!Array.isArray(body?.indices)) {
+      throw new ClusterProtocolError({ alias: this.alias, operation, reason: 'the answer has no "indices" list' });
+    }
+    return { indices: body.indices, aliases: body.aliases ?? [], data_streams: body.data_streams ?? [] };
+  }
+
+  /**
+   * State, `system` flag, creation date and `hidden` setting, and the routing of every shard copy,
+   * of the named indices (data stream backing indices included), from the cluster state filtered to
+   * those fields. Names that do not exist are absent. A long list is read in several requests.
+   */
+  async indexStates(names: readonly string[], signal?: AbortSignal): Promise<IndexStatesAnswer> {
+    interface Body {
+      metadata?: { indices?: Record<string, IndexStateMetadata> };
+      routing_table?: { indices?: Record<string, { shards?: Record<string, ShardCopyState[]> }> };
+    }
+    const metadata: Record<string, IndexStateMetadata> = {};
+    const routing: Record<string, Record<string, ShardCopyState[]>> = {};
+    for (const chunk of chunkNames(names)) {
+      const res = await this.#transport.request<Body | undefined>('read index creation dates', {
+        method: 'GET',
+        path: `/_cluster/state/metadata,routing_table/${expressionPath(chunk)}`,
+        query: {
+          expand_wildcards: 'all',
+          ignore_unavailable: true,
+          filter_path: [
+            'metadata.indices.*.state', 'metadata.indices.*.system', 'metadata.indices.*.settings.index.creation_date', 'metadata.indices.*.settings.index.hidden',
+            'routing_table.indices.*.shards.*.state', 'routing_table.indices.*.shards.*.primary',
+          ].join(','),
+        },
+      }, signal);
+      Object.assign(metadata, res.body?.metadata?.indices ?? {});
+      for (const [name, table] of Object.entries(res.body?.routing_table?.indices ?? {})) {
+        if (table.shards !== undefined) routing[name] = table.shards;
+      }
+    }
+    return { metadata, routing };
   }
 
   /** An arbitrary call for tests and tools that need an API the product does not use. */

@@ -96,3 +96,41 @@ export interface MetadataVersions {
 export type DocumentWrite =
   | { readonly op: 'index'; readonly id?: string; readonly routing?: string; readonly source: Record<string, unknown> }
   | { readonly op: 'delete'; readonly id: string; readonly routing?: string };
+
+/** One concrete index as `GET /_resolve/index` lists it; `attributes` holds `closed`, `hidden`, `system`, .... */
+export interface ResolveIndexEntry {
+  readonly name: string;
+  readonly attributes?: readonly string[];
+  readonly aliases?: readonly string[];
+  /** The data stream it is a backing index of. */
+  readonly data_stream?: string;
+}
+
+/** The answer of `GET /_resolve/index/<expressions>`, with its lists always present. */
+export interface ResolveIndexAnswer {
+  readonly indices: readonly ResolveIndexEntry[];
+  readonly aliases: readonly { readonly name: string; readonly indices?: readonly string[] }[];
+  /** Backing indices oldest first; the last one is the write index. */
+  readonly data_streams: readonly { readonly name: string; readonly backing_indices?: readonly string[] }[];
+}
+
+/** An index in the cluster state metadata, filtered to the fields `ClusterClient.indexStates` asks for. */
+export interface IndexStateMetadata {
+  readonly state?: string;
+  readonly system?: boolean;
+  readonly settings?: { readonly index?: { readonly creation_date?: string; readonly hidden?: string } };
+}
+
+/** One copy of a shard in the cluster state routing table. */
+export interface ShardCopyState {
+  readonly state?: string;
+  readonly primary?: boolean;
+}
+
+/** Metadata and routing of some indices from the cluster state; an index that does not exist is absent. */
+export interface IndexStatesAnswer {
+  /** By index name. */
+  readonly metadata: Readonly<Record<string, IndexStateMetadata>>;
+  /** By index name, then shard number: every copy of that shard. */
+  readonly routing: Readonly<Record<string, Readonly<Record<string, readonly ShardCopyState[]>>>>;
+}
