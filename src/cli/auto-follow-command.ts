@@ -24,6 +24,18 @@ export function registerAutoFollowCommands(program: Command, ctx: AutoFollowComm
   const group = program.command('auto-follow')
     .description('auto-follow patterns: follow new leader indices (daily indices, rollovers, data stream backing indices) as they are created');
   const path = (name: string): string => `/_ccr/auto_follow/${encodeURIComponent(name)}`;
+  /**
+   * Pauses / resumes a pattern and says whether it was active before. As in CCR, the daemon accepts
+   * a pause of a paused pattern (and a resume of an active one) without a word, so the state is
+   * read first, for the message only: the request is sent either way, so the pattern ends in the
+   * state asked for even if someone changes it in between.
+   */
+  const setActive = async (name: string, action: 'pause' | 'resume'): Promise<boolean | undefined> => {
+    const client = await ctx.client();
+    const [view] = (await client.request<{ patterns: AutoFollowPatternView[] }>('GET', path(name))).patterns;
+    await client.request('POST', `${path(name)}/${action}`);
+    return view?.pattern.active;
+  };
 
   ctx.withFollowParams(group.command('put')
     .description('create or replace an auto-follow pattern. Only leader indices created from now on are followed: '
@@ -64,16 +76,17 @@ export function registerAutoFollowCommands(program: Command, ctx: AutoFollowComm
     .description('stop starting followers for new indices; the followers it started keep following. Indices created while paused are not followed after resume')
     .argument('<name>', 'pattern name')
     .action(async (name: string) => {
-      await (await ctx.client()).request('POST', `${path(name)}/pause`);
-      ctx.io.out(`paused auto-follow pattern ${name}: its followers keep following, new indices are not followed`);
+      const wasActive = await setActive(name, 'pause');
+      ctx.io.out(wasActive === false ? `auto-follow pattern ${name} is already paused`
+        : `paused auto-follow pattern ${name}: its followers keep following, new indices are not followed`);
     });
 
   group.command('resume')
     .description('follow new indices again (those created while it was paused are left alone)')
     .argument('<name>', 'pattern name')
     .action(async (name: string) => {
-      await (await ctx.client()).request('POST', `${path(name)}/resume`);
-      ctx.io.out(`resumed auto-follow pattern ${name}`);
+      const wasActive = await setActive(name, 'resume');
+      ctx.io.out(wasActive === true ? `auto-follow pattern ${name} is already active` : `resumed auto-follow pattern ${name}`);
     });
 
   group.command('delete')

@@ -20,7 +20,7 @@ import type { FollowerIndexStats } from '../follow/index-follower.js';
 import type { FollowerInfo } from '../follow/follow-manager.js';
 import { sleep } from '../util/sleep.js';
 import { parseDuration } from '../util/units.js';
-import { applyToFleet, renderFleetResults, selectFollowers } from './fleet.js';
+import { applyToFleet, fleetSucceeded, renderFleetResults, selectFollowers, type FleetVerb } from './fleet.js';
 import { waitUntilCaughtUp } from './progress.js';
 import { runWatch } from './watch.js';
 
@@ -96,8 +96,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       }
     });
 
-  /** One follower, or many with --all / --match (fleet.ts): one line per index, exit 1 if any failed. */
-  const pauseOrResume = async (verb: 'paused' | 'resumed', followerArg: string | undefined, opts: FleetOptions, body?: unknown): Promise<void> => {
+  /**
+   * One follower, with CCR's errors (pausing a paused one is refused); or many with --all / --match
+   * (fleet.ts): one line per index, those already in the state asked for say so, exit 1 only if
+   * one may not be in it.
+   */
+  const pauseOrResume = async (verb: FleetVerb, followerArg: string | undefined, opts: FleetOptions, body?: Record<string, unknown>): Promise<void> => {
     const endpoint = verb === 'paused' ? 'pause_follow' : 'resume_follow';
     const chosen = [followerArg !== undefined, opts.all === true, opts.match !== undefined].filter(Boolean).length;
     if (chosen !== 1) throw new UsageError('name one follower (<cluster>/<index>), or give --all or --match <pattern>');
@@ -110,9 +114,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const infos = (await c.request<{ follower_indices: FollowerInfo[] }>('GET', '/_ccr/info')).follower_indices;
     const results = await applyToFleet(selectFollowers(infos, opts.match), async (path) => {
       await c.request('POST', `${path}/_ccr/${endpoint}`, body);
-    }, verb);
-    io.out(renderFleetResults(results, opts.match === undefined ? 'all' : `"${opts.match}"`));
-    if (results.some((r) => !r.ok)) exitCode = ExitCodes.failed;
+    }, verb, body);
+    io.out(renderFleetResults(results, opts.match === undefined ? 'all' : `"${opts.match}"`, verb));
+    if (!fleetSucceeded(results)) exitCode = ExitCodes.failed;
   };
 
   program.command('pause')

@@ -90,9 +90,19 @@ describe('the auto-follow commands', function () {
     const row = table.out.split('\n').find((l) => l.startsWith(name));
     expect(row).to.match(new RegExp(`^${name}\\s+active\\s+leader\\s+.*follower/\\{\\{leader_index\\}\\}-replica\\s+1\\s+0\\s+0$`));
 
-    expect(await run('auto-follow', 'pause', name)).to.deep.include({ code: ExitCodes.ok });
-    expect((await run('auto-follow', 'list')).out.split('\n').find((l) => l.startsWith(name))).to.match(/\spaused\s/);
-    expect(await run('auto-follow', 'resume', name)).to.deep.include({ code: ExitCodes.ok });
+    const state = async (): Promise<string | undefined> => (await run('auto-follow', 'list')).out.split('\n').find((l) => l.startsWith(name))?.split(/\s+/)[1];
+    expect(await run('auto-follow', 'pause', name)).to.deep.include({
+      code: ExitCodes.ok, err: '', out: `paused auto-follow pattern ${name}: its followers keep following, new indices are not followed`,
+    });
+    expect(await state()).to.equal('paused');
+    // Pausing a paused pattern (resuming an active one) is what was asked for already: as CCR
+    // answers, not an error; the command says so.
+    expect(await run('auto-follow', 'pause', name)).to.deep.include({ code: ExitCodes.ok, err: '', out: `auto-follow pattern ${name} is already paused` });
+    expect(await state()).to.equal('paused');
+    expect(await run('auto-follow', 'resume', name)).to.deep.include({ code: ExitCodes.ok, err: '', out: `resumed auto-follow pattern ${name}` });
+    expect(await state()).to.equal('active');
+    expect(await run('auto-follow', 'resume', name)).to.deep.include({ code: ExitCodes.ok, err: '', out: `auto-follow pattern ${name} is already active` });
+    expect(await state()).to.equal('active');
     const deleted = await run('auto-follow', 'delete', name);
     expect(deleted).to.deep.include({ code: ExitCodes.ok, out: `deleted auto-follow pattern ${name}: the followers it started keep following` });
     expect(daemon.manager.info().find((f) => f.leader_index === index)?.status, 'the follower it started').to.equal('active');

@@ -1,10 +1,11 @@
 /** Rendering and loops of `start --wait`, `stats --watch` and `pause|resume --all|--match`, with fake stats and clocks. */
 import { expect } from 'chai';
-import { applyToFleet, globToRegExp, renderFleetResults, selectFollowers } from '../../../src/cli/fleet.js';
+import { applyToFleet, fleetSucceeded, globToRegExp, renderFleetResults, selectFollowers, type FleetResult } from '../../../src/cli/fleet.js';
 import { isCaughtUp, progressOf, RateMeter, renderProgress, waitUntilCaughtUp } from '../../../src/cli/progress.js';
 import { CLEAR_SCREEN, runWatch, watchFrame } from '../../../src/cli/watch.js';
 import type { FollowerInfo } from '../../../src/follow/follow-manager.js';
 import type { FollowerIndexStats } from '../../../src/follow/index-follower.js';
+import { DEFAULT_FOLLOW_PARAMS } from '../../../src/shard/follow-params.js';
 import type { ShardStats } from '../../../src/shard/shard-stats.js';
 
 function stats(shards: [number, number][], over: Partial<FollowerIndexStats> = {}): FollowerIndexStats {
@@ -94,12 +95,80 @@ describe('pause / resume --all | --match', () => {
     expect(globToRegExp('a.b*').test('axbc')).to.equal(false);
   });
 
-  it('reports each index, failures included', async () => {
-    const results = await applyToFleet(infos.slice(0, 2), async (path) => {
-      if (path.endsWith('logs-b')) throw Object.assign(new Error('already paused'), { type: 'illegal_state_exception' });
+  const refused = (type: string, message: string): Error => Object.assign(new Error(message), { type });
+
+  it('reports each index: done, already in the state asked for (illegal_state_exception), or failed', async () => {
+    const sent: string[] = [];
+    const results = await applyToFleet(infos, async (path) => {
+      sent.push(path);
+      if (path.endsWith('logs-b')) throw refused('illegal_state_exception', 'cannot pause [follower/logs-b]: it is not following (already paused)');
+      if (path.endsWith('metrics-a')) throw refused('resource_not_found_exception', '[follower/metrics-a] is not a follower index');
     }, 'paused');
-    expect(renderFleetResults(results, 'all')).to.equal(
-      'follower/logs-a  paused\nfollower/logs-b  failed: illegal_state_exception: already paused\n1 of 2 done, 1 failed');
-    expect(renderFleetResults([], '"x*"')).to.equal('no follower indices match "x*"');
+    expect(sent, 'a request for each, already paused or not').to.deep.equal(['/follower/logs-a', '/follower/logs-b', '/follower/metrics-a', '/dr/logs-c']);
+    expect(results.map((r) => r.outcome)).to.deep.equal(['done', 'already', 'failed', 'done']);
+    expect(fleetSucceeded(results)).to.equal(false);
+    expect(renderFleetResults(results, 'all', 'paused')).to.equal([
+      'follower/logs-a     paused',
+      'follower/logs-b     already paused',
+      'follower/metrics-a  failed: resource_not_found_exception: [follower/metrics-a] is not a follower index',
+      'dr/logs-c           paused',
+      '3 of 4 done (1 already paused), 1 failed',
+    ].join('\n'));
+    expect(renderFleetResults([], '"x*"', 'paused')).to.equal('no follower indices match "x*"');
+    expect(fleetSucceeded([]), 'nothing selected').to.equal(true);
+  });
+
+  it('succeeds when every follower ends in the state asked for, some already in it', async () => {
+    const results = await applyToFleet(infos.slice(0, 3), async (path) => {
+      if (!path.endsWith('logs-a')) throw refused('illegal_state_exception', 'it is already following');
+    }, 'resumed');
+    expect(fleetSucceeded(results)).to.equal(true);
+    expect(renderFleetResults(results, '"*"', 'resumed')).to.equal([
+      'follower/logs-a     resumed',
+      'follower/logs-b     already following',
+      'follower/metrics-a  already following',
+      '3 of 3 done (2 already following)',
+    ].join('\n'));
+  });
+
+  it('names the error of a follower already paused by one', async () => {
+    const fatal = { ...info('follower', 'logs-a'), status: 'paused', fatal_exception: { type: 'mapper_parsing_exception', reason: 'x', at: '2026-01-01T00:00:00Z' } } as FollowerInfo;
+    const results = await applyToFleet([fatal], async () => {
+      throw refused('illegal_state_exception', 'already paused');
+    }, 'paused');
+    expect(results).to.deep.equal([{ follower: 'follower/logs-a', outcome: 'already', message: 'already paused (by an error: mapper_parsing_exception)' }]);
+    expect(fleetSucceeded(results)).to.equal(true);
+  });
+
+  it('takes a follower already following as resumed only if it has the parameters the resume gives', async () => {
+    const parameters = { ...DEFAULT_FOLLOW_PARAMS, max_retry_delay: 2000 };
+    const following = [{ ...info('follower', 'logs-a'), status: 'active', parameters } as FollowerInfo];
+    const resume = (params: Record<string, unknown>): Promise<FleetResult[]> => applyToFleet(following, async () => {
+      throw refused('illegal_state_exception', 'cannot resume [follower/logs-a]: it is already following');
+    }, 'resumed', params);
+
+    for (const same of [{ max_retry_delay: '2s' }, { max_retry_delay: 2000, max_outstanding_read_requests: '12' }, {}]) {
+      expect((await resume(same)).map((r) => r.outcome), JSON.stringify(same)).to.deep.equal(['already']);
+    }
+    const other = await resume({ max_retry_delay: '1s' });
+    expect(fleetSucceeded(other)).to.equal(false);
+    expect(other[0]!.message).to.equal('failed: illegal_state_exception: cannot resume [follower/logs-a]: it is already following '
+      + '(with other parameters than those given: pause it first to change them)');
+    // Without the parameters in the listing, they cannot be shown to be the ones given.
+    const unknown = await applyToFleet(infos.slice(0, 1), async () => {
+      throw refused('illegal_state_exception', 'already following');
+    }, 'resumed', { max_retry_delay: '2s' });
+    expect(unknown.map((r) => r.outcome)).to.deep.equal(['failed']);
+  });
+
+  it('takes illegal_state_exception as "already" only: any other refusal of a resume is a failure', async () => {
+    const results = await applyToFleet(infos.slice(0, 1), async () => {
+      throw refused('illegal_argument_exception', 'follow parameter [max_retry_delay] must be greater than 0');
+    }, 'resumed');
+    expect(results.map((r) => r.outcome)).to.deep.equal(['failed']);
+    const untyped = await applyToFleet(infos.slice(0, 1), async () => {
+      throw new Error('socket hang up');
+    }, 'paused');
+    expect(untyped).to.deep.equal([{ follower: 'follower/logs-a', outcome: 'failed', message: 'failed: socket hang up' }]);
   });
 });
