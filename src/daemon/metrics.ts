@@ -9,6 +9,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { AutoFollowStatsView } from '../autofollow/auto-follow-stats.js';
+import { FOLLOWER_STATUSES, followerStatus } from '../follow/follower-status.js';
 import type { FollowerIndexStats } from '../follow/index-follower.js';
 import type { ShardStats } from '../shard/shard-stats.js';
 
@@ -21,8 +22,6 @@ export interface MetricsSources {
 
 const SHARD_LABELS = ['follower_index', 'leader_cluster', 'leader_index', 'shard'] as const;
 const INDEX_LABELS = ['follower_index', 'leader_cluster', 'leader_index'] as const;
-export const FOLLOWER_STATUSES = ['active', 'paused', 'failed'] as const;
-export type FollowerStatus = (typeof FOLLOWER_STATUSES)[number];
 
 type ShardLabels = Record<(typeof SHARD_LABELS)[number], string>;
 type IndexLabels = Record<(typeof INDEX_LABELS)[number], string>;
@@ -47,12 +46,6 @@ const SHARD_METRICS: readonly { name: string; help: string; kind: 'gauge' | 'cou
   { name: 'outstanding_read_requests', kind: 'gauge', help: 'read requests in flight', value: (s) => s.outstanding_read_requests },
   { name: 'outstanding_write_requests', kind: 'gauge', help: 'bulk requests in flight', value: (s) => s.outstanding_write_requests },
 ];
-
-/** `failed` is a follower paused by a fatal error (the reason is in stats' `fatal_exception`). */
-export function followerStatus(f: FollowerIndexStats): FollowerStatus {
-  if (f.status === 'active') return 'active';
-  return f.fatal_exception ? 'failed' : 'paused';
-}
 
 /**
  * Copied operations over the leader's, summed over shards from the global checkpoints:

@@ -10,7 +10,12 @@
  * or Referer), kept in this tab's sessionStorage, and removed from the address bar at once; the
  * page then sends it as `Authorization: Bearer` on each fetch. Without it, or when it is refused,
  * the page asks for it in a password field.
+ *
+ * A follower's status (active, paused, failed) is `followerStatus` itself, its source written into
+ * the page's script, so the page and the metrics cannot derive it differently.
  */
+import { followerStatus } from '../follow/follower-status.js';
+
 export const STATUS_PAGE_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ccr-follow</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -64,7 +69,7 @@ document.getElementById('login').addEventListener('submit', (e) => {
 });
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
 const dur = (ms) => ms < 1000 ? ms + ' ms' : ms < 60000 ? (ms / 1000).toFixed(1) + ' s' : Math.floor(ms / 60000) + ' min ' + Math.round(ms % 60000 / 1000) + ' s';
-function status(f) { return f.status === 'active' ? 'active' : f.fatal_exception ? 'failed' : 'paused'; }
+${followerStatus.toString()}
 function spark(points) {
   if (points.length < 2) return '';
   const max = Math.max(1, ...points), w = 120, h = 24;
@@ -79,7 +84,7 @@ function row(f, now) {
   let copied = 0, total = 0, lagMs = 0;
   for (const s of f.shards) { copied += Math.max(0, s.follower_global_checkpoint + 1); total += Math.max(0, s.leader_global_checkpoint + 1); lagMs = Math.max(lagMs, s.lag_millis); }
   const pct = total === 0 ? 100 : Math.min(100, copied * 100 / total);
-  const st = status(f);
+  const st = followerStatus(f);
   const err = f.fatal_exception ? f.fatal_exception.type + ': ' + f.fatal_exception.reason : '';
   return '<tr data-follower="' + esc(key) + '"><td>' + esc(key) + '</td><td>' + esc(f.remote_cluster + '/' + f.leader_index) + '</td><td class="' + st + '">' + st +
     '</td><td class="num lag-ops">' + f.total_global_checkpoint_lag + '</td><td class="num lag-time">' + dur(lagMs) +

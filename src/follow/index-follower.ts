@@ -3,13 +3,21 @@
  * persistence; decides what a shard's failure means for the index (docs/architecture.md, shard
  * step 9).
  *
- * States:
+ * States (`IndexFollowerStates`), entered only through the `#enter…()` helpers, which check the
+ * move is allowed (TRANSITIONS), log it and emit `state-change`:
  * - `starting` — reading leader metadata and checkpoints (retried while the leader is unreachable).
- *                → `active`, → `paused` (fatal error, or pause() meanwhile).
- * - `active`   — shard tasks running. → `paused` by pause() or by a shard's fatal error.
- * - `paused`   — no task runs; checkpoints persisted. → `starting` by resume().
+ *                → `active`; → `paused` (pause(), a fatal error, the state unwritable); → `closed`.
+ * - `active`   — shard tasks running. → `paused` (same three reasons); → `closed`.
+ * - `paused`   — no task runs; checkpoints persisted. Carries its reason (`PauseReason`): the user,
+ *                a fatal error (with the error), or checkpoints that cannot be saved. → `starting`
+ *                by resume(), or by itself once the state is writable again; → `paused` when a
+ *                user pauses a follower paused by the state (the user's pause wins); → `closed`.
  * - `closed`   — the daemon is shutting down or the follow was removed; final.
+ *
+ * A follower built from a record that says paused starts `paused` (a fatal error when the record
+ * keeps one, else the user); one that says active starts `starting`, and begin() starts it.
  */
+import { EventEmitter } from 'node:events';
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { classify } from '../cluster/classify.js';
 import type { FollowParams } from '../shard/follow-params.js';
@@ -46,6 +54,34 @@ const STATE_PROBE_MS = 2000;
 export const IndexFollowerStates = { starting: 'starting', active: 'active', paused: 'paused', closed: 'closed' } as const;
 export type IndexFollowerState = (typeof IndexFollowerStates)[keyof typeof IndexFollowerStates];
 
+/** Why a follower is paused. */
+export type PauseReason =
+  | { readonly by: 'user' }
+  /**
+   * A fatal error of a shard task, of the start or of the metadata watch; persisted as the
+   * record's `fatalException`. `error` is absent for a follower restored paused from its record.
+   */
+  | { readonly by: 'fatal'; readonly exception: FatalException; readonly error?: Error }
+  /** Checkpoints cannot be saved: paused in memory only, resumed by itself once they can. */
+  | { readonly by: 'state_unwritable'; readonly exception: FatalException; readonly error: StateWriteError };
+
+type Phase =
+  | { readonly state: 'starting' }
+  | { readonly state: 'active' }
+  | { readonly state: 'paused'; readonly reason: PauseReason }
+  | { readonly state: 'closed' };
+
+const TRANSITIONS: Readonly<Record<IndexFollowerState, readonly IndexFollowerState[]>> = {
+  starting: ['active', 'paused', 'closed'],
+  active: ['paused', 'closed'],
+  paused: ['starting', 'paused', 'closed'],
+  closed: [],
+};
+
+export interface IndexFollowerEvents {
+  'state-change': [{ from: IndexFollowerState; to: IndexFollowerState; reason?: PauseReason }];
+}
+
 export interface IndexFollowerDeps {
   /** The client of a cluster alias; connecting may fail while a cluster is down (then retried). */
   readonly connect: (alias: string, signal: AbortSignal) => Promise<ClusterClient>;
@@ -56,6 +92,8 @@ export interface IndexFollowerDeps {
   readonly checkpointIntervalMs?: number;
   /** For tests: the sleep between start attempts. */
   readonly sleep?: Sleep;
+  /** For tests: how often a follower paused by an unwritable state tries to write it again. */
+  readonly stateProbeMs?: number;
 }
 
 export interface FollowerIndexStats {
@@ -79,11 +117,11 @@ export interface FollowerIndexStats {
   readonly shards: ShardStats[];
 }
 
-export class IndexFollower {
+export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
   #record: FollowerRecord;
   readonly #deps: IndexFollowerDeps;
   readonly #logger: Logger;
-  #state: IndexFollowerState;
+  #phase: Phase;
   #tasks: ShardFollowTask[] = [];
   #watcher: LeaderIndexWatcher | undefined;
   #checkpoints: CheckpointBatcher | undefined;
@@ -106,10 +144,12 @@ export class IndexFollower {
   #identities: IndexIdentity[] = [];
 
   constructor(record: FollowerRecord, deps: IndexFollowerDeps) {
+    super();
     this.#record = record;
     this.#deps = deps;
     this.#logger = deps.logger.child({ follower: this.key, leader: `${record.leaderCluster}/${record.leaderIndex}` });
-    this.#state = record.status === 'paused' ? IndexFollowerStates.paused : IndexFollowerStates.starting;
+    this.#phase = record.status === 'active' ? { state: IndexFollowerStates.starting }
+      : { state: IndexFollowerStates.paused, reason: record.fatalException ? { by: 'fatal', exception: record.fatalException } : { by: 'user' } };
     this.#desiredStatus = record.status;
   }
 
@@ -126,21 +166,28 @@ export class IndexFollower {
   }
 
   get state(): IndexFollowerState {
-    return this.#state;
+    return this.#phase.state;
+  }
+
+  /** Why the follower is paused; undefined when it is not. */
+  get pauseReason(): PauseReason | undefined {
+    return this.#phase.state === IndexFollowerStates.paused ? this.#phase.reason : undefined;
   }
 
   /** Starts following if the record says active (daemon start, or a new follow). */
   begin(): void {
-    if (this.#record.status === 'active') this.#launch();
+    if (this.#record.status === 'active' && this.#phase.state === IndexFollowerStates.starting && this.#startAbort === undefined) this.#launch();
   }
 
   pause(): Promise<void> {
     this.#desiredStatus = 'paused';
     return this.#serialise(async () => {
-      if (this.#state === IndexFollowerStates.closed) return;
+      const phase = this.#phase;
+      if (phase.state === IndexFollowerStates.closed) return;
+      if (phase.state === IndexFollowerStates.paused && phase.reason.by !== 'state_unwritable') return;
       this.#stopStateProbe(); // a user's pause wins over the automatic resumption
       await this.#stopTasks();
-      this.#state = IndexFollowerStates.paused;
+      this.#enterPaused({ by: 'user' });
       await this.#persist({ ...this.#record, status: 'paused' });
       this.#startPausedProbe();
       this.#logger.info('follower paused', { reason: 'pause requested' });
@@ -150,12 +197,13 @@ export class IndexFollower {
   resume(params: FollowParams): Promise<void> {
     this.#desiredStatus = 'active';
     return this.#serialise(async () => {
-      if (this.#state !== IndexFollowerStates.paused) return;
+      if (this.#phase.state !== IndexFollowerStates.paused) return;
       await this.#stopPausedProbe();
       const { fatalException: _cleared, ...rest } = this.#record;
       await this.#persist({ ...rest, status: 'active', params: params as unknown as Record<string, number> });
       this.#stopStateProbe(); // only now: if the state is still unwritable, the probe keeps trying
       this.#logger.info('follower resumed');
+      this.#enterStarting();
       this.#launch();
     });
   }
@@ -163,10 +211,11 @@ export class IndexFollower {
   /** Stops everything and persists checkpoints, leaving the recorded status as it is (shutdown). */
   close(): Promise<void> {
     return this.#serialise(async () => {
+      if (this.#phase.state === IndexFollowerStates.closed) return;
       this.#stopStateProbe();
       await this.#stopTasks();
       await this.#stopPausedProbe();
-      this.#state = IndexFollowerStates.closed;
+      this.#enterClosed();
     });
   }
 
@@ -176,7 +225,7 @@ export class IndexFollower {
 
   stats(): FollowerIndexStats {
     const versions = this.#metadata?.followerVersions;
-    const probe = this.#state === IndexFollowerStates.paused ? this.#pausedProbe?.probe : undefined;
+    const probe = this.#phase.state === IndexFollowerStates.paused ? this.#pausedProbe?.probe : undefined;
     const shards = this.#tasks.map((t) => ({
       ...withPausedLag(t.stats(), probe),
       ...(versions ? {
@@ -191,13 +240,13 @@ export class IndexFollower {
       leader_index: this.#record.leaderIndex,
       follower_cluster: this.#record.followerCluster,
       status: this.#record.status,
-      state: this.#state,
+      state: this.#phase.state,
       total_global_checkpoint_lag: shards.reduce((sum, s) => sum + s.lag_operations, 0),
       operations_written: shards.reduce((sum, s) => sum + s.operations_written, 0),
       operations_deleted: shards.reduce((sum, s) => sum + s.operations_deleted, 0),
       foreign_writes_detected: shards.reduce((sum, s) => sum + s.foreign_writes_detected, 0),
       ...(this.#record.fatalException ? { fatal_exception: this.#record.fatalException } : {}),
-      leader_checkpoints_seen: this.#state === IndexFollowerStates.active && shards.length > 0
+      leader_checkpoints_seen: this.#phase.state === IndexFollowerStates.active && shards.length > 0
         && shards.every((s) => this.#watcher?.latest(s.shard_id) !== undefined),
       shards,
     };
@@ -210,8 +259,8 @@ export class IndexFollower {
 
   // ---- internals ------------------------------------------------------------------------------
 
+  /** Starts the start: the state is `starting` already (built so, or entered by the caller). */
   #launch(): void {
-    this.#state = IndexFollowerStates.starting;
     this.#startAbort = new AbortController();
     const starting = this.#startTasks(this.#startAbort.signal);
     // #stopTasks awaits #starting, and #onFatal awaits #stopTasks: keep the two chains apart.
@@ -294,7 +343,7 @@ export class IndexFollower {
     this.#tasks = tasks;
     this.#watcher = watcher;
     this.#checkpoints = checkpoints;
-    this.#state = IndexFollowerStates.active;
+    this.#enterActive();
     for (const task of tasks) task.start();
     this.#logger.info(`following ${shards} shard(s)`, { checkpoints: checkpoints.snapshot() });
     this.#watchCatchUp();
@@ -335,12 +384,12 @@ export class IndexFollower {
     const error = err instanceof Error ? err : new Error(String(err));
     const json = (error as { toJSON?: () => { type: string; reason: string } }).toJSON?.();
     const fatal: FatalException = { type: json?.type ?? error.name, reason: json?.reason ?? error.message, at: new Date().toISOString() };
-    if (this.#state !== IndexFollowerStates.closed) this.#desiredStatus = 'paused';
+    if (this.#phase.state !== IndexFollowerStates.closed) this.#desiredStatus = 'paused';
     return this.#serialise(async () => {
-      if (this.#state === IndexFollowerStates.closed || this.#state === IndexFollowerStates.paused) return;
+      if (this.#phase.state === IndexFollowerStates.closed || this.#phase.state === IndexFollowerStates.paused) return;
       this.#logger.error(`follower paused after a fatal error: ${fatal.reason}`, { type: fatal.type });
       await this.#stopTasks();
-      this.#state = IndexFollowerStates.paused;
+      this.#enterPaused({ by: 'fatal', exception: fatal, error });
       await this.#persist({ ...this.#record, status: 'paused', fatalException: fatal });
       this.#startPausedProbe();
     });
@@ -354,14 +403,15 @@ export class IndexFollower {
    * follower from the checkpoints it had applied as soon as one succeeds. `resume` works too.
    */
   #onStateUnwritable(err: StateWriteError): Promise<void> {
-    if (this.#state !== IndexFollowerStates.closed) this.#desiredStatus = 'paused';
+    if (this.#phase.state !== IndexFollowerStates.closed) this.#desiredStatus = 'paused';
     return this.#serialise(async () => {
-      if (this.#state !== IndexFollowerStates.active && this.#state !== IndexFollowerStates.starting) return;
+      if (this.#phase.state !== IndexFollowerStates.active && this.#phase.state !== IndexFollowerStates.starting) return;
       const reason = `checkpoints cannot be saved: ${err.message}; following resumes by itself once it is writable again`;
       this.#logger.error(`follower paused: ${reason}`, { type: 'state_write_exception', state_dir: err.dir, code: err.code });
       await this.#stopTasks();
-      this.#state = IndexFollowerStates.paused;
-      this.#record = { ...this.#record, status: 'paused', fatalException: { type: 'state_write_exception', reason, at: new Date().toISOString() } };
+      const exception: FatalException = { type: 'state_write_exception', reason, at: new Date().toISOString() };
+      this.#enterPaused({ by: 'state_unwritable', exception, error: err });
+      this.#record = { ...this.#record, status: 'paused', fatalException: exception };
       this.#startPausedProbe();
       this.#scheduleStateProbe();
     });
@@ -370,7 +420,7 @@ export class IndexFollower {
   #scheduleStateProbe(): void {
     this.#stateProbe = setTimeout(() => {
       void this.#serialise(async () => {
-        if (this.#stateProbe === undefined || this.#state !== IndexFollowerStates.paused) return;
+        if (this.#stateProbe === undefined || this.#phase.state !== IndexFollowerStates.paused) return;
         try {
           // The checkpoints applied before the pause, then the record: both must land to resume.
           await this.#deps.state.saveCheckpoints(this.key, this.checkpoints());
@@ -387,9 +437,10 @@ export class IndexFollower {
         this.#desiredStatus = 'active';
         await this.#stopPausedProbe();
         this.#logger.info('state directory writable again: follower resumed', { checkpoints: this.checkpoints() });
+        this.#enterStarting();
         this.#launch();
       });
-    }, STATE_PROBE_MS);
+    }, this.#deps.stateProbeMs ?? STATE_PROBE_MS);
     this.#stateProbe.unref();
   }
 
@@ -434,6 +485,44 @@ export class IndexFollower {
   async #persist(record: FollowerRecord): Promise<void> {
     this.#record = record;
     await this.#deps.state.putFollower(record);
+  }
+
+  // ---- state changes: the only writers of #phase -----------------------------------------------
+
+  #enterStarting(): void {
+    this.#assertIn('starting', [IndexFollowerStates.paused]);
+    this.#enter({ state: IndexFollowerStates.starting });
+  }
+
+  #enterActive(): void {
+    this.#assertIn('active', [IndexFollowerStates.starting]);
+    this.#enter({ state: IndexFollowerStates.active });
+  }
+
+  /** From `starting` or `active`; from `paused` only for a user's pause over a state-unwritable one. */
+  #enterPaused(reason: PauseReason): void {
+    const phase = this.#phase;
+    if (phase.state === IndexFollowerStates.paused && !(reason.by === 'user' && phase.reason.by === 'state_unwritable')) {
+      throw new Error(`follower ${this.key}: illegal state change paused (${phase.reason.by}) → paused (${reason.by})`);
+    }
+    this.#enter({ state: IndexFollowerStates.paused, reason });
+  }
+
+  #enterClosed(): void {
+    this.#enter({ state: IndexFollowerStates.closed });
+  }
+
+  #assertIn(to: IndexFollowerState, from: readonly IndexFollowerState[]): void {
+    if (!from.includes(this.#phase.state)) throw new Error(`follower ${this.key}: illegal state change ${this.#phase.state} → ${to}`);
+  }
+
+  #enter(next: Phase): void {
+    const from = this.#phase.state;
+    if (!TRANSITIONS[from].includes(next.state)) throw new Error(`follower ${this.key}: illegal state change ${from} → ${next.state}`);
+    this.#phase = next;
+    const reason = next.state === IndexFollowerStates.paused ? next.reason : undefined;
+    this.#logger.debug(`state ${from} → ${next.state}`, reason ? { reason: reason.by } : {});
+    this.emit('state-change', { from, to: next.state, ...(reason ? { reason } : {}) });
   }
 
   #serialise(step: () => Promise<void>): Promise<void> {

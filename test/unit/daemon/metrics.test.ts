@@ -1,7 +1,8 @@
 /** The metrics registry reads the stats snapshots at scrape time, with Prometheus names and labels. */
 import { expect } from 'chai';
 import type { AutoFollowStatsView } from '../../../src/autofollow/auto-follow-stats.js';
-import { buildMetricsRegistry, followerProgress, followerStatus } from '../../../src/daemon/metrics.js';
+import { buildMetricsRegistry, followerProgress } from '../../../src/daemon/metrics.js';
+import { followerStatus } from '../../../src/follow/follower-status.js';
 import type { FollowerIndexStats } from '../../../src/follow/index-follower.js';
 import type { ShardStats } from '../../../src/shard/shard-stats.js';
 import { parsePrometheusText, sampleValue } from '../../helpers/prometheus-text.js';

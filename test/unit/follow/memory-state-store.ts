@@ -1,0 +1,91 @@
+/**
+ * A StateStore in memory, for unit tests of what the follow part does with its state: whose writes
+ * can be refused on demand (`unwritable`), as a full or read-only state directory refuses them.
+ */
+import {
+  type AutoFollowPatternRecord, followerKey, type FollowerKey, type FollowerRecord, type HandledLeaderIndex, type ShardCheckpoints,
+  StateCorruptError, type StateStore, StateWriteError,
+} from '../../../src/state/state-store.js';
+
+export class MemoryStateStore implements StateStore {
+  readonly followers = new Map<FollowerKey, FollowerRecord>();
+  readonly checkpoints = new Map<FollowerKey, ShardCheckpoints>();
+  /** Keys whose checkpoints read back as damaged. */
+  readonly corruptCheckpoints = new Set<FollowerKey>();
+  /** While true, every write is refused with a StateWriteError. */
+  unwritable = false;
+  /** Every write, as `method key`. */
+  readonly writes: string[] = [];
+
+  async listFollowers(): Promise<FollowerRecord[]> {
+    return [...this.followers.values()];
+  }
+
+  async getFollower(key: FollowerKey): Promise<FollowerRecord | undefined> {
+    return this.followers.get(key);
+  }
+
+  async putFollower(record: FollowerRecord): Promise<void> {
+    const key = followerKey(record.followerCluster, record.followerIndex);
+    this.#write('putFollower', key);
+    this.followers.set(key, record);
+  }
+
+  async deleteFollower(key: FollowerKey): Promise<void> {
+    this.#write('deleteFollower', key);
+    this.followers.delete(key);
+    this.checkpoints.delete(key);
+  }
+
+  async loadCheckpoints(key: FollowerKey): Promise<ShardCheckpoints> {
+    if (this.corruptCheckpoints.has(key)) throw new StateCorruptError(`checkpoints/${key}.json`, 'unexpected end of JSON input');
+    return this.checkpoints.get(key) ?? {};
+  }
+
+  async saveCheckpoints(key: FollowerKey, checkpoints: ShardCheckpoints): Promise<void> {
+    this.#write('saveCheckpoints', key);
+    if (!this.followers.has(key)) throw new Error(`no follower [${key}]`);
+    this.checkpoints.set(key, { ...checkpoints });
+  }
+
+  async discardCheckpoints(key: FollowerKey): Promise<string | undefined> {
+    this.corruptCheckpoints.delete(key);
+    const had = this.checkpoints.delete(key);
+    return had ? `checkpoints/${key}.json.corrupt` : undefined;
+  }
+
+  async listAutoFollowPatterns(): Promise<AutoFollowPatternRecord[]> {
+    return [];
+  }
+
+  async getAutoFollowPattern(): Promise<AutoFollowPatternRecord | undefined> {
+    return undefined;
+  }
+
+  async putAutoFollowPattern(): Promise<void> {
+    throw new Error('not used by these tests');
+  }
+
+  async deleteAutoFollowPattern(): Promise<void> {
+    throw new Error('not used by these tests');
+  }
+
+  async loadHandledIndices(): Promise<HandledLeaderIndex[]> {
+    return [];
+  }
+
+  async saveHandledIndices(): Promise<void> {
+    throw new Error('not used by these tests');
+  }
+
+  async close(): Promise<void> {
+    // Nothing to release.
+  }
+
+  #write(method: string, key: FollowerKey): void {
+    this.writes.push(`${method} ${key}`);
+    if (this.unwritable) {
+      throw new StateWriteError('/state', 'EROFS', `${method} ${key}`, { cause: new Error('read-only file system') });
+    }
+  }
+}
