@@ -9,7 +9,7 @@ import { detectFlavor } from './detect-flavor.js';
 import { chunkNames, expressionPath } from './index-expressions.js';
 import { parseLossless, parseWithRawValues, stringifyLossless, type RawJson } from './raw-json.js';
 import type {
-  BulkItemResult, DocumentLookup, DocumentWrite, ClusterInfo, ExternalOp, IndexMetadata, MetadataVersions, SeqNoHit, SeqNoSearch, ShardSeqNoState,
+  BulkItemResult, DocumentCondition, DocumentLookup, VersionedDocument, DocumentWrite, ClusterInfo, ExternalOp, IndexMetadata, MetadataVersions, SeqNoHit, SeqNoSearch, ShardSeqNoState,
 } from './types.js';
 import type { IndexStateMetadata, IndexStatesAnswer, ResolveIndexAnswer, ShardCopyState } from './types.js';
 
@@ -397,6 +397,80 @@ export class ClusterClient {
       }
     }
     return { metadata, routing };
+  }
+
+  /**
+   * Creates the index unless it exists (an index another caller created first is no error).
+   * For small indices of ccr-follow's own, such as the state index.
+   */
+  async createIndexIfAbsent(index: string, body: { settings: Record<string, unknown>; mappings: Record<string, unknown> }, signal?: AbortSignal): Promise<void> {
+    if (await this.indexExists(index, signal)) return;
+    const res = await this.#transport.request<{ error?: unknown }>('create index', {
+      method: 'PUT', path: `/${encodeURIComponent(index)}`, query: { wait_for_active_shards: 1 }, body, accept: [400],
+    }, signal);
+    if (res.status === 200) return;
+    const { esType, reason } = describeErrorBody(res.body);
+    if (esType === 'resource_already_exists_exception') return;
+    throw new ClusterResponseError({ alias: this.alias, operation: 'create index', statusCode: res.status, esType, reason: reason ?? 'index not created' });
+  }
+
+  /** A realtime get of one document with its seq_no and primary term; undefined when it (or its index) does not exist. */
+  async getVersionedDocument(index: string, id: string, signal?: AbortSignal): Promise<VersionedDocument | undefined> {
+    interface GetBody { found?: boolean; _id: string; _source?: unknown; _seq_no?: number; _primary_term?: number }
+    const res = await this.#transport.request<GetBody>('get document', {
+      method: 'GET', path: `/${encodeURIComponent(index)}/_doc/${encodeURIComponent(id)}`, query: { realtime: true }, accept: [404],
+    }, signal);
+    if (res.status === 404 || res.body.found !== true) return undefined;
+    return { id: res.body._id, source: res.body._source, seqNo: res.body._seq_no ?? -1, primaryTerm: res.body._primary_term ?? 0 };
+  }
+
+  /**
+   * Indexes `source` under `id` only if `condition` holds (optimistic concurrency control:
+   * `op_type=create`, or `if_seq_no` + `if_primary_term`), refreshing so that a following search
+   * sees it. A failed condition (409) is an answer, `'conflict'`, not an error.
+   */
+  async putDocumentIf(index: string, id: string, source: Readonly<Record<string, unknown>>, condition: DocumentCondition, signal?: AbortSignal): Promise<{ seqNo: number; primaryTerm: number } | 'conflict'> {
+    const query: Record<string, string | number> = 'absent' in condition
+      ? { op_type: 'create' }
+      : { if_seq_no: condition.version.seqNo, if_primary_term: condition.version.primaryTerm };
+    const res = await this.#transport.request<{ _seq_no?: number; _primary_term?: number }>('write document', {
+      method: 'PUT', path: `/${encodeURIComponent(index)}/_doc/${encodeURIComponent(id)}`, query, body: source, accept: [409],
+    }, signal);
+    if (res.status === 409) return 'conflict';
+    return { seqNo: res.body._seq_no ?? -1, primaryTerm: res.body._primary_term ?? 0 };
+  }
+
+  /** Deletes one document; no error when it does not exist. */
+  async deleteDocument(index: string, id: string, signal?: AbortSignal): Promise<void> {
+    await this.#transport.request('delete document', {
+      method: 'DELETE', path: `/${encodeURIComponent(index)}/_doc/${encodeURIComponent(id)}`, accept: [404],
+    }, signal);
+  }
+
+  /**
+   * Every document whose keyword `field` is `value`, with seq_no and primary term, after a
+   * refresh (a search sees only refreshed documents). Pages sorted by the keyword `sortField`.
+   */
+  async searchVersionedDocuments(index: string, field: string, value: string, sortField: string, signal?: AbortSignal): Promise<VersionedDocument[]> {
+    interface Hit { _id: string; _source?: unknown; _seq_no?: number; _primary_term?: number; sort?: unknown[] }
+    await this.refresh(index, signal);
+    const docs: VersionedDocument[] = [];
+    const size = 1000;
+    let after: unknown[] | undefined;
+    for (;;) {
+      const res = await this.#transport.request<{ hits?: { hits?: Hit[] } }>('search documents', {
+        method: 'POST', path: `/${encodeURIComponent(index)}/_search`,
+        body: {
+          size, seq_no_primary_term: true, track_total_hits: false,
+          query: { term: { [field]: value } }, sort: [{ [sortField]: 'asc' }],
+          ...(after === undefined ? {} : { search_after: after }),
+        },
+      }, signal);
+      const hits = res.body.hits?.hits ?? [];
+      for (const h of hits) docs.push({ id: h._id, source: h._source, seqNo: h._seq_no ?? -1, primaryTerm: h._primary_term ?? 0 });
+      if (hits.length < size) return docs;
+      after = hits[hits.length - 1]!.sort;
+    }
   }
 
   /** An arbitrary call for tests and tools that need an API the product does not use. */

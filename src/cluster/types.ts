@@ -134,3 +134,14 @@ export interface IndexStatesAnswer {
   /** By index name, then shard number: every copy of that shard. */
   readonly routing: Readonly<Record<string, Readonly<Record<string, readonly ShardCopyState[]>>>>;
 }
+
+/** One document read with its place in the shard's history (what a conditional write must name). */
+export interface VersionedDocument {
+  readonly id: string;
+  readonly source: unknown;
+  readonly seqNo: number;
+  readonly primaryTerm: number;
+}
+
+/** A conditional write's precondition: the document is absent, or exactly at this seq_no and primary term. */
+export type DocumentCondition = { readonly absent: true } | { readonly version: { readonly seqNo: number; readonly primaryTerm: number } };

@@ -24,7 +24,10 @@ import type { LogFormat } from './logger.js';
 
 export interface DaemonConfig {
   readonly clusters: ReadonlyMap<string, ClusterConfig>;
+  /** The local state directory: the embedded default, and what `state migrate` moves from or to. */
   readonly stateDir: string;
+  /** When set, the daemon keeps its state in this index of this cluster instead of `stateDir`. */
+  readonly stateCluster?: { readonly alias: string; readonly index: string };
   /**
    * The control API. `token`, when set, is required of every request as `Authorization: Bearer`;
    * without one the daemon refuses to listen on a non-loopback host (control-auth.ts).
@@ -51,6 +54,9 @@ export interface ParseOptions {
 /** Cluster aliases; exported for the control API, which checks the aliases in its paths the same way. */
 export const ALIAS_PATTERN = /^[a-zA-Z0-9_-]+$/;
 const DEFAULT_STATE_DIR = '.ccr-follow';
+/** Hidden (a leading dot), like the system indices of Elasticsearch's own features. */
+export const DEFAULT_STATE_INDEX = '.ccr-follow-state';
+const STATE_INDEX_PATTERN = /^\.?[a-z0-9][a-z0-9_.-]*$/;
 // Loopback by default: the control API can start and stop replication, so it is not exposed
 // beyond this machine unless the user asks for it.
 const DEFAULT_CONTROL_HOST = '127.0.0.1';
@@ -137,7 +143,8 @@ class ConfigReader {
     }
 
     const defaults = defaultConfig(this.options.baseDir);
-    const daemon = isAbsent(root.daemon) ? {} : this.mapping(root.daemon, ['daemon'], ['state_dir', 'control', 'log']);
+    const daemon = isAbsent(root.daemon) ? {} : this.mapping(root.daemon, ['daemon'], ['state_dir', 'state', 'control', 'log']);
+    const stateCluster = isAbsent(daemon.state) ? undefined : this.stateCluster(daemon.state, clusters);
     const control = isAbsent(daemon.control) ? {} : this.mapping(daemon.control, ['daemon', 'control'], ['host', 'port', 'token']);
     const controlToken = isAbsent(control.token) ? undefined : this.controlToken(control.token, ['daemon', 'control', 'token']);
     const log = isAbsent(daemon.log) ? {} : this.mapping(daemon.log, ['daemon', 'log'], ['level', 'file', 'format']);
@@ -145,6 +152,7 @@ class ConfigReader {
     return {
       clusters,
       stateDir: isAbsent(daemon.state_dir) ? defaults.stateDir : this.filePath(daemon.state_dir, ['daemon', 'state_dir']),
+      ...(stateCluster ? { stateCluster } : {}),
       control: {
         host: isAbsent(control.host) ? defaults.control.host : this.string(control.host, ['daemon', 'control', 'host']),
         port: isAbsent(control.port) ? defaults.control.port : this.port(control.port, ['daemon', 'control', 'port']),
@@ -157,6 +165,17 @@ class ConfigReader {
         ...(logFile !== undefined ? { file: logFile } : {}),
       },
     };
+  }
+
+  private stateCluster(value: unknown, clusters: ReadonlyMap<string, ClusterConfig>): { alias: string; index: string } {
+    const path: Path = ['daemon', 'state'];
+    const spec = this.mapping(value, path, ['cluster', 'index']);
+    if (isAbsent(spec.cluster)) this.fail(path, 'expected cluster (the alias of the cluster that keeps the state)');
+    const alias = this.string(spec.cluster, [...path, 'cluster']);
+    if (!clusters.has(alias)) this.fail([...path, 'cluster'], `no such cluster alias; configured: ${[...clusters.keys()].join(', ') || 'none'}`, alias);
+    const index = isAbsent(spec.index) ? DEFAULT_STATE_INDEX : this.string(spec.index, [...path, 'index']);
+    if (!STATE_INDEX_PATTERN.test(index) || index.length > 255) this.fail([...path, 'index'], 'expected a lower-case index name', index);
+    return { alias, index };
   }
 
   private async cluster(alias: string, value: unknown, path: Path): Promise<ClusterConfig> {

@@ -8,6 +8,7 @@ import { AutoFollowCoordinator } from '../autofollow/auto-follow-coordinator.js'
 import { ClusterRegistry } from '../cluster/cluster-registry.js';
 import { FollowManager } from '../follow/follow-manager.js';
 import { FileStateStore } from '../state/file-state-store.js';
+import { openClusterState } from './cluster-state.js';
 import type { StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import type { DaemonConfig } from './config.js';
@@ -52,8 +53,11 @@ export class Daemon {
     const { config, logger } = options;
     // Before anything is opened: an exposed control API without a token must not run even briefly.
     checkControlBinding(config.control);
-    const state = await (options.openState ?? ((c) => FileStateStore.open(c.stateDir)))(config);
     const clusters = options.clusters ?? new ClusterRegistry(config.clusters);
+    const state = await (options.openState ?? ((c) => openState(c, clusters)))(config).catch(async (err: unknown) => {
+      await clusters.close();
+      throw err;
+    });
     for (const warning of clusters.securityWarnings()) logger.warn(warning);
     const manager = new FollowManager({ clusters, state, logger, checkpointIntervalMs: options.checkpointIntervalMs });
     const autoFollow = new AutoFollowCoordinator({ clusters, state, followers: manager, logger, pollIntervalMs: options.autoFollowPollIntervalMs });
@@ -63,7 +67,8 @@ export class Daemon {
       // After the followers: a pattern's first round must see them, or it would follow again.
       await autoFollow.restore();
       const address = await server.listen({ host: config.control.host, port: config.control.port });
-      logger.info(`ccr-follow ${VERSION} daemon listening on ${address}`, { state_dir: config.stateDir, clusters: clusters.aliases });
+      const where = config.stateCluster ? { state_cluster: `${config.stateCluster.alias}/${config.stateCluster.index}` } : { state_dir: config.stateDir };
+      logger.info(`ccr-follow ${VERSION} daemon listening on ${address}`, { ...where, clusters: clusters.aliases });
       return new Daemon({ logger, state, clusters, manager, autoFollow, server, url: address });
     } catch (err) {
       await Promise.allSettled([server.close(), autoFollow.close()]);
@@ -97,4 +102,10 @@ export class Daemon {
     if (failures.length > 0) throw new AggregateError(failures, 'daemon did not stop cleanly');
     this.#logger.info('daemon stopped');
   }
+}
+
+/** The state directory, or the state index of `daemon.state.cluster` when the config names one. */
+async function openState(config: DaemonConfig, clusters: ClusterRegistry): Promise<StateStore> {
+  if (!config.stateCluster) return FileStateStore.open(config.stateDir);
+  return openClusterState(await clusters.client(config.stateCluster.alias), config.stateCluster.index);
 }

@@ -25,13 +25,17 @@ export interface TestDaemon {
 }
 
 /** A daemon in this process with clusters `leader` and `follower`, on a free control port. */
-export async function startTestDaemon(opts: { leader: TestCluster; follower: TestCluster; stateDir?: string; logger?: Logger }): Promise<TestDaemon> {
+/** With `stateIndex`, the daemon keeps its state in that index of the follower cluster instead of `stateDir`. */
+export async function startTestDaemon(opts: { leader: TestCluster; follower: TestCluster; stateDir?: string; stateIndex?: string; logger?: Logger }): Promise<TestDaemon> {
   const stateDir = opts.stateDir ?? (await mkdtemp(join(tmpdir(), 'ccr-follow-state-')));
   const clusters = new Map<string, ClusterConfig>([
     ['leader', opts.leader.clusterConfig('leader')],
     ['follower', opts.follower.clusterConfig('follower')],
   ]);
-  const config = { ...defaultConfig(stateDir), clusters, stateDir, control: { host: '127.0.0.1', port: 0 } };
+  const config = {
+    ...defaultConfig(stateDir), clusters, stateDir, control: { host: '127.0.0.1', port: 0 },
+    ...(opts.stateIndex === undefined ? {} : { stateCluster: { alias: 'follower', index: opts.stateIndex } }),
+  };
   const daemon = await Daemon.start({ config, logger: opts.logger ?? silentLogger, clusters: new ClusterRegistry(clusters), checkpointIntervalMs: 200 });
   return { daemon, stateDir, stop: () => daemon.stop() };
 }

@@ -1,0 +1,145 @@
+/**
+ * The cluster state backend on a real Elasticsearch 8 and a real OpenSearch 2 node: records and
+ * checkpoints round-trip through the state index; two daemons' stores racing on one checkpoint
+ * never move it backwards (the older write loses its version check and is merged); a record
+ * changed by another store is a conflict, not a silent overwrite; and a daemon started afresh on
+ * the same state index carries on from the stored checkpoints.
+ */
+import { expect } from 'chai';
+import type { ClusterClient } from '../../src/cluster/cluster-client.js';
+import { openClusterState } from '../../src/daemon/cluster-state.js';
+import { StateConflictError } from '../../src/state/cluster-state-store.js';
+import { FollowerNotFoundError, type FollowerRecord } from '../../src/state/state-store.js';
+import { testClusters, uniqueName } from '../helpers/clusters.js';
+import { compareIndices, connect, createLeaderIndex, RandomWorkload, startTestDaemon, waitForCaughtUp } from '../helpers/replication.js';
+
+function record(followerIndex: string, overrides: Partial<FollowerRecord> = {}): FollowerRecord {
+  return {
+    leaderCluster: 'leader', leaderIndex: `l-${followerIndex}`, followerCluster: 'follower', followerIndex,
+    params: { max_read_request_operation_count: 5120 }, status: 'active', createdAt: '2026-12-04T00:00:00.000Z', ...overrides,
+  };
+}
+
+describe('the cluster state backend', function () {
+  this.timeout(240_000);
+
+  for (const flavor of ['elasticsearch', 'opensearch'] as const) {
+    describe(`kept on ${flavor === 'elasticsearch' ? 'Elasticsearch 8' : 'OpenSearch 2'}`, () => {
+      let client: ClusterClient;
+      const stateIndices: string[] = [];
+
+      before(async () => {
+        const clusters = await testClusters();
+        client = await connect(flavor === 'elasticsearch' ? clusters.esFollower : clusters.osFollower, 'follower');
+      });
+
+      after(async () => {
+        for (const index of stateIndices) await client?.deleteIndex(index).catch(() => undefined);
+        await client?.close();
+      });
+
+      const newStateIndex = (): string => {
+        const index = `.${uniqueName('ccr-state')}`;
+        stateIndices.push(index);
+        return index;
+      };
+
+      it('creates a hidden one-shard state index and round-trips records, checkpoints and patterns', async () => {
+        const index = newStateIndex();
+        const store = await openClusterState(client, index);
+        const settings = (await client.indexMetadata(index)).settings;
+        expect(settings['index.number_of_shards']).to.equal('1');
+        expect(settings['index.auto_expand_replicas']).to.equal('0-1');
+        expect(settings['index.hidden']).to.equal('true');
+
+        await store.putFollower(record('orders'));
+        await store.putFollower(record('logs', { status: 'paused', fatalException: { type: 'x', reason: 'y', at: '2026-12-04T00:00:01.000Z' } }));
+        await store.saveCheckpoints('follower/orders', { 0: 41, 1: -1, 2: 7 });
+        expect(await store.getFollower('follower/orders')).to.deep.equal(record('orders'));
+        expect((await store.listFollowers()).map((r) => r.followerIndex)).to.deep.equal(['logs', 'orders']);
+        expect(await store.loadCheckpoints('follower/orders')).to.deep.equal({ 0: 41, 1: -1, 2: 7 });
+        expect(await store.loadCheckpoints('follower/logs')).to.deep.equal({});
+        let refused: unknown;
+        await store.saveCheckpoints('follower/nobody', { 0: 1 }).catch((err: unknown) => (refused = err));
+        expect(refused).to.be.instanceOf(FollowerNotFoundError);
+
+        await store.putAutoFollowPattern({
+          name: 'daily', remoteCluster: 'leader', followerCluster: 'follower', leaderIndexPatterns: ['logs-*'], leaderIndexExclusionPatterns: [],
+          followIndexPattern: '{{leader_index}}-copy', params: {}, status: 'active', createdAt: '2026-12-04T00:00:00.000Z', activeSince: '2026-12-04T00:00:00.000Z',
+        });
+        await store.saveHandledIndices('daily', [{ leaderIndex: 'logs-1', outcome: 'existing', at: '2026-12-04T00:00:00.000Z' }]);
+        expect((await store.listAutoFollowPatterns()).map((p) => p.name)).to.deep.equal(['daily']);
+        expect(await store.loadHandledIndices('daily')).to.have.length(1);
+
+        await store.deleteFollower('follower/orders');
+        expect(await store.getFollower('follower/orders')).to.equal(undefined);
+        expect(await store.loadCheckpoints('follower/orders')).to.deep.equal({});
+        await store.close();
+
+        // Another daemon opening the same index sees what is left.
+        const again = await openClusterState(client, index);
+        expect((await again.listFollowers()).map((r) => r.followerIndex)).to.deep.equal(['logs']);
+        await again.close();
+      });
+
+      it('never moves a checkpoint backwards when two daemons race, and refuses to overwrite a record it has not read', async () => {
+        const index = newStateIndex();
+        const a = await openClusterState(client, index);
+        await a.putFollower(record('race'));
+        await a.saveCheckpoints('follower/race', { 0: 10, 1: 10 });
+        const b = await openClusterState(client, index);
+        expect(await b.loadCheckpoints('follower/race')).to.deep.equal({ 0: 10, 1: 10 });
+
+        await a.saveCheckpoints('follower/race', { 0: 100, 1: 20 });
+        // b's write is older than a's: its version check fails, and it is merged with what a wrote.
+        await b.saveCheckpoints('follower/race', { 0: 50, 1: 30 });
+        expect(await a.loadCheckpoints('follower/race')).to.deep.equal({ 0: 100, 1: 30 });
+        await a.saveCheckpoints('follower/race', { 0: 120, 1: 20 });
+        expect(await b.loadCheckpoints('follower/race')).to.deep.equal({ 0: 120, 1: 30 });
+
+        // Records: b read the record, a changed it since; b's change is refused, a's stays.
+        await b.getFollower('follower/race');
+        await a.putFollower(record('race', { status: 'paused' }));
+        let conflict: unknown;
+        await b.putFollower(record('race', { params: { max_read_request_operation_count: 1 } })).catch((err: unknown) => (conflict = err));
+        expect(conflict).to.be.instanceOf(StateConflictError);
+        expect((await a.getFollower('follower/race'))?.status).to.equal('paused');
+        expect((await a.getFollower('follower/race'))?.params).to.deep.equal(record('race').params);
+        await Promise.all([a.close(), b.close()]);
+      });
+    });
+  }
+
+  it('lets a daemon started afresh on the same state index carry on from the stored checkpoints', async () => {
+    const pair = (await testClusters()).pair('elasticsearch', 'opensearch');
+    const [leader, follower] = await Promise.all([connect(pair.leader, 'leader'), connect(pair.follower, 'follower')]);
+    const stateIndex = `.${uniqueName('ccr-state')}`;
+    const leaderIndex = uniqueName('leader');
+    const followerIndex = uniqueName('follower');
+    try {
+      await createLeaderIndex(leader, leaderIndex);
+      const workload = new RandomWorkload(leader, leaderIndex, { seed: 16, ids: 500 });
+      await workload.run(4);
+      const first = await startTestDaemon({ ...pair, stateIndex });
+      await first.daemon.manager.follow({ leaderCluster: 'leader', leaderIndex, followerCluster: 'follower', followerIndex });
+      await waitForCaughtUp(first.daemon, leader, leaderIndex, followerIndex);
+      await first.stop();
+
+      // A new daemon, another state directory: all it has is the state index.
+      await workload.run(4);
+      const second = await startTestDaemon({ ...pair, stateIndex });
+      try {
+        const restored = second.daemon.manager.stats(`follower/${followerIndex}`)[0];
+        expect(restored, 'the follow was restored from the state index').to.not.equal(undefined);
+        expect(restored!.shards.every((s) => s.follower_global_checkpoint >= 0), 'every shard resumed above -1').to.equal(true);
+        await waitForCaughtUp(second.daemon, leader, leaderIndex, followerIndex);
+        expect(await compareIndices(leader, leaderIndex, follower, followerIndex)).to.deep.equal([]);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      for (const [c, i] of [[leader, leaderIndex], [follower, followerIndex], [follower, stateIndex]] as const) await c.deleteIndex(i).catch(() => undefined);
+      await Promise.all([leader.close(), follower.close()]);
+    }
+  });
+});
