@@ -59,6 +59,8 @@ export class FakeCluster {
   readonly indices = new Map<string, FakeIndex>();
   /** Every call, as `method index`. */
   readonly calls: string[] = [];
+  /** The operations of every bulkExternal call, in order. */
+  readonly bulks: ExternalOp[][] = [];
   readonly #failures = new Map<string, Array<() => unknown>>();
   #uuids = 0;
 
@@ -159,6 +161,7 @@ export class FakeCluster {
 
   async bulkExternal(index: string, ops: readonly ExternalOp[], signal?: AbortSignal): Promise<BulkItemResult[]> {
     const i = this.#index('bulkExternal', index, signal);
+    this.bulks.push([...ops]);
     return ops.map((op): BulkItemResult => {
       const existing = i.docs.get(op.id);
       if (existing && existing.version >= op.version) return { outcome: 'already_applied', id: op.id };
@@ -194,6 +197,17 @@ export class FakeCluster {
 
   async updateAliases(actions: readonly Record<string, unknown>[], signal?: AbortSignal): Promise<void> {
     this.#enter('updateAliases', String(actions.length), signal);
+    for (const action of actions) {
+      const [kind, spec] = Object.entries(action)[0] as ['add' | 'remove', { index: string; alias: string } & Record<string, unknown>];
+      const i = this.indices.get(spec.index);
+      if (!i) continue;
+      const { index: _index, alias, ...rest } = spec;
+      const aliases = { ...i.aliases };
+      if (kind === 'add') aliases[alias] = rest;
+      else delete aliases[alias];
+      i.aliases = aliases;
+      i.versions = { ...i.versions, aliasesVersion: i.versions.aliasesVersion + 1 };
+    }
   }
 
   async closeIndex(index: string, signal?: AbortSignal): Promise<void> {

@@ -1,0 +1,142 @@
+/**
+ * FollowManager's answers to follow / pause / resume / unfollow / restore over in-memory clusters
+ * and state (fake-cluster.ts, memory-state-store.ts): which CCR error each refusal carries, what it
+ * creates and records. The clusters are faked to drive refusals a real node cannot be made to give
+ * on demand (a credential refused for one call, a cluster that never answers); the same operations
+ * run against real nodes in the integration tests.
+ */
+import { expect } from 'chai';
+import type { ClusterConfig } from '../../../src/cluster/cluster-config.js';
+import { ClusterRegistry } from '../../../src/cluster/cluster-registry.js';
+import { ClusterConnectionError, ClusterResponseError, UnknownClusterError } from '../../../src/cluster/errors.js';
+import { FollowError, type FollowErrorType } from '../../../src/follow/follow-errors.js';
+import { FollowManager, type FollowRequest } from '../../../src/follow/follow-manager.js';
+import { followerKey, type FollowerRecord } from '../../../src/state/state-store.js';
+import { silentLogger } from '../../../src/util/logger.js';
+import { until } from '../shard/fakes.js';
+import { FakeCluster } from './fake-cluster.js';
+import { MemoryStateStore } from './memory-state-store.js';
+
+const config = (alias: string): ClusterConfig => ({ alias, urls: [`http://${alias}.invalid:9200`], auth: { type: 'none' }, requestTimeoutMs: 1000 });
+const REQUEST: FollowRequest = { leaderCluster: 'leader', leaderIndex: 'orders', followerCluster: 'follower', followerIndex: 'orders-copy' };
+const KEY = followerKey('follower', 'orders-copy');
+
+/** The FollowError `fn` is refused with. */
+async function refusal(fn: () => Promise<unknown>): Promise<FollowError> {
+  const err = await fn().then(() => undefined, (e: unknown) => e);
+  expect(err, 'a FollowError').to.be.instanceOf(FollowError);
+  return err as FollowError;
+}
+
+async function expectRefused(fn: () => Promise<unknown>, type: FollowErrorType, message: RegExp): Promise<FollowError> {
+  const err = await refusal(fn);
+  expect(err.type, err.message).to.equal(type);
+  expect(err.message).to.match(message);
+  return err;
+}
+
+describe('FollowManager', () => {
+  let leader: FakeCluster;
+  let follower: FakeCluster;
+  let state: MemoryStateStore;
+  let manager: FollowManager;
+
+  beforeEach(() => {
+    leader = new FakeCluster('leader');
+    follower = new FakeCluster('follower');
+    state = new MemoryStateStore();
+    const fakes = new Map([['leader', leader], ['follower', follower]]);
+    const clusters = new ClusterRegistry(new Map(['leader', 'follower', 'dead'].map((a) => [a, config(a)])), async (c) => {
+      const fake = fakes.get(c.alias);
+      if (!fake) throw new ClusterConnectionError({ alias: c.alias, operation: 'connect', reason: 'connect ECONNREFUSED 127.0.0.1:9200' });
+      return fake.client;
+    });
+    manager = new FollowManager({ clusters, state, logger: silentLogger, checkpointIntervalMs: 5 });
+  });
+  afterEach(() => manager.close());
+
+  it('creates the follower index from the leader\'s, records the follow and starts it', async () => {
+    const orders = leader.add('orders');
+    orders.settings = { 'index.max_result_window': '20000', 'index.number_of_replicas': '2' };
+    orders.mappings = { properties: { price: { type: 'long' } } };
+    orders.index('a');
+    const answer = await manager.follow({ ...REQUEST, params: { max_read_request_operation_count: 100 } });
+    expect(answer).to.deep.equal({ follow_index_created: true, follow_index_shards_acked: true, index_following_started: true });
+    const created = follower.indices.get('orders-copy')!;
+    expect(created.settings).to.include({ 'index.max_result_window': '20000' }).and.not.have.property('index.number_of_replicas');
+    expect(created.mappings).to.deep.equal({ properties: { price: { type: 'long' } } });
+    expect(state.followers.get(KEY)).to.include({ status: 'active', leaderIndex: 'orders' });
+    expect(state.followers.get(KEY)?.params).to.include({ max_read_request_operation_count: 100 });
+    await until(() => created.docs.has('a'), 5000, 'the leader document on the follower');
+    expect(manager.info(KEY)[0]).to.include({ status: 'active', leader_index: 'orders', remote_cluster: 'leader' });
+    expect(manager.has(KEY)).to.equal(true);
+
+    await expectRefused(() => manager.follow(REQUEST), 'resource_already_exists_exception', /\[follower\/orders-copy\] is already a follower index/);
+  });
+
+  it('refuses a bad name or an unknown cluster before asking any cluster', async () => {
+    await expectRefused(() => manager.follow({ ...REQUEST, leaderIndex: 'Orders' }), 'illegal_argument_exception', /invalid leader index name \[Orders\]: must be lowercase/);
+    await expectRefused(() => manager.follow({ ...REQUEST, params: { max_read_request_operation_count: -1 } }), 'illegal_argument_exception', /max_read_request_operation_count/);
+    const unknown = await expectRefused(() => manager.follow({ ...REQUEST, followerCluster: 'east' }), 'unknown_cluster_exception', /unknown cluster alias \[east\]; configured: leader, follower, dead/);
+    // The cause is kept: auto-follow asks classify about it, and tries such an index again later.
+    expect(unknown.cause).to.be.instanceOf(UnknownClusterError);
+    expect(leader.calls).to.deep.equal([]);
+    expect(follower.calls).to.deep.equal([]);
+  });
+
+  it('names what a cluster answered as CCR does', async () => {
+    await expectRefused(() => manager.follow(REQUEST), 'index_not_found_exception', /^leader index \[orders\] not found on \[leader\]$/);
+    await expectRefused(() => manager.follow({ ...REQUEST, leaderCluster: 'dead' }), 'cluster_unavailable_exception', /^cluster \[dead\]: cluster unreachable: /);
+
+    leader.add('orders');
+    leader.failNext('indexMetadata', () => new ClusterResponseError({ alias: 'leader', operation: 'read index metadata', statusCode: 403, esType: 'security_exception', reason: 'action [indices:admin/get] is unauthorized' }));
+    await expectRefused(() => manager.follow(REQUEST), 'security_exception', /^cluster \[leader\]: permission denied: .*is unauthorized/);
+
+    leader.indices.get('orders')!.state = 'close';
+    await expectRefused(() => manager.follow(REQUEST), 'illegal_state_exception', /leader index \[orders\] is closed/);
+    leader.indices.get('orders')!.state = 'open';
+
+    follower.add('orders-copy');
+    await expectRefused(() => manager.follow(REQUEST), 'resource_already_exists_exception', /already exists on \[follower\] and is not a follower/);
+    expect(state.followers.size, 'nothing recorded for a refused follow').to.equal(0);
+  });
+
+  it('pauses and resumes once each, and unfollows only a paused follower', async () => {
+    leader.add('orders');
+    await manager.follow(REQUEST);
+    await expectRefused(() => manager.resume(KEY), 'illegal_state_exception', /cannot resume \[follower\/orders-copy\]: it is already following/);
+    await expectRefused(() => manager.unfollow(KEY), 'illegal_state_exception', /pause it first/);
+    await manager.pause(KEY);
+    expect(manager.stats(KEY)[0]).to.include({ status: 'paused', state: 'paused' });
+    await expectRefused(() => manager.pause(KEY), 'illegal_state_exception', /already paused/);
+    await manager.resume(KEY, { max_retry_delay: '2s' });
+    expect(manager.info(KEY)[0]?.parameters.max_retry_delay).to.equal(2000);
+    await manager.pause(KEY);
+    await manager.unfollow(KEY);
+    expect(manager.has(KEY)).to.equal(false);
+    expect(state.followers.has(KEY)).to.equal(false);
+    expect(follower.indices.has('orders-copy'), 'the follower index stays, as an ordinary index').to.equal(true);
+    await expectRefused(async () => manager.stats(KEY), 'resource_not_found_exception', /\[follower\/orders-copy\] is not a follower index/);
+  });
+
+  it('restores each recorded follower: a paused one with its error, and one with damaged checkpoints from -1', async () => {
+    leader.add('orders').index('a');
+    leader.add('events');
+    follower.add('orders-copy');
+    follower.add('events-copy');
+    const base = { leaderCluster: 'leader', followerCluster: 'follower', params: {}, createdAt: '2025-01-01T00:00:00.000Z' };
+    const fatalException = { type: 'mapper_parsing_exception', reason: 'failed to parse', at: '2025-01-02T00:00:00.000Z' };
+    const records: FollowerRecord[] = [
+      { ...base, leaderIndex: 'orders', followerIndex: 'orders-copy', status: 'active' },
+      { ...base, leaderIndex: 'events', followerIndex: 'events-copy', status: 'paused', fatalException },
+    ];
+    for (const r of records) state.followers.set(followerKey(r.followerCluster, r.followerIndex), r);
+    state.checkpoints.set(KEY, { 0: 41 });
+    state.corruptCheckpoints.add(KEY);
+    await manager.restore();
+    expect(manager.info().map((i) => [i.follower_index, i.status])).to.deep.equal([['orders-copy', 'active'], ['events-copy', 'paused']]);
+    expect(manager.info(followerKey('follower', 'events-copy'))[0]?.fatal_exception).to.deep.equal(fatalException);
+    // From -1, not from the damaged 41: the one document is copied again.
+    await until(() => follower.indices.get('orders-copy')!.docs.has('a'), 5000, 'the document copied from -1');
+  });
+});
