@@ -15,6 +15,7 @@ import { parseTarget, targetPath, UsageError } from './target.js';
 import { runDaemon } from './run-daemon.js';
 import { runQuickstart } from './quickstart.js';
 import { runVerify } from './verify-command.js';
+import { parseBackend, runStateMigrate, type StateBackend } from './state-command.js';
 import { registerAutoFollowCommands } from './auto-follow-command.js';
 import type { FollowerIndexStats } from '../follow/index-follower.js';
 import type { FollowerInfo } from '../follow/follow-manager.js';
@@ -197,6 +198,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       });
     });
 
+  const state = program.command('state').description('the daemon\'s persistent state (follows, checkpoints, auto-follow patterns)');
+  state.command('migrate')
+    .description('with the daemon stopped, copy the state between the local state directory (daemon.state_dir) and the state index of daemon.state.cluster; the source is left unchanged and the destination must be empty')
+    .requiredOption('--to <backend>', 'cluster: from the directory into the state index; local: from the state index into the directory', parseBackend)
+    .action(async (opts: { to: StateBackend }) => {
+      exitCode = await runStateMigrate({ configFile: program.opts<GlobalOptions>().config, to: opts.to, io });
+    });
+
   program.command('quickstart')
     .description('the embedded demo: start a local leader and follower (unless the config defines clusters "leader" and "follower"), write sample time-series documents to the leader, follow them and show live stats until Ctrl-C')
     .option('--duration <seconds>', 'stop by itself after this many seconds', (v) => Number(v))
@@ -226,10 +235,6 @@ function durationOption(value: unknown, name: string): number {
 
 function withFollowParams(cmd: Command): Command {
   for (const [name, [kind, def, help]] of Object.entries(FOLLOW_PARAMS)) {
-    const unit = kind === 'bytes' ? 'size' : kind === 'duration' ? 'duration' : 'n';
-    cmd.addOption(new Option(`${flag} <${unit}>`, `${help} (default ${def}${kind === 'duration' ? 'ms' : kind === 'bytes' ? ' bytes' : ''})`));
-  }
-  return cmd;
     const flag = `--${name.replaceAll('_', '-')}`;
     if (kind === 'boolean') {
       cmd.addOption(new Option(`${flag} <true|false>`, `${help} (default ${def === 1 ? 'true' : 'false'})`).argParser((value) => {
@@ -238,6 +243,10 @@ function withFollowParams(cmd: Command): Command {
       }));
       continue;
     }
+    const unit = kind === 'bytes' ? 'size' : kind === 'duration' ? 'duration' : 'n';
+    cmd.addOption(new Option(`${flag} <${unit}>`, `${help} (default ${def}${kind === 'duration' ? 'ms' : kind === 'bytes' ? ' bytes' : ''})`));
+  }
+  return cmd;
 }
 
 /**

@@ -12,6 +12,7 @@ import { StateConflictError } from '../../src/state/cluster-state-store.js';
 import { FollowerNotFoundError, type FollowerRecord } from '../../src/state/state-store.js';
 import { testClusters, uniqueName } from '../helpers/clusters.js';
 import { compareIndices, connect, createLeaderIndex, RandomWorkload, startTestDaemon, waitForCaughtUp } from '../helpers/replication.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 function record(followerIndex: string, overrides: Partial<FollowerRecord> = {}): FollowerRecord {
   return {
@@ -129,9 +130,11 @@ describe('the cluster state backend', function () {
       await workload.run(4);
       const second = await startTestDaemon({ ...pair, stateIndex });
       try {
-        const restored = second.daemon.manager.stats(`follower/${followerIndex}`)[0];
-        expect(restored, 'the follow was restored from the state index').to.not.equal(undefined);
-        expect(restored!.shards.every((s) => s.follower_global_checkpoint >= 0), 'every shard resumed above -1').to.equal(true);
+        const restored = await waitFor(() => {
+          const stats = second.daemon.manager.stats(`follower/${followerIndex}`)[0];
+          return stats && stats.shards.length === 3 ? stats : undefined;
+        }, { timeoutMs: 60_000, intervalMs: 100, message: 'the follow to be restored from the state index with its 3 shards' });
+        expect(restored.shards.map((s) => s.follower_global_checkpoint >= 0), 'every shard resumed above -1').to.deep.equal([true, true, true]);
         await waitForCaughtUp(second.daemon, leader, leaderIndex, followerIndex);
         expect(await compareIndices(leader, leaderIndex, follower, followerIndex)).to.deep.equal([]);
       } finally {
