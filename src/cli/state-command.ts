@@ -4,7 +4,10 @@
  * stopped. The local directory's lock proves no daemon uses it; the source is left unchanged.
  */
 import { ClusterRegistry, UnknownClusterError } from '../cluster/cluster-registry.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { openClusterState } from '../daemon/cluster-state.js';
+import { STATE_LOCK_TIMEOUT_MS } from '../daemon/daemon.js';
 import { FileStateStore } from '../state/file-state-store.js';
 import { migrateState } from '../state/migrate-state.js';
 import type { StateStore } from '../state/state-store.js';
@@ -37,7 +40,9 @@ export async function runStateMigrate(opts: { configFile: string | undefined; to
     const client = await clusters.client(target.alias).catch((err: unknown) => {
       throw err instanceof UnknownClusterError ? new UsageError(err.message) : err;
     });
-    const remote = await openClusterState(client, target.index);
+    // Held for the migration: refused while a daemon uses the state index, and no daemon starts on it meanwhile.
+    const owner = { id: `state-migrate-${randomUUID()}`, host: hostname(), pid: process.pid };
+    const remote = await openClusterState(client, target.index, { owner, timeoutMs: STATE_LOCK_TIMEOUT_MS, onLost: () => undefined });
     opened.push(remote);
     const localName = `the state directory ${config.stateDir}`;
     const remoteName = `the state index ${target.alias}/${target.index}`;
@@ -50,6 +55,8 @@ export async function runStateMigrate(opts: { configFile: string | undefined; to
       : 'Remove daemon.state from the config so that the daemon uses the state directory, then start it again.');
     return ExitCodes.ok;
   } finally {
-    await Promise.allSettled([...opened.map((s) => s.close()), clusters.close()]);
+    // The stores first: the state index's lock is freed through the cluster's client.
+    await Promise.allSettled(opened.map((s) => s.close()));
+    await clusters.close();
   }
 }

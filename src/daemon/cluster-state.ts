@@ -6,6 +6,7 @@
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { ClusterError } from '../cluster/errors.js';
 import { ClusterStateStore, type StateDocuments } from '../state/cluster-state-store.js';
+import { StateLock, type StateLockOptions } from '../state/state-lock.js';
 import { StateWriteError } from '../state/state-store.js';
 
 /** One primary, and one replica wherever a second node exists: the state outlives a node. */
@@ -13,7 +14,12 @@ const STATE_INDEX_SETTINGS = { 'index.number_of_shards': 1, 'index.auto_expand_r
 /** Only the two fields searched on are indexed; each record is kept in `_source` as written. */
 const STATE_INDEX_MAPPINGS = { dynamic: false, properties: { kind: { type: 'keyword' }, key: { type: 'keyword' } } };
 
-export async function openClusterState(client: ClusterClient, index: string): Promise<ClusterStateStore> {
+/**
+ * With `lock`, the state is taken for this daemon alone (state-lock.ts): the open fails with
+ * `StateInUseError` while another live daemon holds it. Without, for tools that only read or that
+ * run while no daemon does (and tests).
+ */
+export async function openClusterState(client: ClusterClient, index: string, lock?: Omit<StateLockOptions, 'now'>): Promise<ClusterStateStore> {
   await client.createIndexIfAbsent(index, { settings: STATE_INDEX_SETTINGS, mappings: STATE_INDEX_MAPPINGS });
   const location = `${client.alias}/${index}`;
   // A write the cluster refuses or cannot take is what StateWriteError means for the file backend:
@@ -33,5 +39,5 @@ export async function openClusterState(client: ClusterClient, index: string): Pr
     put: (id, source, condition) => writing(id, () => client.putDocumentIf(index, id, source, condition)),
     delete: (id) => writing(id, () => client.deleteDocument(index, id)),
   };
-  return new ClusterStateStore(docs);
+  return new ClusterStateStore(docs, lock ? await StateLock.acquire(docs, lock) : undefined);
 }

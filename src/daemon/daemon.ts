@@ -4,6 +4,8 @@
  * fails, and reports the failures together.
  */
 import type { FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { AutoFollowCoordinator } from '../autofollow/auto-follow-coordinator.js';
 import { ClusterRegistry } from '../cluster/cluster-registry.js';
 import { FollowManager } from '../follow/follow-manager.js';
@@ -36,10 +38,14 @@ export class Daemon {
   readonly #server: FastifyInstance;
   #stopping: Promise<void> | undefined;
   readonly url: string;
+  /** Resolves with the reason when the daemon stopped by itself (it lost the state it worked on). */
+  readonly stoppedByItself: Promise<string>;
+  #stoppedByItself: (reason: string) => void = () => undefined;
 
   private constructor(parts: {
     logger: Logger; state: StateStore; clusters: ClusterRegistry; manager: FollowManager; autoFollow: AutoFollowCoordinator; server: FastifyInstance; url: string;
   }) {
+    this.stoppedByItself = new Promise((resolve) => (this.#stoppedByItself = resolve));
     this.#logger = parts.logger;
     this.#state = parts.state;
     this.#clusters = parts.clusters;
@@ -54,7 +60,12 @@ export class Daemon {
     // Before anything is opened: an exposed control API without a token must not run even briefly.
     checkControlBinding(config.control);
     const clusters = options.clusters ?? new ClusterRegistry(config.clusters);
-    const state = await (options.openState ?? ((c) => openState(c, clusters)))(config).catch(async (err: unknown) => {
+    // The daemon does not exist yet while the state opens; a lock lost before it does stops it as soon as it does.
+    let lostBeforeStart: string | undefined;
+    let onLockLost = (reason: string): void => {
+      lostBeforeStart = reason;
+    };
+    const state = await (options.openState ?? ((c) => openState(c, clusters, (reason) => onLockLost(reason))))(config).catch(async (err: unknown) => {
       await clusters.close();
       throw err;
     });
@@ -69,11 +80,15 @@ export class Daemon {
       const address = await server.listen({ host: config.control.host, port: config.control.port });
       const where = config.stateCluster ? { state_cluster: `${config.stateCluster.alias}/${config.stateCluster.index}` } : { state_dir: config.stateDir };
       logger.info(`ccr-follow ${VERSION} daemon listening on ${address}`, { ...where, clusters: clusters.aliases });
-      return new Daemon({ logger, state, clusters, manager, autoFollow, server, url: address });
+      const daemon = new Daemon({ logger, state, clusters, manager, autoFollow, server, url: address });
+      onLockLost = (reason) => daemon.#lockLost(reason);
+      if (lostBeforeStart !== undefined) daemon.#lockLost(lostBeforeStart);
+      return daemon;
     } catch (err) {
       await Promise.allSettled([server.close(), autoFollow.close()]);
       await Promise.allSettled([manager.close()]);
-      await Promise.allSettled([clusters.close(), state.close()]);
+      await Promise.allSettled([state.close()]);
+      await Promise.allSettled([clusters.close()]);
       throw err;
     }
   }
@@ -81,6 +96,13 @@ export class Daemon {
   stop(): Promise<void> {
     this.#stopping ??= this.#shutdown();
     return this.#stopping;
+  }
+
+  /** Another daemon may take the state over from now on: stop every task at once, and say why. */
+  #lockLost(reason: string): void {
+    this.#logger.error(`stopping: the state is no longer this daemon's: ${reason}`);
+    void this.stop().catch((err: unknown) => this.#logger.error(`daemon did not stop cleanly: ${(err as Error).message}`))
+      .finally(() => this.#stoppedByItself(reason));
   }
 
   async #shutdown(): Promise<void> {
@@ -97,15 +119,23 @@ export class Daemon {
     // Before the followers: no round may start a follower while they are being stopped.
     await step(() => this.autoFollow.close());
     await step(() => this.manager.close());
-    await step(() => this.#clusters.close());
+    // The state before the clusters: a state index is written (and its lock freed) through them.
     await step(() => this.#state.close());
+    await step(() => this.#clusters.close());
     if (failures.length > 0) throw new AggregateError(failures, 'daemon did not stop cleanly');
     this.#logger.info('daemon stopped');
   }
 }
 
-/** The state directory, or the state index of `daemon.state.cluster` when the config names one. */
-async function openState(config: DaemonConfig, clusters: ClusterRegistry): Promise<StateStore> {
+/** How long a daemon holds the state index without renewing (a dead daemon's state is free after this). */
+export const STATE_LOCK_TIMEOUT_MS = 30_000;
+
+/**
+ * The state directory, or the state index of `daemon.state.cluster` when the config names one,
+ * taken for this daemon alone (`onLockLost`: it was taken over, or could not be renewed in time).
+ */
+async function openState(config: DaemonConfig, clusters: ClusterRegistry, onLockLost: (reason: string) => void): Promise<StateStore> {
   if (!config.stateCluster) return FileStateStore.open(config.stateDir);
-  return openClusterState(await clusters.client(config.stateCluster.alias), config.stateCluster.index);
+  const owner = { id: randomUUID(), host: hostname(), pid: process.pid };
+  return openClusterState(await clusters.client(config.stateCluster.alias), config.stateCluster.index, { owner, timeoutMs: STATE_LOCK_TIMEOUT_MS, onLost: onLockLost });
 }

@@ -24,6 +24,7 @@ import {
   type AutoFollowPatternRecord, AutoFollowPatternNotFoundError, checkPatternName, type FollowerKey, type FollowerRecord,
   FollowerNotFoundError, type HandledLeaderIndex, type ShardCheckpoints, type StateStore, recordKey,
 } from './state-store.js';
+import type { StateLock } from './state-lock.js';
 
 /** Where a document stands: the pair a conditional write must name. */
 export interface DocVersion {
@@ -76,7 +77,8 @@ export class ClusterStateStore implements StateStore {
   readonly #tails = new Map<string, Promise<unknown>>();
   #closed = false;
 
-  constructor(private readonly docs: StateDocuments) {}
+  /** `lock`: this daemon's hold on the state; once it is lost, every write is refused. */
+  constructor(private readonly docs: StateDocuments, private readonly lock?: StateLock) {}
 
   async listFollowers(): Promise<FollowerRecord[]> {
     const docs = await this.#list('follower');
@@ -177,6 +179,7 @@ export class ClusterStateStore implements StateStore {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled(this.#tails.values());
+    await this.lock?.release();
   }
 
   // ---- internals ------------------------------------------------------------------------------
@@ -245,6 +248,7 @@ export class ClusterStateStore implements StateStore {
 
   #serialise<T>(id: string, write: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new Error(`state in ${this.docs.location} is closed`));
+    if (this.lock?.lost !== undefined) return Promise.reject(new Error(`state in ${this.docs.location} is no longer this daemon's: ${this.lock.lost}`));
     const previous = this.#tails.get(id) ?? Promise.resolve();
     const next = previous.then(write, write);
     const settled = next.then(() => undefined, () => undefined);

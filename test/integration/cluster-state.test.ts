@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import type { ClusterClient } from '../../src/cluster/cluster-client.js';
 import { openClusterState } from '../../src/daemon/cluster-state.js';
 import { StateConflictError } from '../../src/state/cluster-state-store.js';
+import { LOCK_ID, StateInUseError } from '../../src/state/state-lock.js';
 import { FollowerNotFoundError, type FollowerRecord } from '../../src/state/state-store.js';
 import { testClusters, uniqueName } from '../helpers/clusters.js';
 import { compareIndices, connect, createLeaderIndex, RandomWorkload, startTestDaemon, waitForCaughtUp } from '../helpers/replication.js';
@@ -83,6 +84,41 @@ describe('the cluster state backend', function () {
         await again.close();
       });
 
+      it('is held by one daemon at a time: refused while held, taken over once expired, lost when taken over', async () => {
+        const index = newStateIndex();
+        const owner = (id: string) => ({ id, host: 'test-host', pid: 4242 });
+        const lostA: string[] = [];
+        const a = await openClusterState(client, index, { owner: owner('a'), timeoutMs: 1500, onLost: (r) => lostA.push(r) });
+        await a.putFollower(record('locked'));
+        let refused: unknown;
+        await openClusterState(client, index, { owner: owner('b'), timeoutMs: 1500, onLost: () => undefined }).catch((err: unknown) => (refused = err));
+        expect(refused).to.be.instanceOf(StateInUseError);
+        expect((refused as Error).message).to.contain('test-host (pid 4242)');
+
+        // Someone else takes the lock over (as a daemon would after a's lock had expired): a learns it at its next renewal.
+        const lock = await client.getVersionedDocument(index, LOCK_ID);
+        expect(await client.putDocumentIf(index, LOCK_ID, { kind: 'lock', key: 'daemon', owner: 'c', host: 'elsewhere', pid: 1, expires_at: Date.now() + 1200 }, { version: lock! }))
+          .to.not.equal('conflict');
+        await waitFor(() => lostA.length > 0 || undefined, { timeoutMs: 5_000, intervalMs: 50, message: 'a to learn that it lost the lock' });
+        expect(lostA[0]).to.contain('another daemon has taken the state over');
+        let afterLoss: unknown;
+        await a.saveCheckpoints('follower/locked', { 0: 5 }).catch((err: unknown) => (afterLoss = err));
+        expect((afterLoss as Error | undefined)?.message).to.contain('no longer this daemon\'s');
+
+        // c never renews (it died): once its lock has expired, b takes the state over.
+        await waitFor(async () => {
+          const b = await openClusterState(client, index, { owner: owner('b'), timeoutMs: 1500, onLost: () => undefined }).catch((err: unknown) => {
+            if (err instanceof StateInUseError) return undefined;
+            throw err;
+          });
+          if (!b) return undefined;
+          expect((await b.listFollowers()).map((r) => r.followerIndex)).to.deep.equal(['locked']);
+          await b.close();
+          return true;
+        }, { timeoutMs: 10_000, intervalMs: 200, message: 'b to take the expired lock over' });
+        await a.close();
+      });
+
       it('never moves a checkpoint backwards when two daemons race, and refuses to overwrite a record it has not read', async () => {
         const index = newStateIndex();
         const a = await openClusterState(client, index);
@@ -124,6 +160,10 @@ describe('the cluster state backend', function () {
       const first = await startTestDaemon({ ...pair, stateIndex });
       await first.daemon.manager.follow({ leaderCluster: 'leader', leaderIndex, followerCluster: 'follower', followerIndex });
       await waitForCaughtUp(first.daemon, leader, leaderIndex, followerIndex);
+      // A second daemon on the same state is refused while the first runs.
+      let refused: unknown;
+      await startTestDaemon({ ...pair, stateIndex }).then((d) => d.stop(), (err: unknown) => (refused = err));
+      expect(refused, 'a second daemon on the same state').to.be.instanceOf(StateInUseError);
       await first.stop();
 
       // A new daemon, another state directory: all it has is the state index.
@@ -137,6 +177,12 @@ describe('the cluster state backend', function () {
         expect(restored.shards.map((s) => s.follower_global_checkpoint >= 0), 'every shard resumed above -1').to.deep.equal([true, true, true]);
         await waitForCaughtUp(second.daemon, leader, leaderIndex, followerIndex);
         expect(await compareIndices(leader, leaderIndex, follower, followerIndex)).to.deep.equal([]);
+
+        // Another daemon takes the state over (as after a partition): this one stops by itself at its next renewal.
+        const lock = await follower.getVersionedDocument(stateIndex, LOCK_ID);
+        await follower.putDocumentIf(stateIndex, LOCK_ID, { kind: 'lock', key: 'daemon', owner: 'other', host: 'elsewhere', pid: 1, expires_at: Date.now() + 60_000 }, { version: lock! });
+        const reason = await Promise.race([second.daemon.stoppedByItself, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 30_000).unref())]);
+        expect(reason).to.contain('another daemon has taken the state over');
       } finally {
         await second.stop();
       }
