@@ -22,6 +22,7 @@ import { parsePatternSpec } from './auto-follow-pattern.js';
 import { type AutoFollowStatsView, combineStats, PatternStats, type PatternStatsView } from './auto-follow-stats.js';
 import { LeaderPoller } from './leader-poller.js';
 import { errorSummary, type FollowerPort, LeaderRound, type PatternEntry } from './leader-round.js';
+import { KeyedQueue } from '../util/keyed-queue.js';
 
 export type { FollowerPort } from './leader-round.js';
 
@@ -59,7 +60,7 @@ export class AutoFollowCoordinator {
   readonly #patterns = new Map<string, PatternEntry>();
   readonly #pollers = new Map<string, LeaderPoller>();
   /** Per leader cluster: the tail of the work holding its lock. */
-  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #locks = new KeyedQueue();
   /** Pattern changes, one at a time. */
   #changes: Promise<unknown> = Promise.resolve();
   #failedDiscoveries = 0;
@@ -248,13 +249,7 @@ export class AutoFollowCoordinator {
 
   /** Runs `fn` once everything earlier holding `leader`'s lock has finished. */
   #exclusive<T>(leader: string, fn: () => Promise<T>): Promise<T> {
-    const result = (this.#locks.get(leader) ?? Promise.resolve()).then(fn);
-    const tail = result.then(() => undefined, () => undefined);
-    this.#locks.set(leader, tail);
-    void tail.then(() => {
-      if (this.#locks.get(leader) === tail) this.#locks.delete(leader);
-    });
-    return result;
+    return this.#locks.run(leader, fn);
   }
 
   #get(name: string): PatternEntry {

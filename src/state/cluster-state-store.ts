@@ -24,6 +24,7 @@ import {
   type AutoFollowPatternRecord, AutoFollowPatternNotFoundError, checkPatternName, type FollowerKey, type FollowerRecord,
   FollowerNotFoundError, type HandledLeaderIndex, type ShardCheckpoints, type StateStore, recordKey,
 } from './state-store.js';
+import { KeyedQueue } from '../util/keyed-queue.js';
 import type { StateLock } from './state-lock.js';
 
 /** Where a document stands: the pair a conditional write must name. */
@@ -73,8 +74,8 @@ export class ClusterStateStore implements StateStore {
    * merged with): never as merely read, so a write can only replace what it has taken into account.
    */
   readonly #merged = new Map<string, DocVersion>();
-  /** Per document: the last queued write, so writes to one document land in call order. */
-  readonly #tails = new Map<string, Promise<unknown>>();
+  /** Writes per document, in call order. */
+  readonly #writes = new KeyedQueue();
   #closed = false;
 
   /** `lock`: this daemon's hold on the state; once it is lost, every write is refused. */
@@ -178,7 +179,7 @@ export class ClusterStateStore implements StateStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled(this.#tails.values());
+    await this.#writes.allIdle();
     await this.lock?.release();
   }
 
@@ -186,7 +187,7 @@ export class ClusterStateStore implements StateStore {
 
   async #get(kind: Kind, key: string): Promise<{ stored: Stored; location: string } | undefined> {
     const id = docId(kind, key);
-    await this.#tails.get(id); // read your own writes, even unawaited ones
+    await this.#writes.idle(id); // read your own writes, even unawaited ones
     const doc = await this.docs.get(id);
     if (!doc) return undefined;
     this.#versions.set(id, doc);
@@ -194,7 +195,7 @@ export class ClusterStateStore implements StateStore {
   }
 
   async #list(kind: Kind): Promise<{ key: string; stored: Stored; location: string }[]> {
-    await Promise.allSettled(this.#tails.values());
+    await this.#writes.allIdle();
     const docs = await this.docs.list(kind);
     return docs
       .map((doc) => {
@@ -249,14 +250,7 @@ export class ClusterStateStore implements StateStore {
   #serialise<T>(id: string, write: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new Error(`state in ${this.docs.location} is closed`));
     if (this.lock?.lost !== undefined) return Promise.reject(new Error(`state in ${this.docs.location} is no longer this daemon's: ${this.lock.lost}`));
-    const previous = this.#tails.get(id) ?? Promise.resolve();
-    const next = previous.then(write, write);
-    const settled = next.then(() => undefined, () => undefined);
-    this.#tails.set(id, settled);
-    void settled.then(() => {
-      if (this.#tails.get(id) === settled) this.#tails.delete(id);
-    });
-    return next;
+    return this.#writes.run(id, write);
   }
 
   #location(id: string): string {

@@ -29,6 +29,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, rm } from 'node:fs/promises';
 import nodePath from 'node:path';
+import { KeyedQueue } from '../util/keyed-queue.js';
 import {
   exists, readIfExists, removeDurably, removeTempFiles, setAside, syncDirectory, writeAtomically, writeDurably,
 } from './atomic-file.js';
@@ -86,8 +87,8 @@ export { StateCorruptError, StateWriteError };
  * which is what puts writes in call order.
  */
 export class FileStateStore implements StateStore {
-  /** Per file: the last queued write, settled either way (its caller gets its outcome). */
-  readonly #tails = new Map<string, Promise<void>>();
+  /** Writes per file, in call order (each caller gets its own write's outcome). */
+  readonly #writes = new KeyedQueue();
   #closing: Promise<void> | undefined;
 
   private constructor(readonly dir: string) {}
@@ -108,7 +109,7 @@ export class FileStateStore implements StateStore {
 
   async listFollowers(): Promise<FollowerRecord[]> {
     this.#assertOpen();
-    await Promise.all(this.#tails.values());
+    await this.#writes.allIdle();
     const names = (await readdir(nodePath.join(this.dir, FOLLOWERS))).filter((name) => name.endsWith('.json')).sort();
     const records = await Promise.all(names.map((name) => this.#readFollower(nodePath.join(this.dir, FOLLOWERS, name))));
     return records.filter((record): record is FollowerRecord => record !== undefined);
@@ -117,7 +118,7 @@ export class FileStateStore implements StateStore {
   async getFollower(key: FollowerKey): Promise<FollowerRecord | undefined> {
     this.#assertOpen();
     const file = this.#file(FOLLOWERS, key);
-    await this.#tails.get(file); // read your own writes, even unawaited ones
+    await this.#writes.idle(file); // read your own writes, even unawaited ones
     return this.#readFollower(file);
   }
 
@@ -139,7 +140,7 @@ export class FileStateStore implements StateStore {
   async loadCheckpoints(key: FollowerKey): Promise<ShardCheckpoints> {
     this.#assertOpen();
     const file = this.#file(CHECKPOINTS, key);
-    await this.#tails.get(file);
+    await this.#writes.idle(file);
     const stored = await readStored(file);
     return stored === undefined ? {} : decodeCheckpoints(stored, key, file);
   }
@@ -151,7 +152,7 @@ export class FileStateStore implements StateStore {
     const followerFile = this.#file(FOLLOWERS, key);
     // Taken now, so the follower is judged as of this call: a putFollower or deleteFollower called
     // earlier counts even if still in flight, one called later does not.
-    const earlierFollowerWrites = this.#tails.get(followerFile);
+    const earlierFollowerWrites = this.#writes.idle(followerFile);
     return this.#serialise(file, async () => {
       await earlierFollowerWrites;
       if (!(await exists(followerFile))) throw new FollowerNotFoundError(key);
@@ -172,7 +173,7 @@ export class FileStateStore implements StateStore {
 
   async listAutoFollowPatterns(): Promise<AutoFollowPatternRecord[]> {
     this.#assertOpen();
-    await Promise.all(this.#tails.values());
+    await this.#writes.allIdle();
     const names = (await readdir(nodePath.join(this.dir, PATTERNS))).filter((name) => name.endsWith('.json')).sort();
     const records = await Promise.all(names.map((name) => this.#readPattern(nodePath.join(this.dir, PATTERNS, name))));
     return records.filter((record): record is AutoFollowPatternRecord => record !== undefined);
@@ -181,7 +182,7 @@ export class FileStateStore implements StateStore {
   async getAutoFollowPattern(name: string): Promise<AutoFollowPatternRecord | undefined> {
     this.#assertOpen();
     const file = this.#patternFile(PATTERNS, name);
-    await this.#tails.get(file);
+    await this.#writes.idle(file);
     return this.#readPattern(file);
   }
 
@@ -205,7 +206,7 @@ export class FileStateStore implements StateStore {
   async loadHandledIndices(name: string): Promise<HandledLeaderIndex[]> {
     this.#assertOpen();
     const file = this.#patternFile(HANDLED, name);
-    await this.#tails.get(file);
+    await this.#writes.idle(file);
     const stored = await readStored(file);
     return stored === undefined ? [] : decodeHandled(stored, name, file);
   }
@@ -216,7 +217,7 @@ export class FileStateStore implements StateStore {
     const stored = encodeHandled(name, indices); // copied now: the caller may change its entries later
     const patternFile = this.#patternFile(PATTERNS, name);
     // Judged as of this call, as saveCheckpoints judges its follower.
-    const earlierPatternWrites = this.#tails.get(patternFile);
+    const earlierPatternWrites = this.#writes.idle(patternFile);
     return this.#serialise(file, async () => {
       await earlierPatternWrites;
       if (!(await exists(patternFile))) throw new AutoFollowPatternNotFoundError(name);
@@ -227,7 +228,7 @@ export class FileStateStore implements StateStore {
   close(): Promise<void> {
     // Not async: repeated calls must return the very same promise.
     this.#closing ??= (async () => {
-      await Promise.all(this.#tails.values());
+      await this.#writes.allIdle();
       await releaseLock(this.dir);
     })();
     return this.#closing;
@@ -249,16 +250,9 @@ export class FileStateStore implements StateStore {
 
   /** Runs `write` after every earlier write to `file` has settled, so writes land in call order. */
   #serialise(file: string, write: () => Promise<void>): Promise<void> {
-    const result = (this.#tails.get(file) ?? Promise.resolve()).then(write).catch((err: unknown) => {
+    return this.#writes.run(file, () => write().catch((err: unknown) => {
       throw asWriteError(err, this.dir, file);
-    });
-    // The tail only orders later writes; `result` carries this write's error to its caller.
-    const tail = result.then(() => undefined, () => undefined);
-    this.#tails.set(file, tail);
-    void tail.then(() => {
-      if (this.#tails.get(file) === tail) this.#tails.delete(file);
-    });
-    return result;
+    }));
   }
 
   async #readFollower(file: string): Promise<FollowerRecord | undefined> {
