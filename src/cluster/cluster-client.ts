@@ -219,7 +219,8 @@ export class ClusterClient {
     return body.docs.map((d) => {
       if (d.error !== undefined) {
         const { esType, reason } = describeErrorBody({ error: d.error });
-        throw new ClusterResponseError({ alias: this.alias, operation: `get document [${d._id}]`, statusCode: 500, esType, reason: reason ?? 'get failed' });
+        // No status of its own: the item's error type decides (classify), as for any answer.
+        throw new ClusterResponseError({ alias: this.alias, operation: `get document [${d._id}]`, esType, reason: reason ?? 'get failed' });
       }
       return {
         id: d._id, found: d.found === true, routing: d._routing,

@@ -226,14 +226,21 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
   stats(): FollowerIndexStats {
     const versions = this.#metadata?.followerVersions;
     const probe = this.#phase.state === IndexFollowerStates.paused ? this.#pausedProbe?.probe : undefined;
-    const shards = this.#tasks.map((t) => ({
-      ...withPausedLag(t.stats(), probe),
-      ...(versions ? {
-        follower_mapping_version: versions.mappingVersion,
-        follower_settings_version: versions.settingsVersion,
-        follower_aliases_version: versions.aliasesVersion,
-      } : {}),
-    }));
+    // As in CCR's stats, where only shards carry fatal_exception: an index paused by an error its
+    // metadata sync (not a shard) met still shows it on every shard.
+    const indexFatal = this.#record.fatalException ? { type: this.#record.fatalException.type, reason: this.#record.fatalException.reason } : undefined;
+    const shards = this.#tasks.map((t) => {
+      const own = withPausedLag(t.stats(), probe);
+      return {
+        ...own,
+        ...(indexFatal && own.fatal_exception === undefined ? { fatal_exception: indexFatal } : {}),
+        ...(versions ? {
+          follower_mapping_version: versions.mappingVersion,
+          follower_settings_version: versions.settingsVersion,
+          follower_aliases_version: versions.aliasesVersion,
+        } : {}),
+      };
+    });
     return {
       index: this.#record.followerIndex,
       remote_cluster: this.#record.leaderCluster,
