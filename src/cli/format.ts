@@ -2,6 +2,7 @@
 import type { FollowerIndexStats } from '../follow/index-follower.js';
 import type { FollowerInfo } from '../follow/follow-manager.js';
 import { formatBytes, formatDuration } from '../util/units.js';
+import type { PromotionRecord } from '../state/state-store.js';
 
 export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -41,4 +42,13 @@ export function renderInfo(infos: readonly FollowerInfo[]): string {
     const fatal = i.fatal_exception ? `\n  fatal_exception: ${i.fatal_exception.type}: ${i.fatal_exception.reason}` : '';
     return `${i.follower_cluster}/${i.follower_index} ← ${i.remote_cluster}/${i.leader_index}\n  status: ${i.status}${fatal}\n  parameters:\n${params}`;
   }).join('\n\n');
+}
+
+export function renderPromotion(p: PromotionRecord): string {
+  const rows = Object.entries(p.shards).map(([shard, point]) => [shard, String(point.leaderCheckpoint), String(point.maxSeqNo)]);
+  return [
+    `promoted ${p.followerCluster}/${p.followerIndex} (it followed ${p.leaderCluster}/${p.leaderIndex}): it is now an ordinary writable index`,
+    renderTable(['SHARD', 'LEADER CHECKPOINT', 'OWN MAX SEQ_NO'], rows),
+    'Leader operations above each leader checkpoint never reached it; its own writes from now on lie above its max seq_no.',
+  ].join('\n');
 }

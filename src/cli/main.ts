@@ -10,7 +10,8 @@ import { FOLLOW_PARAMS, FollowParamsError, parseFollowParams, type FollowParamNa
 import { controlToken, controlUrl, resolveConfig } from './cli-config.js';
 import { ControlApiError, ControlClient, DaemonUnreachableError } from './control-client.js';
 import { ExitCodes } from './exit-codes.js';
-import { renderInfo, renderStats } from './format.js';
+import { renderInfo, renderPromotion, renderStats } from './format.js';
+import type { PromotionRecord } from '../state/state-store.js';
 import { parseTarget, targetPath, UsageError } from './target.js';
 import { runDaemon } from './run-daemon.js';
 import { runQuickstart } from './quickstart.js';
@@ -143,6 +144,15 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .action(async (followerArg: string) => {
       await (await client()).request('POST', `${targetPath(parseTarget(followerArg, 'the follower'))}/_ccr/unfollow`);
       io.out(`unfollowed ${followerArg}: it is now an ordinary index`);
+    });
+
+  program.command('promote')
+    .description('the leader is lost: make a follower index an ordinary writable index, keeping per shard where it stood (the leader _seq_no it had applied, its own max_seq_no) for a later fail-back; works with the leader unreachable')
+    .argument('<follower>', 'e.g. follower/orders')
+    .option('--json', 'print the promotion record as JSON')
+    .action(async (followerArg: string, opts: { json?: boolean }) => {
+      const answer = await (await client()).request<{ promotion: PromotionRecord }>('POST', `${targetPath(parseTarget(followerArg, 'the follower'))}/_ccr/promote`);
+      print(opts.json === true, answer.promotion, () => renderPromotion(answer.promotion));
     });
 
   program.command('stats')

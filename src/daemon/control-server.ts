@@ -172,6 +172,9 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
     return { acknowledged: true };
   });
 
+  // Not a CCR API (CCR's answer to a lost leader is pause + unfollow, which forgets where the follower stood).
+  app.post<{ Params: IndexParams }>('/:cluster/:index/_ccr/promote', async (req) => ({ promotion: await manager.promote(followerOf(req, 'promote')) }));
+
   app.get<{ Params: IndexParams }>('/:cluster/:index/_ccr/stats', async (req) => ({ indices: manager.stats(followerOf(req, 'stats')) }));
   app.get('/_ccr/stats', async () => ({ auto_follow_stats: autoFollow.stats(), follow_stats: { indices: manager.stats() } }));
   app.get<{ Params: IndexParams }>('/:cluster/:index/_ccr/info', async (req) => ({ follower_indices: manager.info(followerOf(req, 'info')) }));

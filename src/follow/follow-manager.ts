@@ -5,7 +5,9 @@
 import { ClusterRegistry, UnknownClusterError } from '../cluster/cluster-registry.js';
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { DEFAULT_FOLLOW_PARAMS, parseFollowParams, FollowParamsError, type FollowParams } from '../shard/follow-params.js';
-import { followerKey, StateCorruptError, type FollowerKey, type FollowerRecord, type StateStore } from '../state/state-store.js';
+import {
+  followerKey, StateCorruptError, type FollowerKey, type FollowerRecord, type PromotedShard, type PromotionRecord, type StateStore,
+} from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import { FollowError, toFollowError } from './follow-errors.js';
 import { followerCreationSettings } from './index-settings.js';
@@ -136,6 +138,34 @@ export class FollowManager {
     await this.#deps.state.deleteFollower(key);
     this.#followers.delete(key);
     this.#deps.logger.info(`unfollowed ${key}: it is now an ordinary index`);
+  }
+
+  /**
+   * Promotes a follower index to an ordinary writable index, as a leader's data centre fails:
+   * pauses it (checkpoints saved), records per shard where it stood — the leader `_seq_no` it had
+   * applied everything up to, and its own `max_seq_no` — and unfollows it. Needs only the follower
+   * cluster: the leader is usually unreachable then. The record is kept before the follow is
+   * removed, so a crash in between leaves a paused follower and its promotion point, never neither.
+   */
+  async promote(key: FollowerKey): Promise<PromotionRecord> {
+    const follower = this.#get(key);
+    if (follower.desiredStatus !== 'paused') await follower.pause();
+    const { record } = follower;
+    const checkpoints = await this.#deps.state.loadCheckpoints(key);
+    const client = await this.#client(record.followerCluster);
+    const own = await this.#call(record.followerCluster, () => client.shardSeqNos(record.followerIndex), `follower index [${record.followerIndex}]`);
+    const shards: Record<number, PromotedShard> = {};
+    for (const shard of own) shards[shard.shard] = { leaderCheckpoint: checkpoints[shard.shard] ?? -1, maxSeqNo: shard.maxSeqNo };
+    const promotion: PromotionRecord = {
+      leaderCluster: record.leaderCluster, leaderIndex: record.leaderIndex,
+      followerCluster: record.followerCluster, followerIndex: record.followerIndex,
+      ...(record.indexUuids ? { indexUuids: record.indexUuids } : {}),
+      promotedAt: new Date().toISOString(), shards,
+    };
+    await this.#deps.state.putPromotion(promotion);
+    await this.unfollow(key);
+    this.#deps.logger.info(`promoted ${key}: it is now an ordinary writable index; its promotion point is kept for a fail-back`, { shards });
+    return promotion;
   }
 
   stats(key?: FollowerKey): FollowerIndexStats[] {

@@ -7,6 +7,7 @@
  *
  *   follower:<key>        a FollowerRecord          checkpoints:<key>   its shard checkpoints
  *   pattern:<name>        an auto-follow pattern    handled:<name>      the leader indices it handled
+ *   promotion:<key>       where a promoted follower index stood (ccr-follow promote)
  *   daemon-lock           which daemon uses this state, until when (see `StateLock`)
  *
  * Every write is conditional (`if_seq_no` / `if_primary_term`, or create-only for a record not seen
@@ -18,11 +19,11 @@
  */
 import {
   checkFollowerKey, checkPatternRecordName, decodeCheckpoints, decodeFollower, decodeHandled, decodePattern,
-  checkStored, encodeCheckpoints, encodeFollower, encodeHandled, encodePattern, type Stored,
+  checkStored, decodePromotion, encodeCheckpoints, encodeFollower, encodeHandled, encodePattern, encodePromotion, type Stored,
 } from './record-validation.js';
 import {
   type AutoFollowPatternRecord, AutoFollowPatternNotFoundError, checkPatternName, type FollowerKey, type FollowerRecord,
-  FollowerNotFoundError, type HandledLeaderIndex, type ShardCheckpoints, type StateStore, recordKey,
+  FollowerNotFoundError, type HandledLeaderIndex, type PromotionRecord, type ShardCheckpoints, type StateStore, recordKey,
 } from './state-store.js';
 import { KeyedQueue } from '../util/keyed-queue.js';
 import type { StateLock } from './state-lock.js';
@@ -61,7 +62,7 @@ export class StateConflictError extends Error {
   }
 }
 
-type Kind = 'follower' | 'checkpoints' | 'pattern' | 'handled';
+type Kind = 'follower' | 'checkpoints' | 'pattern' | 'handled' | 'promotion';
 
 /** Rounds of read-merge-write before a checkpoint or handled-set write gives up (each lost to a newer write). */
 const MERGE_ROUNDS = 5;
@@ -174,6 +175,21 @@ export class ClusterStateStore implements StateStore {
         return encodeHandled(name, [...ours, ...theirs]);
       });
     });
+  }
+
+  async putPromotion(record: PromotionRecord): Promise<void> {
+    const key = recordKey(record);
+    const stored = encodePromotion(record);
+    await this.#serialise(docId('promotion', key), () => this.#putExact('promotion', key, stored));
+  }
+
+  async getPromotion(key: FollowerKey): Promise<PromotionRecord | undefined> {
+    const found = await this.#get('promotion', key);
+    return found && decodePromotion(found.stored, key, found.location);
+  }
+
+  async listPromotions(): Promise<PromotionRecord[]> {
+    return (await this.#list('promotion')).map(({ key, stored, location }) => decodePromotion(stored, key, location));
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@
  *   <dir>/checkpoints/<key>.json       that follower's shard checkpoints
  *   <dir>/auto-follow/<name>.json      one AutoFollowPatternRecord per file
  *   <dir>/auto-follow-handled/<name>.json  the leader indices that pattern has handled
+ *   <dir>/promotions/<key>.json        where a promoted follower index stood (ccr-follow promote)
  *
  * (`<key>` is `encodeURIComponent(followerKey)`, `<name>` `encodeURIComponent(pattern name)`.)
  * Guarantees:
@@ -40,10 +41,12 @@ import {
   decodeFollower,
   decodeHandled,
   decodePattern,
+  decodePromotion,
   encodeCheckpoints,
   encodeFollower,
   encodeHandled,
   encodePattern,
+  encodePromotion,
   parseStoredText,
   type Stored,
 } from './record-validation.js';
@@ -55,6 +58,7 @@ import {
   type FollowerRecord,
   FollowerNotFoundError,
   type HandledLeaderIndex,
+  type PromotionRecord,
   type ShardCheckpoints,
   StateCorruptError,
   type StateStore,
@@ -68,7 +72,8 @@ const FOLLOWERS = 'followers';
 const CHECKPOINTS = 'checkpoints';
 const PATTERNS = 'auto-follow';
 const HANDLED = 'auto-follow-handled';
-const DIRS = [FOLLOWERS, CHECKPOINTS, PATTERNS, HANDLED] as const;
+const PROMOTIONS = 'promotions';
+const DIRS = [FOLLOWERS, CHECKPOINTS, PATTERNS, HANDLED, PROMOTIONS] as const;
 
 export class StateLockedError extends Error {
   override readonly name = 'StateLockedError';
@@ -238,7 +243,32 @@ export class FileStateStore implements StateStore {
     if (this.#closing) throw new Error(`state store ${this.dir} is closed`);
   }
 
-  #file(kind: typeof FOLLOWERS | typeof CHECKPOINTS, key: FollowerKey): string {
+  async putPromotion(record: PromotionRecord): Promise<void> {
+    this.#assertOpen();
+    const file = this.#file(PROMOTIONS, recordKey(record));
+    const stored = encodePromotion(record);
+    return this.#serialise(file, () => writeJson(file, stored));
+  }
+
+  async getPromotion(key: FollowerKey): Promise<PromotionRecord | undefined> {
+    this.#assertOpen();
+    const file = this.#file(PROMOTIONS, key);
+    await this.#writes.idle(file);
+    const stored = await readStored(file);
+    return stored === undefined ? undefined : decodePromotion(stored, key, file);
+  }
+
+  async listPromotions(): Promise<PromotionRecord[]> {
+    this.#assertOpen();
+    await this.#writes.allIdle();
+    const names = (await readdir(nodePath.join(this.dir, PROMOTIONS))).filter((name) => name.endsWith('.json')).sort();
+    return Promise.all(names.map(async (name) => {
+      const file = nodePath.join(this.dir, PROMOTIONS, name);
+      return decodePromotion((await readStored(file))!, decodeURIComponent(name.slice(0, -'.json'.length)), file);
+    }));
+  }
+
+  #file(kind: typeof FOLLOWERS | typeof CHECKPOINTS | typeof PROMOTIONS, key: FollowerKey): string {
     const [cluster = '', index = '', ...rest] = key.split('/');
     if (rest.length > 0) throw new RangeError(`invalid follower key ${JSON.stringify(key)}: expected cluster/index`);
     return nodePath.join(this.dir, kind, `${encodeURIComponent(followerKey(cluster, index))}.json`);

@@ -11,6 +11,7 @@ export interface MigrationSummary {
   readonly checkpoints: number;
   readonly patterns: number;
   readonly handledIndices: number;
+  readonly promotions: number;
 }
 
 export class MigrationRefusedError extends Error {
@@ -47,9 +48,11 @@ export async function migrateState(from: StateStore, to: StateStore): Promise<Mi
       }
     }
   }
+  const promotions = await from.listPromotions();
+  for (const promotion of promotions) await to.putPromotion(promotion);
   const [copiedFollowers, copiedPatterns] = await Promise.all([to.listFollowers(), to.listAutoFollowPatterns()]);
   if (copiedFollowers.length !== followers.length || copiedPatterns.length !== patterns.length) {
     throw new Error(`the destination reads back ${copiedFollowers.length} follower(s) and ${copiedPatterns.length} pattern(s), not ${followers.length} and ${patterns.length}`);
   }
-  return { followers: followers.length, checkpoints, patterns: patterns.length, handledIndices };
+  return { followers: followers.length, checkpoints, patterns: patterns.length, handledIndices, promotions: promotions.length };
 }

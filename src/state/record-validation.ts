@@ -23,6 +23,8 @@ import {
   type HandledLeaderIndex,
   type HandledOutcome,
   type ShardCheckpoints,
+  type PromotedShard,
+  type PromotionRecord,
   StateCorruptError,
   recordKey,
 } from './state-store.js';
@@ -236,6 +238,52 @@ export function pickPattern(record: AutoFollowPatternRecord): AutoFollowPatternR
     status: record.status,
     createdAt: record.createdAt,
     activeSince: record.activeSince,
+  };
+}
+
+// ---- promotion records ------------------------------------------------------------------------
+
+/** Throws a `RangeError` on a malformed record, before anything is written; copies it. */
+export function encodePromotion(record: PromotionRecord): Stored {
+  return { format: STATE_FORMAT, promotion: checkPromotion(record, 'promotion record') };
+}
+
+/** The promotion record of a stored envelope, checked to be the one `key` names. */
+export function decodePromotion(stored: Stored, key: FollowerKey, location: string): PromotionRecord {
+  let record: PromotionRecord;
+  try {
+    record = checkPromotion(stored.promotion, location);
+  } catch (err) {
+    throw new StateCorruptError(location, (err as Error).message, { cause: err });
+  }
+  const storedKey = `${record.followerCluster}/${record.followerIndex}`;
+  if (storedKey !== key) throw new StateCorruptError(location, `holds the promotion of ${storedKey}, not ${key}`);
+  return record;
+}
+
+function checkPromotion(value: unknown, where: string): PromotionRecord {
+  if (!isObject(value)) throw new RangeError(`${where}: expected an object`);
+  for (const field of ['leaderCluster', 'leaderIndex', 'followerCluster', 'followerIndex', 'promotedAt']) {
+    if (typeof value[field] !== 'string' || value[field] === '') throw new RangeError(`${where}: ${field}: expected a non-empty string`);
+  }
+  const uuids = value.indexUuids;
+  if (uuids !== undefined && (!isObject(uuids) || ![uuids.leader, uuids.follower].every((v) => typeof v === 'string' && v !== ''))) {
+    throw new RangeError(`${where}: indexUuids: expected {leader, follower} uuids`);
+  }
+  if (!isObject(value.shards)) throw new RangeError(`${where}: shards: expected an object`);
+  const shards: Record<number, PromotedShard> = {};
+  for (const [shard, point] of Object.entries(value.shards)) {
+    const ok = /^\d+$/.test(shard) && isObject(point)
+      && [point.leaderCheckpoint, point.maxSeqNo].every((n) => typeof n === 'number' && Number.isSafeInteger(n) && n >= -1);
+    if (!ok) throw new RangeError(`${where}: shard ${shard}: expected {leaderCheckpoint, maxSeqNo}, integers >= -1`);
+    const p = point as { leaderCheckpoint: number; maxSeqNo: number };
+    shards[Number(shard)] = { leaderCheckpoint: p.leaderCheckpoint, maxSeqNo: p.maxSeqNo };
+  }
+  return {
+    leaderCluster: String(value.leaderCluster), leaderIndex: String(value.leaderIndex),
+    followerCluster: String(value.followerCluster), followerIndex: String(value.followerIndex),
+    ...(isObject(uuids) ? { indexUuids: { leader: String(uuids.leader), follower: String(uuids.follower) } } : {}),
+    promotedAt: String(value.promotedAt), shards,
   };
 }
 

@@ -83,6 +83,30 @@ export interface HandledLeaderIndex {
   readonly at: string;
 }
 
+/** One shard of a promoted index: where it stood on the leader's history and on its own. */
+export interface PromotedShard {
+  /** The follower checkpoint: every leader operation up to this `_seq_no` had been applied. */
+  readonly leaderCheckpoint: number;
+  /** The promoted index's own `max_seq_no` then: its own writes after promotion lie above it. */
+  readonly maxSeqNo: number;
+}
+
+/**
+ * Where a follower index was promoted to an ordinary writable index (`ccr-follow promote`): the
+ * point a fail-back starts from instead of copying everything. Keyed like the follower it was.
+ */
+export interface PromotionRecord {
+  readonly leaderCluster: string;
+  readonly leaderIndex: string;
+  readonly followerCluster: string;
+  readonly followerIndex: string;
+  /** The uuids of both indices as the follow knew them, when it recorded them. */
+  readonly indexUuids?: { readonly leader: string; readonly follower: string };
+  /** ISO 8601. */
+  readonly promotedAt: string;
+  readonly shards: Readonly<Record<number, PromotedShard>>;
+}
+
 export interface StateStore {
   listFollowers(): Promise<FollowerRecord[]>;
   getFollower(key: FollowerKey): Promise<FollowerRecord | undefined>;
@@ -119,6 +143,11 @@ export interface StateStore {
    * pattern does not exist, so a round finishing after a delete cannot bring the set back.
    */
   saveHandledIndices(name: string, indices: readonly HandledLeaderIndex[]): Promise<void>;
+  /** Creates or replaces the promotion record of `followerKey(record.followerCluster, record.followerIndex)`. */
+  putPromotion(record: PromotionRecord): Promise<void>;
+  getPromotion(key: FollowerKey): Promise<PromotionRecord | undefined>;
+  /** Every promotion record, in no particular order. */
+  listPromotions(): Promise<PromotionRecord[]>;
   /** Waits for pending writes, then releases the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -132,7 +161,8 @@ export function followerKey(cluster: string, index: string): FollowerKey {
   return `${cluster}/${index}`;
 }
 
-export function recordKey(record: FollowerRecord): FollowerKey {
+/** The key of a follower record, or of the promotion record of the follower it was. */
+export function recordKey(record: Pick<FollowerRecord, 'followerCluster' | 'followerIndex'>): FollowerKey {
   return followerKey(record.followerCluster, record.followerIndex);
 }
 

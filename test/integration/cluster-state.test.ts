@@ -73,6 +73,15 @@ describe('the cluster state backend', function () {
         expect((await store.listAutoFollowPatterns()).map((p) => p.name)).to.deep.equal(['daily']);
         expect(await store.loadHandledIndices('daily')).to.have.length(1);
 
+        const promotion = {
+          leaderCluster: 'leader', leaderIndex: 'l-logs', followerCluster: 'follower', followerIndex: 'logs',
+          promotedAt: '2026-12-04T00:00:02.000Z', shards: { 0: { leaderCheckpoint: 9, maxSeqNo: 12 } },
+        };
+        await store.putPromotion(promotion);
+        expect(await store.getPromotion('follower/logs')).to.deep.equal(promotion);
+        expect(await store.listPromotions()).to.deep.equal([promotion]);
+        expect(await store.getPromotion('follower/orders')).to.equal(undefined);
+
         await store.deleteFollower('follower/orders');
         expect(await store.getFollower('follower/orders')).to.equal(undefined);
         expect(await store.loadCheckpoints('follower/orders')).to.deep.equal({});

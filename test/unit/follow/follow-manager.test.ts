@@ -119,6 +119,27 @@ describe('FollowManager', () => {
     await expectRefused(async () => manager.stats(KEY), 'resource_not_found_exception', /\[follower\/orders-copy\] is not a follower index/);
   });
 
+  it('promotes a follower: paused, its promotion point recorded from its checkpoints and its own max seq_no, then unfollowed', async () => {
+    const orders = leader.add('orders');
+    for (const id of ['a', 'b', 'c']) orders.index(id);
+    await manager.follow(REQUEST);
+    const copy = follower.indices.get('orders-copy')!;
+    await until(() => copy.docs.size === 3, 5000, 'the leader documents on the follower');
+    // Three operations, all applied: the saved checkpoints cover them (seq_no + 1 summed over the shards).
+    await until(() => Object.values(state.checkpoints.get(KEY) ?? {}).reduce((n, c) => n + c + 1, 0) === 3, 5000, 'checkpoints covering every operation');
+    const checkpoints = { ...state.checkpoints.get(KEY) };
+
+    const record = await manager.promote(KEY);
+    const own = await follower.client.shardSeqNos('orders-copy');
+    expect(state.promotions.get(KEY)).to.deep.equal(record);
+    expect(record).to.include({ leaderCluster: 'leader', leaderIndex: 'orders', followerCluster: 'follower', followerIndex: 'orders-copy' });
+    expect(Object.keys(record.shards)).to.have.length(own.length);
+    for (const s of own) expect(record.shards[s.shard]).to.deep.equal({ leaderCheckpoint: checkpoints[s.shard] ?? -1, maxSeqNo: s.maxSeqNo });
+    expect(manager.has(KEY)).to.equal(false);
+    expect(state.followers.has(KEY)).to.equal(false);
+    await expectRefused(() => manager.promote(KEY), 'resource_not_found_exception', /is not a follower index/);
+  });
+
   it('restores each recorded follower: a paused one with its error, and one with damaged checkpoints from -1', async () => {
     leader.add('orders').index('a');
     leader.add('events');

@@ -3,13 +3,14 @@
  * can be refused on demand (`unwritable`), as a full or read-only state directory refuses them.
  */
 import {
-  type AutoFollowPatternRecord, followerKey, type FollowerKey, type FollowerRecord, type HandledLeaderIndex, type ShardCheckpoints,
+  type AutoFollowPatternRecord, followerKey, type FollowerKey, type FollowerRecord, type HandledLeaderIndex, type PromotionRecord, type ShardCheckpoints,
   StateCorruptError, type StateStore, StateWriteError,
 } from '../../../src/state/state-store.js';
 
 export class MemoryStateStore implements StateStore {
   readonly followers = new Map<FollowerKey, FollowerRecord>();
   readonly checkpoints = new Map<FollowerKey, ShardCheckpoints>();
+  readonly promotions = new Map<FollowerKey, PromotionRecord>();
   /** Keys whose checkpoints read back as damaged. */
   readonly corruptCheckpoints = new Set<FollowerKey>();
   /** While true, every write is refused with a StateWriteError. */
@@ -76,6 +77,18 @@ export class MemoryStateStore implements StateStore {
 
   async saveHandledIndices(): Promise<void> {
     throw new Error('not used by these tests');
+  }
+
+  async putPromotion(record: PromotionRecord): Promise<void> {
+    this.promotions.set(`${record.followerCluster}/${record.followerIndex}`, record);
+  }
+
+  async getPromotion(key: FollowerKey): Promise<PromotionRecord | undefined> {
+    return this.promotions.get(key);
+  }
+
+  async listPromotions(): Promise<PromotionRecord[]> {
+    return [...this.promotions.values()];
   }
 
   async close(): Promise<void> {

@@ -92,6 +92,23 @@ describe('FileStateStore', () => {
       expect(await store.loadCheckpoints('follower/logs-b')).to.deep.equal({});
     });
 
+    it('keeps promotion records through a reopen, after their follower is gone', async () => {
+      store = await FileStateStore.open(dir);
+      const promotion = {
+        leaderCluster: 'leader', leaderIndex: 'logs-a', followerCluster: 'follower', followerIndex: 'logs-a',
+        promotedAt: '2024-05-02T00:00:00.000Z', shards: { 0: { leaderCheckpoint: 41, maxSeqNo: 50 } },
+      };
+      await store.putFollower(record('logs-a'));
+      await store.putPromotion(promotion);
+      await store.deleteFollower('follower/logs-a');
+      await store.close();
+
+      store = await FileStateStore.open(dir);
+      expect(await store.getPromotion('follower/logs-a')).to.deep.equal(promotion);
+      expect(await store.listPromotions()).to.deep.equal([promotion]);
+      expect(await store.getPromotion('follower/logs-b')).to.equal(undefined);
+    });
+
     it('writes one versioned file per follower, named from the encoded key', async () => {
       store = await FileStateStore.open(dir);
       await store.putFollower(record('logs-a'));

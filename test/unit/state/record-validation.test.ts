@@ -12,10 +12,12 @@ import {
   decodeFollower,
   decodeHandled,
   decodePattern,
+  decodePromotion,
   encodeCheckpoints,
   encodeFollower,
   encodeHandled,
   encodePattern,
+  encodePromotion,
   parseStoredText,
 } from '../../../src/state/record-validation.js';
 import {
@@ -245,6 +247,27 @@ describe('record-validation', () => {
       const bad = corrupt(() => decodeHandled({ format: 1, pattern: 'p', indices: [{ leaderIndex: 'a', outcome: 'followed' }] }, 'p', WHERE),
         'handled index 0 of auto-follow pattern p: at: expected a string');
       expect(bad.cause).to.be.instanceOf(RangeError);
+    });
+  });
+
+  describe('promotion records', () => {
+    const promotion = {
+      leaderCluster: 'leader', leaderIndex: 'orders', followerCluster: 'follower', followerIndex: 'orders',
+      indexUuids: { leader: 'L', follower: 'F' }, promotedAt: '2026-12-04T00:00:00.000Z',
+      shards: { 0: { leaderCheckpoint: 41, maxSeqNo: 40 }, 1: { leaderCheckpoint: -1, maxSeqNo: -1 } },
+    };
+
+    it('come back as exactly their fields', () => {
+      expect(decodePromotion(roundTrip(encodePromotion({ ...promotion, extra: 1 } as typeof promotion)), 'follower/orders', WHERE)).to.deep.equal(promotion);
+    });
+
+    it('are refused when malformed or stored under another key', () => {
+      const bad = (shards: unknown) => roundTrip({ format: STATE_FORMAT, promotion: { ...promotion, shards } });
+      corrupt(() => decodePromotion(bad({ 0: { leaderCheckpoint: -2, maxSeqNo: 1 } }), 'follower/orders', WHERE), /shard 0: expected \{leaderCheckpoint, maxSeqNo\}/);
+      corrupt(() => decodePromotion(bad({ x: { leaderCheckpoint: 1, maxSeqNo: 1 } }), 'follower/orders', WHERE), /shard x/);
+      corrupt(() => decodePromotion(roundTrip({ format: STATE_FORMAT, promotion: { ...promotion, leaderIndex: '' } }), 'follower/orders', WHERE), /leaderIndex: expected a non-empty string/);
+      corrupt(() => decodePromotion(roundTrip(encodePromotion(promotion)), 'follower/other', WHERE), 'holds the promotion of follower/orders, not follower/other');
+      expect(() => encodePromotion({ ...promotion, shards: { 0: { leaderCheckpoint: 1.5, maxSeqNo: 1 } } })).to.throw(RangeError);
     });
   });
 });
