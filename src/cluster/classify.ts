@@ -1,6 +1,7 @@
 /**
- * The one place that decides what an error means for replication (DESIGN.md, shard step 9).
- * Everything else asks `classify(err)`; nothing else reads status codes, `error.type` or errno, and no error is given a status or type it
+ * The one place that decides what an error means for replication (docs/architecture.md, shard
+ * step 9, and its error table, which follows this file). Everything else asks `classify(err)`;
+ * nothing else reads status codes, `error.type` or errno, and no error is given a status or type it
  * did not come with so that this answers as wanted: what ccr-follow finds out itself (a shard not
  * started, an index re-created under its name) has its own error class in errors.ts and its own row
  * here. Retrying is `retry()` (shard/retry-policy.ts), which asks this function.
