@@ -113,7 +113,8 @@ export class FollowManager {
 
   async pause(key: FollowerKey): Promise<void> {
     const follower = this.#get(key);
-    if (follower.desiredStatus === 'paused') {
+    // A pause while the state cannot be written would end by itself once it can: a user's pause replaces it.
+    if (follower.desiredStatus === 'paused' && follower.pauseReason?.by !== 'state_unwritable') {
       throw new FollowError('illegal_state_exception', `cannot pause [${key}]: it is not following (already paused)`);
     }
     await follower.pause();

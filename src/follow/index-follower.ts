@@ -188,7 +188,9 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       this.#stopStateProbe(); // a user's pause wins over the automatic resumption
       await this.#stopTasks();
       this.#enterPaused({ by: 'user' });
-      await this.#persist({ ...this.#record, status: 'paused' });
+      // Paused by the user now, not by the state's error (the only one a pause can replace).
+      const { fatalException: _replaced, ...rest } = this.#record;
+      await this.#persist({ ...rest, status: 'paused' });
       this.#startPausedProbe();
       this.#logger.info('follower paused', { reason: 'pause requested' });
     });

@@ -119,6 +119,20 @@ describe('FollowManager', () => {
     await expectRefused(async () => manager.stats(KEY), 'resource_not_found_exception', /\[follower\/orders-copy\] is not a follower index/);
   });
 
+  it('lets a user pause a follower paused because its state cannot be written, which then stays paused', async () => {
+    leader.add('orders').index('a');
+    await manager.follow(REQUEST);
+    await until(() => state.checkpoints.has(KEY), 5000, 'a first saved checkpoint');
+    state.unwritable = true;
+    leader.indices.get('orders')!.index('b');
+    await until(() => manager.stats(KEY)[0]?.fatal_exception?.type === 'state_write_exception', 5000, 'the pause by the unwritable state');
+    // Writable again, before the state probe (every 2 s) resumes it: the user's pause is taken and saved.
+    state.unwritable = false;
+    await manager.pause(KEY);
+    expect(manager.info(KEY)[0]).to.include({ status: 'paused' }).and.not.have.property('fatal_exception');
+    await expectRefused(() => manager.pause(KEY), 'illegal_state_exception', /already paused/);
+  });
+
   it('promotes a follower: paused, its promotion point recorded from its checkpoints and its own max seq_no, then unfollowed', async () => {
     const orders = leader.add('orders');
     for (const id of ['a', 'b', 'c']) orders.index(id);
