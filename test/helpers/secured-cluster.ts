@@ -136,7 +136,9 @@ const ENV_PREFIX = 'CCR_TEST_SECURED_ES';
 const BASE_ROLES: Readonly<Record<string, string>> = {
   [HEALTH_ROLE]: '  cluster: [ "monitor" ]\n',
   ccr_leader: roleBody(LEAST_PRIVILEGE_PATTERN, ['read', 'monitor', 'view_index_metadata', 'maintenance']),
-  ccr_follower: roleBody(LEAST_PRIVILEGE_PATTERN, ['read', 'write', 'manage']),
+  // With the state index of `daemon.state.cluster` (README: State in the follower cluster).
+  ccr_follower: `${roleBody(LEAST_PRIVILEGE_PATTERN, ['read', 'write', 'manage'])}`
+    + '    - names: [ ".ccr-follow-state*" ]\n      privileges: [ "create_index", "read", "write", "view_index_metadata", "maintenance" ]\n',
   ccr_revocable: roleBody(REVOCABLE_PATTERN, ['read', 'monitor', 'view_index_metadata', 'maintenance']),
 };
 const USER_ROLES: Readonly<Record<SecuredUser, string>> = { leader: 'ccr_leader', follower: 'ccr_follower', revocable: 'ccr_revocable' };

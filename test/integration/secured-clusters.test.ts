@@ -486,6 +486,51 @@ describe('secured clusters: TLS, credentials, privileges', function () {
     }
   });
 
+  it('keeps its state in the follower cluster with the README\'s state-index privileges, and no secret in it', async () => {
+    const leaderIndex = uniqueName('ccr-sec-lp-leader');
+    const followerIndex = uniqueName('ccr-sec-lp-follower');
+    const stateIndex = `.ccr-follow-state-${uniqueName('t')}`;
+    await createLeaderIndex(admin, leaderIndex, { shards: 2 });
+    created.push({ client: () => admin, index: leaderIndex }, { client: () => admin, index: followerIndex }, { client: () => admin, index: stateIndex });
+    await writeDocs(admin, leaderIndex, 0, 50);
+    const logger = memoryLogger();
+    const env = { LEADER_PASSWORD: users.leader.password, FOLLOWER_PASSWORD: users.follower.password };
+    const yaml = [
+      'clusters:',
+      clusterYaml('leader', secured.url, { auth: [`username: ${users.leader.username}`, 'password: ${LEADER_PASSWORD}'], tls: [`ca: ${certs.ca.certFile}`] }),
+      clusterYaml('follower', secured.url, { auth: [`username: ${users.follower.username}`, 'password: ${FOLLOWER_PASSWORD}'], tls: [`ca: ${certs.ca.certFile}`] }),
+      'daemon:',
+      `  state: { cluster: follower, index: "${stateIndex}" }`,
+      '',
+    ].join('\n');
+    const first = await startDaemon(yaml, env, await mkdtemp(join(workDir, 'state-')), logger);
+    try {
+      await first.manager.follow({ leaderCluster: 'leader', leaderIndex, followerCluster: 'follower', followerIndex });
+      await waitForCaughtUp(first, admin, leaderIndex, followerIndex);
+    } catch (err) {
+      printLogs(logger);
+      throw err;
+    } finally {
+      await stopDaemon(first);
+    }
+    const record = await admin.getVersionedDocument(stateIndex, `follower:follower/${followerIndex}`);
+    expect(record, 'the follow record in the state index').to.not.equal(undefined);
+    await admin.refresh(stateIndex);
+    const stored = JSON.stringify((await admin.raw<unknown>('read the state index', { method: 'POST', path: `/${stateIndex}/_search`, body: { size: 100 } })).body);
+    expect(stored).to.contain(followerIndex);
+    for (const secret of [users.leader.password, users.follower.password]) expect(stored).to.not.contain(secret);
+
+    // Another daemon, another state directory: it carries on from the state index.
+    await writeDocs(admin, leaderIndex, 50, 20);
+    const second = await startDaemon(yaml, env, await mkdtemp(join(workDir, 'state-')), logger);
+    try {
+      await waitForCaughtUp(second, admin, leaderIndex, followerIndex);
+      expect(await compareIndices(admin, leaderIndex, admin, followerIndex)).to.deep.equal([]);
+    } finally {
+      await stopDaemon(second);
+    }
+  });
+
   it('follows a secured HTTPS leader into a shared follower, and pauses with the reason when the leader user loses its privileges', async () => {
     const leaderIndex = uniqueName('ccr-sec-revocable-leader');
     expect(leaderIndex).to.match(new RegExp(`^${REVOCABLE_PATTERN.replace('*', '')}`));
