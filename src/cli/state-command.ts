@@ -4,11 +4,9 @@
  * stopped. The local directory's lock proves no daemon uses it; the source is left unchanged.
  */
 import { ClusterRegistry, UnknownClusterError } from '../cluster/cluster-registry.js';
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { openClusterState } from '../daemon/cluster-state.js';
-import { STATE_LOCK_TIMEOUT_MS } from '../daemon/daemon.js';
 import { FileStateStore } from '../state/file-state-store.js';
+import { processOwner, STATE_LOCK_TIMEOUT_MS } from '../state/state-lock.js';
 import { migrateState } from '../state/migrate-state.js';
 import type { StateStore } from '../state/state-store.js';
 import { SecretRegistry } from '../util/secrets.js';
@@ -41,8 +39,8 @@ export async function runStateMigrate(opts: { configFile: string | undefined; to
       throw err instanceof UnknownClusterError ? new UsageError(err.message) : err;
     });
     // Held for the migration: refused while a daemon uses the state index, and no daemon starts on it meanwhile.
-    const owner = { id: `state-migrate-${randomUUID()}`, host: hostname(), pid: process.pid };
-    const remote = await openClusterState(client, target.index, { owner, timeoutMs: STATE_LOCK_TIMEOUT_MS, onLost: () => undefined });
+    const lock = { owner: processOwner('state-migrate'), timeoutMs: STATE_LOCK_TIMEOUT_MS, onLost: () => undefined };
+    const remote = await openClusterState(client, target.index, lock);
     opened.push(remote);
     const localName = `the state directory ${config.stateDir}`;
     const remoteName = `the state index ${target.alias}/${target.index}`;

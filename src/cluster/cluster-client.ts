@@ -427,8 +427,8 @@ export class ClusterClient {
 
   /**
    * Indexes `source` under `id` only if `condition` holds (optimistic concurrency control:
-   * `op_type=create`, or `if_seq_no` + `if_primary_term`), refreshing so that a following search
-   * sees it. A failed condition (409) is an answer, `'conflict'`, not an error.
+   * `op_type=create`, or `if_seq_no` + `if_primary_term`). A failed condition (409) is an answer,
+   * `'conflict'`, not an error. (Not refreshed: a realtime get sees it at once, a search after a refresh.)
    */
   async putDocumentIf(index: string, id: string, source: Readonly<Record<string, unknown>>, condition: DocumentCondition, signal?: AbortSignal): Promise<{ seqNo: number; primaryTerm: number } | 'conflict'> {
     const query: Record<string, string | number> = 'absent' in condition

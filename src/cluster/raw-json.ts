@@ -78,15 +78,15 @@ class RawText implements RawJson {
   constructor(readonly raw: string, readonly bytes: number) {}
 }
 
-/**
- * Parses `buf` as one JSON value. The value of every object member whose key is in `rawKeys` is
- * returned as a RawJson holding its exact text; everything else as JSON.parse would build it.
- */
 const NO_RAW_KEYS: ReadonlySet<string> = new Set();
 
 /** How a reader builds numbers: as JSON.parse does, exactly (JsonNumber), or as JSON.parse does unless that loses something (LosslessNumber). */
 type NumberMode = 'double' | 'exact' | 'lossless';
 
+/**
+ * Parses `buf` as one JSON value. The value of every object member whose key is in `rawKeys` is
+ * returned as a RawJson holding its exact text; everything else as JSON.parse would build it.
+ */
 export function parseWithRawValues(buf: Uint8Array, rawKeys: ReadonlySet<string>): unknown {
   return readWhole(new Reader(buf, rawKeys, 'double'));
 }

@@ -4,12 +4,11 @@
  * fails, and reports the failures together.
  */
 import type { FastifyInstance } from 'fastify';
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { AutoFollowCoordinator } from '../autofollow/auto-follow-coordinator.js';
 import { ClusterRegistry } from '../cluster/cluster-registry.js';
 import { FollowManager } from '../follow/follow-manager.js';
 import { FileStateStore } from '../state/file-state-store.js';
+import { processOwner, STATE_LOCK_TIMEOUT_MS } from '../state/state-lock.js';
 import { openClusterState } from './cluster-state.js';
 import type { StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
@@ -127,15 +126,12 @@ export class Daemon {
   }
 }
 
-/** How long a daemon holds the state index without renewing (a dead daemon's state is free after this). */
-export const STATE_LOCK_TIMEOUT_MS = 30_000;
-
 /**
  * The state directory, or the state index of `daemon.state.cluster` when the config names one,
  * taken for this daemon alone (`onLockLost`: it was taken over, or could not be renewed in time).
  */
 async function openState(config: DaemonConfig, clusters: ClusterRegistry, onLockLost: (reason: string) => void): Promise<StateStore> {
   if (!config.stateCluster) return FileStateStore.open(config.stateDir);
-  const owner = { id: randomUUID(), host: hostname(), pid: process.pid };
-  return openClusterState(await clusters.client(config.stateCluster.alias), config.stateCluster.index, { owner, timeoutMs: STATE_LOCK_TIMEOUT_MS, onLost: onLockLost });
+  const lock = { owner: processOwner(), timeoutMs: STATE_LOCK_TIMEOUT_MS, onLost: onLockLost };
+  return openClusterState(await clusters.client(config.stateCluster.alias), config.stateCluster.index, lock);
 }

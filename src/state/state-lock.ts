@@ -7,17 +7,27 @@
  *
  * A lock the owner could not renew in time, or that someone else holds now, is lost: `onLost` is
  * called once, and the owner must stop working on this state (the store refuses writes from then
- * on). The owner gives up `margin` before the expiry, so it has stopped before anyone may take over.
+ * on). The owner gives up a third of the timeout before the expiry, so it has stopped before anyone
+ * may take over.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { DocVersion, StateDocuments } from './cluster-state-store.js';
 
 export const LOCK_ID = 'daemon-lock';
+/** How long a daemon holds a state index without renewing (a dead daemon's state is free after this). */
+export const STATE_LOCK_TIMEOUT_MS = 30_000;
 
 export interface LockOwner {
   /** Unique per daemon start. */
   readonly id: string;
   readonly host: string;
   readonly pid: number;
+}
+
+/** This process as a lock owner, under a new id (`label` says what holds it, e.g. a migration). */
+export function processOwner(label?: string): LockOwner {
+  return { id: `${label === undefined ? '' : `${label}-`}${randomUUID()}`, host: hostname(), pid: process.pid };
 }
 
 export interface StateLockOptions {
@@ -50,6 +60,8 @@ export class StateLock {
   #deadline: NodeJS.Timeout | undefined;
   #lost: string | undefined;
   #renewing: Promise<void> | undefined;
+  /** Why the last renewal failed, for the message when the lock is given up. */
+  #lastError = 'no answer';
 
   private constructor(private readonly docs: StateDocuments, private readonly options: StateLockOptions, version: DocVersion, expiresAt: number) {
     this.#version = version;
@@ -81,10 +93,10 @@ export class StateLock {
   async release(): Promise<void> {
     clearTimeout(this.#timer);
     clearTimeout(this.#deadline);
-    this.#timer = undefined;
-    await this.#renewing;
     if (this.#lost !== undefined) return;
+    // Before waiting for a renewal in flight: marked released, it schedules no further one.
     this.#lost = 'released';
+    await this.#renewing;
     const current = await this.docs.get(LOCK_ID);
     if ((current?.source as LockSource | undefined)?.owner === this.options.owner.id) await this.docs.delete(LOCK_ID);
   }
@@ -114,8 +126,6 @@ export class StateLock {
     }
     if (this.#lost === undefined) this.#schedule();
   }
-
-  #lastError = 'no answer';
 
   /** Gives up a third of the timeout before the expiry: the work must stop before anyone may take over. */
   #armDeadline(): void {
