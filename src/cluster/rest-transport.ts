@@ -29,7 +29,7 @@ export interface RestRequest {
   /** A JSON body already serialised (one a client's JSON.stringify would change: see `stringifyLossless`). */
   readonly json?: string;
   /** Newline-delimited JSON, already serialised (bulk). */
-  readonly ndjson?: string;
+  readonly ndjson?: string | Buffer;
   /** Statuses that are answers, not errors (e.g. 404 for an existence check). */
   readonly accept?: readonly number[];
   /** Answer the body as the bytes received (a Buffer), unparsed: see `raw-json.ts`. */
@@ -231,7 +231,7 @@ async function readRaw(res: ClientResponse, req: RestRequest): Promise<ClientRes
   return { ...res, body };
 }
 
-function bodyOf(req: RestRequest): { body?: never; bulkBody?: string } | { body: never } {
+function bodyOf(req: RestRequest): { body?: never; bulkBody?: string | Buffer } | { body: never } {
   if (req.ndjson !== undefined) return { bulkBody: req.ndjson };
   if (req.json !== undefined) return { body: req.json as never };
   if (req.body !== undefined) return { body: req.body as never };

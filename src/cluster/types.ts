@@ -24,8 +24,10 @@ export interface SeqNoHit {
   readonly routing: string | undefined;
   readonly seqNo: number;
   readonly primaryTerm: number;
-  /** `_source` serialised once, as it will be sent to the follower. */
+  /** `_source` as the leader's exact text. */
   readonly sourceJson: string;
+  /** The same as bytes, when the hit came from an answer's bytes: what a bulk request sends. */
+  readonly sourceBytes?: Uint8Array;
   /** Bytes this operation costs in the write buffer and in a bulk request. */
   readonly sizeInBytes: number;
   /** `_version`, when the search asked for it. */
@@ -61,7 +63,8 @@ export interface DocumentLookup {
 
 /** A write to the follower with `version_type=external` (docs/architecture.md, shard step 5). */
 export type ExternalOp =
-  | { readonly op: 'index'; readonly id: string; readonly routing: string | undefined; readonly version: number; readonly sourceJson: string }
+  /** `sourceJson`: the document's exact JSON text, as a string or as UTF-8 bytes (sent as they are). */
+  | { readonly op: 'index'; readonly id: string; readonly routing: string | undefined; readonly version: number; readonly sourceJson: string | Uint8Array }
   | { readonly op: 'delete'; readonly id: string; readonly routing: string | undefined; readonly version: number };
 
 export type BulkItemResult =

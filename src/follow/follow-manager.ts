@@ -12,6 +12,7 @@ import type { Logger } from '../util/logger.js';
 import { FollowError, toFollowError } from './follow-errors.js';
 import { followerCreationSettings } from './index-settings.js';
 import { invalidIndexNameReason } from './index-name.js';
+import { WriteBudgets } from './write-budget.js';
 import { IndexFollower, type FollowerIndexStats } from './index-follower.js';
 
 export interface FollowRequest {
@@ -44,6 +45,8 @@ export class FollowManager {
   readonly #followers = new Map<FollowerKey, IndexFollower>();
   /** Keys with a follow request in progress, so two requests cannot both create the index. */
   readonly #creating = new Set<FollowerKey>();
+  /** One bulk budget per follower cluster, shared by all followers writing to it. */
+  readonly #writeBudgets = new WriteBudgets();
 
   constructor(deps: FollowManagerDeps) {
     this.#deps = deps;
@@ -220,7 +223,7 @@ export class FollowManager {
   #build(record: FollowerRecord): IndexFollower {
     return new IndexFollower(record, {
       connect: (alias, signal) => this.#deps.clusters.client(alias, signal),
-      state: this.#deps.state, logger: this.#deps.logger,
+      state: this.#deps.state, logger: this.#deps.logger, writeBudgets: this.#writeBudgets,
       // Parameters added since the record was written take their defaults.
       params: { ...DEFAULT_FOLLOW_PARAMS, ...(record.params as unknown as FollowParams) }, checkpointIntervalMs: this.#deps.checkpointIntervalMs,
     });

@@ -20,7 +20,7 @@
 import { EventEmitter } from 'node:events';
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { classify } from '../cluster/classify.js';
-import type { FollowParams } from '../shard/follow-params.js';
+import { DEFAULT_FOLLOW_PARAMS, type FollowParams } from '../shard/follow-params.js';
 import { retry, RetryPolicy } from '../shard/retry-policy.js';
 import { ShardFollowTask } from '../shard/shard-follow-task.js';
 import type { ShardStats } from '../shard/shard-stats.js';
@@ -34,6 +34,7 @@ import { IndexIdentity } from './index-identity.js';
 import { LeaderIndexWatcher } from './leader-index-watcher.js';
 import { PausedLagProbe } from './paused-lag-probe.js';
 import { MetadataSync } from './metadata-sync.js';
+import type { WriteBudget, WriteBudgets, WriteBudgetStats } from './write-budget.js';
 import { WriteGate } from './write-gate.js';
 import { FollowerShardWriterImpl, LeaderShardReaderImpl } from './shard-io.js';
 import { ShardReconcilerImpl } from './shard-reconciler.js';
@@ -94,6 +95,8 @@ export interface IndexFollowerDeps {
   readonly sleep?: Sleep;
   /** For tests: how often a follower paused by an unwritable state tries to write it again. */
   readonly stateProbeMs?: number;
+  /** The shared bulk budgets per follower cluster (write-budget.ts); absent: each shard's own limit only. */
+  readonly writeBudgets?: WriteBudgets;
 }
 
 export interface FollowerIndexStats {
@@ -114,6 +117,11 @@ export interface FollowerIndexStats {
    * checkpoint, so "caught up" cannot be judged (`start --wait` waits for this).
    */
   readonly leader_checkpoints_seen: boolean;
+  /**
+   * The follower cluster's shared bulk budget (write-budget.ts) this follower writes through:
+   * its current limit and why it last changed. Absent when max_outstanding_write_requests was set.
+   */
+  readonly write_concurrency?: WriteBudgetStats;
   readonly shards: ShardStats[];
 }
 
@@ -228,6 +236,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
   stats(): FollowerIndexStats {
     const versions = this.#metadata?.followerVersions;
     const probe = this.#phase.state === IndexFollowerStates.paused ? this.#pausedProbe?.probe : undefined;
+    const budget = this.#writeBudget(this.params)?.stats();
     // As in CCR's stats, where only shards carry fatal_exception: an index paused by an error its
     // metadata sync (not a shard) met still shows it on every shard.
     const indexFatal = this.#record.fatalException ? { type: this.#record.fatalException.type, reason: this.#record.fatalException.reason } : undefined;
@@ -255,6 +264,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       operations_deleted: shards.reduce((sum, s) => sum + s.operations_deleted, 0),
       foreign_writes_detected: shards.reduce((sum, s) => sum + s.foreign_writes_detected, 0),
       ...(this.#record.fatalException ? { fatal_exception: this.#record.fatalException } : {}),
+      ...(budget ? { write_concurrency: budget } : {}),
       leader_checkpoints_seen: this.#phase.state === IndexFollowerStates.active && shards.length > 0
         && shards.every((s) => this.#watcher?.latest(s.shard_id) !== undefined),
       shards,
@@ -323,7 +333,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       leader, leaderIndex: this.#record.leaderIndex, follower, followerIndex: this.#record.followerIndex, gate, logger: this.#logger,
       leaderIdentity, followerIdentity,
     });
-    const writer = new FollowerShardWriterImpl(follower, this.#record.followerIndex, gate);
+    const writer = new FollowerShardWriterImpl(follower, this.#record.followerIndex, gate, this.#writeBudget(params));
     const tasks: ShardFollowTask[] = [];
     for (let shard = 0; shard < shards; shard += 1) {
       const reader = new LeaderShardReaderImpl(
@@ -356,6 +366,15 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
     for (const task of tasks) task.start();
     this.#logger.info(`following ${shards} shard(s)`, { checkpoints: checkpoints.snapshot() });
     this.#watchCatchUp();
+  }
+
+  /**
+   * The follower cluster's shared, adaptive bulk budget — unless max_outstanding_write_requests was
+   * set to something else than CCR's default: a parameter someone chose is used as given.
+   */
+  #writeBudget(params: FollowParams): WriteBudget | undefined {
+    if (params.max_outstanding_write_requests !== DEFAULT_FOLLOW_PARAMS.max_outstanding_write_requests) return undefined;
+    return this.#deps.writeBudgets?.of(this.#record.followerCluster);
   }
 
   /**

@@ -5,6 +5,7 @@ import type { FollowerShardWriter, LeaderCheckpoint, LeaderShardReader } from '.
 import type { IndexIdentity } from './index-identity.js';
 import type { LeaderIndexWatcher } from './leader-index-watcher.js';
 import type { MetadataSync } from './metadata-sync.js';
+import type { WriteBudget } from './write-budget.js';
 import type { WriteGate } from './write-gate.js';
 
 /** Elasticsearch refuses `size` above index.max_result_window (10000 by default), even with search_after. */
@@ -45,13 +46,25 @@ export class LeaderShardReaderImpl implements LeaderShardReader {
 }
 
 export class FollowerShardWriterImpl implements FollowerShardWriter {
-  constructor(private readonly follower: ClusterClient, private readonly followerIndex: string, private readonly gate: WriteGate) {}
+  constructor(
+    private readonly follower: ClusterClient,
+    private readonly followerIndex: string,
+    private readonly gate: WriteGate,
+    /** The follower cluster's shared bulk budget; absent: sent at once. */
+    private readonly budget?: WriteBudget,
+  ) {}
+
+  concurrencyLimit(): number {
+    return this.budget?.limit ?? Number.POSITIVE_INFINITY;
+  }
 
   async write(ops: readonly ExternalOp[], signal: AbortSignal): Promise<BulkItemResult[]> {
-    // Held while the follower index is closed for a static settings change.
+    // Held while the follower index is closed for a static settings change. Entered before the
+    // budget, so that a write held here never keeps a slot other followers could use.
     const leave = await this.gate.enter(signal);
     try {
-      return await this.follower.bulkExternal(this.followerIndex, ops, signal);
+      const bulk = (): Promise<BulkItemResult[]> => this.follower.bulkExternal(this.followerIndex, ops, signal);
+      return await (this.budget ? this.budget.run(ops.length, bulk, signal) : bulk());
     } finally {
       leave();
     }

@@ -27,6 +27,8 @@ export interface LeaderShardReader {
 
 export interface FollowerShardWriter {
   write(ops: readonly ExternalOp[], signal: AbortSignal): Promise<BulkItemResult[]>;
+  /** How many bulk requests the follower takes at once now, when something shared decides it. */
+  concurrencyLimit?(): number;
 }
 
 /** What one delete reconciliation pass found and did (docs/architecture.md, shard step 7). */

@@ -19,7 +19,7 @@ import { classify } from '../cluster/classify.js';
 import type { ExternalOp, SeqNoHit } from '../cluster/types.js';
 import { sleep as realSleep, type Sleep } from '../util/sleep.js';
 import type { Logger } from '../util/logger.js';
-import type { FollowParams } from './follow-params.js';
+import { DEFAULT_FOLLOW_PARAMS, type FollowParams } from './follow-params.js';
 import type { FollowerShardWriter, LeaderCheckpoint, LeaderShardReader, ShardReconciler, ShardTaskDeps } from './ports.js';
 import { externalVersion } from './external-version.js';
 import { ReconcileScheduler } from './reconcile-scheduler.js';
@@ -61,6 +61,14 @@ const RECENT_EXCEPTIONS = 10;
 const MAX_LAG_MARKS = 1000;
 /** How long a stop waits for bulk requests already sent before aborting them. */
 const DEFAULT_STOP_GRACE_MS = 30_000;
+/**
+ * With max_outstanding_read_requests at CCR's default, reads stay this many windows ahead of the
+ * writes they feed: at most this many reads in flight, and no new one while the buffer and the
+ * reads in flight already hold this many write requests' worth of operations. CCR's 12 reads per
+ * shard only filled the buffer faster than any follower writes it (36 searches in flight for three
+ * shards, each taking seconds, and hundreds of MB buffered), and many small reads made the lag worse.
+ */
+const READS_AHEAD = 2;
 
 export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   readonly shard: number;
@@ -73,6 +81,9 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   readonly #now: () => number;
   readonly #sleep: Sleep;
   readonly #retry: RetryPolicy;
+  /** Reads in flight at most, and operations buffered or being read at most (see READS_AHEAD). */
+  readonly #maxReads: number;
+  readonly #maxAheadOps: number;
 
   #state: ShardTaskState = ShardTaskStates.created;
   #failure: Error | undefined;
@@ -131,6 +142,12 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     this.#now = deps.now ?? Date.now;
     this.#sleep = deps.sleep ?? realSleep;
     this.#retry = new RetryPolicy(params.max_retry_delay, deps.random);
+    // A parameter left at CCR's default is a ceiling the task stays well under; one that was set is used as given.
+    const adaptive = params.max_outstanding_read_requests === DEFAULT_FOLLOW_PARAMS.max_outstanding_read_requests;
+    this.#maxReads = adaptive ? Math.min(READS_AHEAD, params.max_outstanding_read_requests) : params.max_outstanding_read_requests;
+    this.#maxAheadOps = adaptive
+      ? READS_AHEAD * Math.max(params.max_read_request_operation_count, params.max_write_request_operation_count)
+      : Number.POSITIVE_INFINITY;
     this.#tracker = new SeqNoTracker(initialCheckpoint);
     this.#lastRequestedSeqNo = initialCheckpoint;
     this.#leaderGlobalCheckpoint = initialCheckpoint;
@@ -240,7 +257,10 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
 
   #coordinateWrites(): void {
     if (this.#state !== ShardTaskStates.running) return;
-    while (this.#buffer.count > 0 && this.#outstandingWrites < this.#params.max_outstanding_write_requests) {
+    // The writer may say how many bulks the follower takes at once now (a shared, adaptive budget):
+    // more from this shard would only wait, holding operations read too early.
+    const maxWrites = Math.min(this.#params.max_outstanding_write_requests, this.#writer.concurrencyLimit?.() ?? Number.POSITIVE_INFINITY);
+    while (this.#buffer.count > 0 && this.#outstandingWrites < maxWrites) {
       const batch = this.#buffer.take(this.#params.max_write_request_operation_count, this.#params.max_write_request_size);
       this.#track(this.#sendWrite(batch));
     }
@@ -255,7 +275,8 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
    */
   #hasReadBudget(): boolean {
     let stoppedBy: string | undefined;
-    if (this.#outstandingReads >= this.#params.max_outstanding_read_requests) stoppedBy = 'max_outstanding_read_requests';
+    if (this.#outstandingReads >= this.#maxReads) stoppedBy = 'max_outstanding_read_requests';
+    else if (this.#committedOps() >= this.#maxAheadOps) stoppedBy = `${READS_AHEAD} write requests' worth of operations buffered or being read`;
     else if (this.#committedOps() >= this.#params.max_write_buffer_count) stoppedBy = 'max_write_buffer_count';
     else if (this.#committedBytes() >= this.#params.max_write_buffer_size) stoppedBy = 'max_write_buffer_size';
     if (stoppedBy !== this.#readStoppedBy) {
@@ -277,7 +298,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
 
   /** Whether a poll for new operations is worth issuing: only when reads could follow it. */
   #bufferHasRoom(): boolean {
-    return this.#committedOps() < this.#params.max_write_buffer_count && this.#committedBytes() < this.#params.max_write_buffer_size;
+    return this.#committedOps() < Math.min(this.#params.max_write_buffer_count, this.#maxAheadOps) && this.#committedBytes() < this.#params.max_write_buffer_size;
   }
 
   // ---- requests -------------------------------------------------------------------------------
@@ -510,7 +531,7 @@ function withinBytes(hits: readonly SeqNoHit[], maxBytes: number): readonly SeqN
 
 function toExternalOp(b: BufferedHit): ExternalOp {
   // The version grows with the leader's seq_no: later operations always win, replays are no-ops.
-  return { op: 'index', id: b.hit.id, routing: b.hit.routing, version: externalVersion(b.hit.seqNo), sourceJson: b.hit.sourceJson };
+  return { op: 'index', id: b.hit.id, routing: b.hit.routing, version: externalVersion(b.hit.seqNo), sourceJson: b.hit.sourceBytes ?? b.hit.sourceJson };
 }
 
 function describe(err: unknown): { type: string; reason: string } {

@@ -103,7 +103,7 @@ describe('document sources never pass through JSON.parse', () => {
     const outcome = await reconciler.reconcile(new AbortController().signal);
     expect(outcome.foreignWritesRepaired).to.equal(1);
     const bulk = follower.transport.sent.find((r) => r.path.endsWith('/_bulk'));
-    expect(bulk?.ndjson?.split('\n')[1]).to.equal(SOURCE);
+    expect(bulk?.ndjson?.toString().split('\n')[1]).to.equal(SOURCE);
     expect(parsedSources).to.deep.equal([]);
   });
 

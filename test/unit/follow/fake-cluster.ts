@@ -167,7 +167,7 @@ export class FakeCluster {
       if (existing && existing.version >= op.version) return { outcome: 'already_applied', id: op.id };
       i.maxSeqNo += 1;
       if (op.op === 'delete') i.docs.delete(op.id);
-      else i.docs.set(op.id, { seqNo: i.maxSeqNo, version: op.version, sourceJson: op.sourceJson, routing: op.routing });
+      else i.docs.set(op.id, { seqNo: i.maxSeqNo, version: op.version, sourceJson: Buffer.from(op.sourceJson).toString(), routing: op.routing });
       if (i.globalCheckpoint !== null) i.globalCheckpoint = i.maxSeqNo;
       return { outcome: 'applied', id: op.id, seqNo: i.maxSeqNo };
     });

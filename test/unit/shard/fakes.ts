@@ -284,6 +284,8 @@ export class FakeFollower implements FollowerShardWriter {
   itemFailure: ((op: ExternalOp, attemptForId: number) => ClusterResponseError | undefined) | undefined;
   writesInFlight = 0;
   maxWritesInFlight = 0;
+  /** What `concurrencyLimit()` answers, as a shared budget would; undefined: no such limit. */
+  sharedLimit: number | undefined;
   #hold = false;
   readonly #held: HeldWrite[] = [];
 
@@ -307,6 +309,10 @@ export class FakeFollower implements FollowerShardWriter {
     if (!w) throw new Error(`fake follower: no held write #${index}`);
     w.release();
     return w.ops;
+  }
+
+  concurrencyLimit(): number {
+    return this.sharedLimit ?? Number.POSITIVE_INFINITY;
   }
 
   async write(ops: readonly ExternalOp[], signal: AbortSignal): Promise<BulkItemResult[]> {
@@ -348,7 +354,7 @@ export class FakeFollower implements FollowerShardWriter {
     const existing = this.docs.get(op.id);
     if (existing && existing.version >= op.version) return { outcome: 'already_applied', id: op.id };
     if (op.op === 'delete') this.docs.delete(op.id);
-    else this.docs.set(op.id, { version: op.version, sourceJson: op.sourceJson });
+    else this.docs.set(op.id, { version: op.version, sourceJson: Buffer.from(op.sourceJson).toString() });
     return { outcome: 'applied', id: op.id };
   }
 

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { ClusterConnectionError, ClusterResponseError } from '../../../src/cluster/errors.js';
 import { ShardTaskStates } from '../../../src/shard/shard-follow-task.js';
 import { abortError } from '../../../src/util/sleep.js';
-import type { FollowParams } from '../../../src/shard/follow-params.js';
+import { DEFAULT_FOLLOW_PARAMS, type FollowParams } from '../../../src/shard/follow-params.js';
 import { FakeLeader, fillLeader, harness, responseError, turns, until, withDeadline, type Harness } from './fakes.js';
 import { mulberry32, randomInt } from '../../helpers/prng.js';
 
@@ -267,7 +267,55 @@ describe('ShardFollowTask', () => {
     });
   });
 
+  describe('coordinateReads with max_outstanding_read_requests at its default', () => {
+    it('keeps at most two reads in flight and two write requests\' worth of operations ahead of the writes', async () => {
+      const h = make({ params: { max_outstanding_read_requests: DEFAULT_FOLLOW_PARAMS.max_outstanding_read_requests, max_read_request_operation_count: 10, max_write_request_operation_count: 10 } });
+      h.follower.hold();
+      fillLeader(h.leader, 500);
+      h.leader.advance();
+      h.task.start();
+      // Writes held: both bulk slots fill, then reads stop once 20 operations wait (a read may bring 9 more).
+      await until(() => h.follower.held.length === 2 && h.task.stats().outstanding_read_requests === 0 && h.task.stats().write_buffer_operation_count >= 20, 2000,
+        () => `reads stopped ahead of held writes: ${JSON.stringify(h.task.stats())}`);
+      expect(h.leader.maxReadsInFlight).to.equal(2);
+      expect(h.task.stats().peak_write_buffer_operation_count).to.be.at.most(29);
+      expect(h.task.stats().last_requested_seq_no).to.be.below(100);
+      h.follower.releaseAll();
+      await until(h.converged, 3000);
+      expect(h.leader.maxReadsInFlight).to.equal(2);
+    });
+
+    it('uses a max_outstanding_read_requests that was set as given', async () => {
+      const h = make({ params: { max_outstanding_read_requests: 5, max_read_request_operation_count: 10 } });
+      h.leader.holdReads();
+      fillLeader(h.leader, 500);
+      h.leader.advance();
+      h.task.start();
+      await until(() => h.leader.readsInFlight === 5, 2000, () => `5 reads in flight, saw ${h.leader.readsInFlight}`);
+      h.leader.releaseReads();
+      await until(h.converged, 3000);
+      expect(h.leader.maxReadsInFlight).to.equal(5);
+    });
+  });
+
   describe('coordinateWrites', () => {
+    it('sends no more bulk requests at once than the writer\'s shared limit allows, following it as it changes', async () => {
+      const h = make({ params: { max_outstanding_write_requests: 4, max_write_request_operation_count: 5 } });
+      h.follower.sharedLimit = 1;
+      h.follower.hold();
+      fillLeader(h.leader, 200);
+      h.leader.advance();
+      h.task.start();
+      await until(() => h.follower.held.length === 1 && h.task.stats().write_buffer_operation_count > 0);
+      expect(h.task.stats().outstanding_write_requests).to.equal(1);
+      h.follower.sharedLimit = 3;
+      h.follower.releaseAt(0);
+      await until(() => h.follower.held.length === 3, 2000, () => `3 held writes, saw ${h.follower.held.length}`);
+      h.follower.releaseAll();
+      await until(h.converged, 3000);
+      expect(h.follower.maxWritesInFlight).to.equal(3);
+    });
+
     it('never has more than max_outstanding_write_requests bulk requests in flight', async () => {
       const h = make({ params: { max_outstanding_write_requests: 2, max_write_request_operation_count: 4 } });
       fillLeader(h.leader, 500, { distinctIds: 300, random: mulberry32(6) });
