@@ -17,9 +17,10 @@ import { stopAllDaemonProcesses } from '../test/helpers/daemon-process.js';
 import { type BenchNode, pairHasTools, startPair, stopNodes } from './lib/context.js';
 import { readConfig, type BenchConfig, type PairName } from './lib/env.js';
 import {
-  activeChildren, ccrBootstrap, type RequestShape, ceiling, ceilingBodies, type Ctx, elasticdumpBootstrap, ensureElasticdump, lagAtRate, loadLeader,
+  activeChildren, ccrBootstrap, ccrBootstrapMany, loadMany, type ManySources, type RequestShape, ceiling, ceilingBodies, type Ctx, elasticdumpBootstrap, ensureElasticdump, lagAtRate, loadLeader,
   reindexBootstrap, saturatedTail, tuneCeiling, writeBlocked,
 } from './lib/phases.js';
+import { svgCharts, type Series } from './lib/plot.js';
 import { formatProfile, summarizeProfile } from './lib/profile.js';
 import { pin, tasksetAvailable } from './lib/proc.js';
 import { markdown, ok, type Failure, type Maybe, type ModeResult, type PairResult, type RepResult } from './lib/report.js';
@@ -77,6 +78,8 @@ async function runPair(cfg: BenchConfig, pair: PairName, skipped: string[]): Pro
     const elasticdump = tools ? await ensureElasticdump(REPO_ROOT, log) : undefined;
     const phaseParams = cfg.phaseParams === 'tuned' ? cfg.tuned : {};
     const has = (phase: string): boolean => cfg.phases.includes(phase);
+    // The same documents in all, spread over many indices: a daemon following many at once should be as fast as following one.
+    const manySources: ManySources | undefined = has('many') && cfg.modes.includes('shared') ? await loadMany({ leader, seed: cfg.seed, log }, cfg.many, Math.round(cfg.docs / cfg.many)) : undefined;
     const modes: ModeResult[] = [];
 
     for (const mode of cfg.modes) {
@@ -102,6 +105,11 @@ async function runPair(cfg: BenchConfig, pair: PairName, skipped: string[]): Pro
           const ccrTuned = await ccrBootstrap(ctx, cfg.tuned);
           log(`${pair} ${mode} rep ${rep}: ccr-follow tuned ${rate(ccrTuned.docsPerSecond)}, daemon ${ccrTuned.toolCpuPer100k.toFixed(2)} CPU-s/100k, ${shape(ccrTuned.requests)}`);
           Object.assign(r, { ccrDefault, ccrTuned });
+        }
+        if (manySources && !pinned) {
+          r.many = await attempt('many indices', () => ccrBootstrapMany(ctx, manySources, {}));
+          const m = ok(r.many);
+          if (m) log(`${pair} rep ${rep}: ${m.indices} indices at once ${rate(m.docsPerSecond)}, daemon ${m.daemonCpuPer100k.toFixed(2)} CPU-s/100k, peak RSS ${m.peakRssMb.toFixed(0)} MB`);
         }
         if (tools && has('tools')) {
           r.reindex = await attempt('_reindex', () => reindexBootstrap(ctx));
@@ -161,6 +169,26 @@ async function runPair(cfg: BenchConfig, pair: PairName, skipped: string[]): Pro
   }
 }
 
+/** Lag over time in the tail phases, one line per repetition: applied latency at a fixed rate, and documents behind while saturated. */
+function lagPlot(result: PairResult): string | undefined {
+  const shared = result.modes.find((m) => m.mode === 'shared');
+  if (!shared) return undefined;
+  const lag: Series[] = [];
+  const tail: Series[] = [];
+  for (const r of shared.reps) {
+    const l = ok(r.lag);
+    if (l) lag.push({ name: `rep ${r.rep} (${Math.round(l.docsPerSecond)} docs/s)`, points: l.appliedSeries });
+    const t = ok(r.tail);
+    if (t) tail.push({ name: `rep ${r.rep}`, points: t.lagSeries });
+  }
+  if (lag.length === 0 && tail.length === 0) return undefined;
+  const title = `${result.leader} → ${result.follower}, default parameters`;
+  return svgCharts([
+    { title: `${title}: leader write → applied on the follower (realtime GET)`, xLabel: 'seconds since the first write', yLabel: 'ms', series: lag, goal: { y: 500, label: 'p99 goal 500 ms' } },
+    { title: `${title}: saturated tail, documents written but not yet on the follower`, xLabel: 'seconds since the writers started', yLabel: 'documents behind', series: tail },
+  ]);
+}
+
 async function main(): Promise<void> {
   const cfg = readConfig();
   log(`config: ${JSON.stringify(cfg)}`);
@@ -180,7 +208,9 @@ async function main(): Promise<void> {
   for (const pair of effective.pairs) {
     const result = await runPair(effective, pair, skipped.splice(0));
     const day = result.date.slice(0, 10);
-    const md = markdown(result);
+    const plot = lagPlot(result);
+    if (plot) await writeFile(join(resultsDir, `${day}-${pair}-lag.svg`), plot);
+    const md = markdown(result) + (plot ? `\nLag over time: [${day}-${pair}-lag.svg](${day}-${pair}-lag.svg)\n` : '');
     await writeFile(join(resultsDir, `${day}-${pair}.json`), `${JSON.stringify(result, null, 2)}\n`);
     await writeFile(join(resultsDir, `${day}-${pair}.md`), md);
     console.log(`\n${md}`);

@@ -26,8 +26,10 @@ export interface BenchConfig {
   readonly blockedBuffer: string;
   /** Node heap for every node (BENCH_HEAP, 1g). */
   readonly heap: string;
-  /** BENCH_PHASES, comma-separated subset of ceiling,ccr,tools,tail,lag,blocked (default all; the ceiling always runs). */
+  /** BENCH_PHASES, comma-separated subset of ceiling,ccr,many,tools,tail,lag,blocked (default all; the ceiling always runs). */
   readonly phases: readonly string[];
+  /** Indices of the many-indices bootstrap (BENCH_MANY, 20), sharing BENCH_DOCS between them. */
+  readonly many: number;
 }
 
 function int(name: string, def: number): number {
@@ -64,6 +66,7 @@ export function readConfig(): BenchConfig {
     phaseParams,
     blockedBuffer: process.env['BENCH_BLOCKED_BUFFER'] ?? '16mb',
     heap: process.env['BENCH_HEAP'] ?? '1g',
-    phases: (process.env['BENCH_PHASES'] ?? 'ceiling,ccr,tools,tail,lag,blocked').split(',').map((p) => p.trim()),
+    phases: (process.env['BENCH_PHASES'] ?? 'ceiling,ccr,many,tools,tail,lag,blocked').split(',').map((p) => p.trim()),
+    many: int('BENCH_MANY', 20),
   };
 }

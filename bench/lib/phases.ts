@@ -311,6 +311,8 @@ export interface TailResult {
   readonly requests: RequestShape;
   /** Refreshes of the leader index per second (summed over its 3 shards) while written and followed. */
   readonly leaderRefreshesPerSecond: number;
+  /** [seconds since the writers started, documents written to the leader but not yet indexed on the follower], every second. */
+  readonly lagSeries: (readonly [number, number])[];
 }
 
 async function followEmpty(ctx: Ctx, params: Readonly<Record<string, unknown>>, prefix: string): Promise<{ leaderIndex: string; followerIndex: string; daemon: DaemonProcess }> {
@@ -346,9 +348,20 @@ export async function saturatedTail(ctx: Ctx, params: Readonly<Record<string, un
         written += BATCH;
       }
     };
+    const began = performance.now();
     const writers = Promise.all([writer(), writer()]);
     // Awaited below; marked handled now so a failure while we sleep is not an unhandled rejection.
     writers.catch(() => undefined);
+    // Documents acknowledged by the leader and not yet indexed by the follower, once a second, until drained.
+    const lagSeries: [number, number][] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      for (let tick = 1; sampling; tick += 1) {
+        await sleep(Math.max(0, began + tick * 1000 - performance.now()));
+        const acknowledged = written;
+        lagSeries.push([(performance.now() - began) / 1000, Math.max(0, acknowledged - await indexedOps(ctx.follower, f.followerIndex))]);
+      }
+    })();
     await sleep(Math.max(0, end - performance.now()));
     const atEnd = await indexedOps(ctx.follower, f.followerIndex);
     const writtenAtEnd = written;
@@ -357,6 +370,8 @@ export async function saturatedTail(ctx: Ctx, params: Readonly<Record<string, un
     const seqNos = await ctx.leader.rest.shardSeqNos(f.leaderIndex);
     await waitCaughtUp(f.daemon, ctx.follower, f.followerIndex, new Map([...seqNos].map(([s, v]) => [s, v.maxSeqNo])), written, 10 * 60_000, 20);
     const drainSeconds = (performance.now() - stopped) / 1000;
+    sampling = false;
+    await sampler;
     const cpu = delta(s0, snapshot(ctx.leader, ctx.follower, f.daemon.pid));
     const requests = requestShape(await stats(f.daemon, f.followerIndex));
     const leaderRefreshesPerSecond = ((await refreshCount(ctx.leader, f.leaderIndex)) - refreshes0) / cpu.seconds;
@@ -372,6 +387,7 @@ export async function saturatedTail(ctx: Ctx, params: Readonly<Record<string, un
       daemonCpuPer100k: (cpu.daemon / written) * 100_000,
       cpu,
       requests,
+      lagSeries,
     };
   } finally {
     await cleanup(ctx, f);
@@ -389,6 +405,8 @@ export interface LagResult {
   readonly requests: RequestShape;
   readonly daemonCpuPer100k: number;
   readonly leaderRefreshesPerSecond: number;
+  /** [seconds since the first write, ms from the leader's acknowledgement to applied] per probe. */
+  readonly appliedSeries: (readonly [number, number])[];
 }
 
 /**
@@ -406,12 +424,14 @@ export async function lagAtRate(ctx: Ctx, params: Readonly<Record<string, unknow
     const pendingSearchable = new Map<string, number>();
     const appliedMs: number[] = [];
     const searchableMs: number[] = [];
+    const appliedSeries: [number, number][] = [];
     const refreshes0 = await refreshCount(ctx.leader, f.leaderIndex);
     const s0 = snapshot(ctx.leader, ctx.follower, f.daemon.pid);
     let writing = true;
     let probes = 0;
     let lastAck = performance.now();
 
+    const start = performance.now();
     const poller = (async () => {
       while (writing || pendingApplied.size > 0 || pendingSearchable.size > 0) {
         const started = performance.now();
@@ -421,7 +441,9 @@ export async function lagAtRate(ctx: Ctx, params: Readonly<Record<string, unknow
           aIds.length === 0 ? undefined : ctx.follower.rest.request<{ docs: { _id: string; found?: boolean }[] }>('POST', `/${f.followerIndex}/_mget?_source=false`, { ids: aIds }).then((res) => {
             const now = performance.now();
             for (const d of res.docs) if (d.found) {
-              appliedMs.push(now - pendingApplied.get(d._id)!);
+              const acked = pendingApplied.get(d._id)!;
+              appliedMs.push(now - acked);
+              appliedSeries.push([(acked - start) / 1000, now - acked]);
               pendingApplied.delete(d._id);
             }
           }),
@@ -438,7 +460,6 @@ export async function lagAtRate(ctx: Ctx, params: Readonly<Record<string, unknow
       }
     })();
 
-    const start = performance.now();
     const inflight = new Set<Promise<void>>();
     let writeError: unknown;
     const ticks = Math.round((seconds * 1000) / TICK_MS);
@@ -471,6 +492,7 @@ export async function lagAtRate(ctx: Ctx, params: Readonly<Record<string, unknow
     const sum = (v: number[]): { p50: number; p99: number; max: number } => ({ p50: percentile(v, 50), p99: percentile(v, 99), max: v.length ? Math.max(...v) : NaN });
     return {
       docsPerSecond: perTick * (1000 / TICK_MS), probes, lost, appliedMs: sum(appliedMs), searchableMs: sum(searchableMs), requests,
+      appliedSeries: appliedSeries.sort((a, b) => a[0] - b[0]),
       daemonCpuPer100k: (cpu.daemon / (ticks * perTick)) * 100_000,
       leaderRefreshesPerSecond: ((await refreshCount(ctx.leader, f.leaderIndex)) - refreshes0) / cpu.seconds,
     };
@@ -538,5 +560,60 @@ export async function writeBlocked(ctx: Ctx, params: Readonly<Record<string, unk
     };
   } finally {
     await cleanup(ctx, f);
+  }
+}
+
+// --- many indices bootstrapping at once -------------------------------------------------------
+
+export interface ManySources {
+  readonly indices: readonly string[];
+  readonly checkpoints: ReadonlyMap<string, ReadonlyMap<number, number>>;
+  readonly docsEach: number;
+}
+
+export interface ManyResult {
+  readonly indices: number;
+  readonly docs: number;
+  readonly seconds: number;
+  readonly docsPerSecond: number;
+  readonly daemonCpuPer100k: number;
+  readonly peakRssMb: number;
+}
+
+/** `count` leader indices of 3 shards holding `docsEach` documents each, loaded once per pair. */
+export async function loadMany(ctx: Pick<Ctx, 'leader' | 'seed' | 'log'>, count: number, docsEach: number): Promise<ManySources> {
+  const indices = Array.from({ length: count }, (_, i) => `bench-many-${String(i).padStart(2, '0')}`);
+  const checkpoints = new Map<string, ReadonlyMap<number, number>>();
+  for (const index of indices) checkpoints.set(index, await loadLeader(ctx, index, docsEach));
+  return { indices, checkpoints, docsEach };
+}
+
+/**
+ * One daemon follows every index of `sources` at once (all PUT follow together): from the first
+ * request until every shard of every follower has reached its leader's checkpoint. The bench polls
+ * one `_stats` of all the follower indices, not the daemon, until they hold every document.
+ */
+export async function ccrBootstrapMany(ctx: Ctx, sources: ManySources, params: Readonly<Record<string, unknown>>): Promise<ManyResult> {
+  const prefix = name('bench-many-f');
+  const followers = sources.indices.map((leaderIndex) => ({ leaderIndex, followerIndex: `${prefix}-${leaderIndex.slice(-2)}` }));
+  const total = sources.docsEach * sources.indices.length;
+  const daemon = await startPinnedDaemon(ctx);
+  try {
+    const s0 = snapshot(ctx.leader, ctx.follower, daemon.pid);
+    await Promise.all(followers.map((f) => follow(daemon, f.leaderIndex, f.followerIndex, params)));
+    await waitFor(async () => {
+      if (!daemon.running) throw new Error('the daemon exited');
+      return (await indexedOps(ctx.follower, `${prefix}-*`)) >= total;
+    }, { timeoutMs: 30 * 60_000, intervalMs: 100, message: `${followers.length} followers to index ${total} operations` });
+    for (const f of followers) await waitCaughtUp(daemon, ctx.follower, f.followerIndex, sources.checkpoints.get(f.leaderIndex)!, sources.docsEach, 60_000);
+    const cpu = delta(s0, snapshot(ctx.leader, ctx.follower, daemon.pid));
+    return {
+      indices: followers.length, docs: total, seconds: cpu.seconds, docsPerSecond: total / cpu.seconds,
+      daemonCpuPer100k: (cpu.daemon / total) * 100_000, peakRssMb: peakRssBytes(daemon.pid) / 2 ** 20,
+    };
+  } finally {
+    await daemon.stop(60_000);
+    // By name: Elasticsearch 8 refuses to delete indices by wildcard (action.destructive_requires_name).
+    await ctx.follower.rest.deleteIndex(followers.map((f) => f.followerIndex).join(','));
   }
 }
