@@ -9,7 +9,7 @@ import { detectFlavor } from './detect-flavor.js';
 import { chunkNames, expressionPath } from './index-expressions.js';
 import { parseLossless, parseWithRawValues, stringifyLossless, type RawJson } from './raw-json.js';
 import type {
-  BulkItemResult, DocumentCondition, DocumentLookup, VersionedDocument, DocumentWrite, ClusterInfo, ExternalOp, IndexMetadata, MetadataVersions, SeqNoHit, SeqNoSearch, ShardSeqNoState,
+  BulkItemResult, DocumentCondition, DocumentLookup, VersionedDocument, DocumentWrite, ClusterInfo, ExternalOp, IndexMetadata, IndexVersions, SeqNoHit, SeqNoSearch, ShardSeqNoState,
 } from './types.js';
 import type { IndexStateMetadata, IndexStatesAnswer, ResolveIndexAnswer, ShardCopyState } from './types.js';
 
@@ -267,10 +267,16 @@ export class ClusterClient {
     };
   }
 
-  /** The mapping / settings / aliases versions only: cheap enough to check before every write. */
-  async metadataVersions(index: string, signal?: AbortSignal): Promise<MetadataVersions> {
+  /**
+   * The mapping / settings / aliases versions and the index's uuid, in one small cluster-state read:
+   * cheap enough for every read of operations (the uuid proves which index they came from).
+   */
+  async metadataVersions(index: string, signal?: AbortSignal): Promise<IndexVersions> {
     const s = await this.#clusterStateOf(index, signal);
-    return { mappingVersion: s.mapping_version ?? 0, settingsVersion: s.settings_version ?? 0, aliasesVersion: s.aliases_version ?? 0 };
+    return {
+      mappingVersion: s.mapping_version ?? 0, settingsVersion: s.settings_version ?? 0, aliasesVersion: s.aliases_version ?? 0,
+      uuid: s.settings?.index?.uuid ?? '',
+    };
   }
 
   /** The index's uuid: it changes when an index is deleted and created again under its name. */
@@ -298,7 +304,7 @@ export class ClusterClient {
     const res = await this.#transport.request<{ metadata?: { indices?: Record<string, ClusterStateIndex> } }>('read index versions', {
       method: 'GET',
       path: `/_cluster/state/metadata/${encodeURIComponent(index)}`,
-      query: { filter_path: 'metadata.indices.*.state,metadata.indices.*.mapping_version,metadata.indices.*.settings_version,metadata.indices.*.aliases_version,metadata.indices.*.routing_num_shards' },
+      query: { filter_path: 'metadata.indices.*.state,metadata.indices.*.mapping_version,metadata.indices.*.settings_version,metadata.indices.*.aliases_version,metadata.indices.*.routing_num_shards,metadata.indices.*.settings.index.uuid' },
     }, signal);
     const found = Object.values(res.body.metadata?.indices ?? {})[0];
     if (!found) {
@@ -567,4 +573,5 @@ interface ClusterStateIndex {
   settings_version?: number;
   aliases_version?: number;
   routing_num_shards?: number;
+  settings?: { index?: { uuid?: string } };
 }

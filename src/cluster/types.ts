@@ -95,6 +95,11 @@ export interface MetadataVersions {
   readonly aliasesVersion: number;
 }
 
+/** Metadata versions, with the uuid of the index they were read from (one cluster-state read). */
+export interface IndexVersions extends MetadataVersions {
+  readonly uuid: string;
+}
+
 /** An ordinary (non-replication) document write. */
 export type DocumentWrite =
   | { readonly op: 'index'; readonly id?: string; readonly routing?: string; readonly source: Record<string, unknown> }

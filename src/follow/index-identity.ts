@@ -7,15 +7,21 @@
  * was read from the expected index: it resolves only after a uuid read that started after the call
  * found the expected uuid (an index never gets an old uuid back). Concurrent callers share reads:
  * a caller arriving while a read is in flight waits for the next one, which serves all who queued.
+ *
+ * The uuid is read with the index's metadata versions (one cluster-state read), which `confirm()`
+ * returns: read after the caller's own read, they cover every document it saw (a document's
+ * mapping is in the cluster state before the document is indexed), so a shard reader needs no
+ * other metadata read.
  */
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { IndexReplacedError } from '../cluster/errors.js';
+import type { IndexVersions } from '../cluster/types.js';
 import { abortError, raceAbort } from '../util/sleep.js';
 
 export class IndexIdentity {
   readonly #lifetime = new AbortController();
-  #inflight: Promise<void> | undefined;
-  #queued: Promise<void> | undefined;
+  #inflight: Promise<IndexVersions> | undefined;
+  #queued: Promise<IndexVersions> | undefined;
 
   constructor(
     private readonly client: ClusterClient,
@@ -29,10 +35,13 @@ export class IndexIdentity {
     if (uuid !== this.uuid) throw new IndexReplacedError({ alias: this.client.alias, role: this.role, index: this.index, expectedUuid: this.uuid, foundUuid: uuid });
   }
 
-  /** Resolves once a uuid read started after this call confirms the index; rejects with its error otherwise. */
-  confirm(signal: AbortSignal): Promise<void> {
+  /**
+   * Resolves once a uuid read started after this call confirms the index, with the metadata
+   * versions read with it; rejects with its error otherwise.
+   */
+  confirm(signal: AbortSignal): Promise<IndexVersions> {
     if (signal.aborted) return Promise.reject(abortError());
-    let shared: Promise<void>;
+    let shared: Promise<IndexVersions>;
     if (this.#inflight === undefined) {
       shared = this.#start();
     } else {
@@ -50,8 +59,12 @@ export class IndexIdentity {
     this.#lifetime.abort();
   }
 
-  #start(): Promise<void> {
-    const run = (async () => this.check(await this.client.indexUuid(this.index, this.#lifetime.signal)))();
+  #start(): Promise<IndexVersions> {
+    const run = (async () => {
+      const versions = await this.client.metadataVersions(this.index, this.#lifetime.signal);
+      this.check(versions.uuid);
+      return versions;
+    })();
     this.#inflight = run;
     const clear = (): void => {
       if (this.#inflight === run) this.#inflight = undefined;

@@ -12,13 +12,13 @@
  *   which starts when it ends and covers everything seen by then. (Starting a refresh for every
  *   new checkpoint queued them on the leader's one-thread refresh pool under writes: 5–9 a second,
  *   each waiting behind the others, so reads waited seconds for visibility.)
- *   With the refresh it reads the leader's metadata versions, which therefore cover every
- *   operation made visible by it (the mapping of a document is updated before the document is).
+ *   The metadata versions that cover what a read found are read after it, with the index's uuid
+ *   (index-identity.ts), not here.
  */
 import { setMaxListeners } from 'node:events';
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { ClusterShardUnavailableError } from '../cluster/errors.js';
-import type { MetadataVersions, ShardSeqNoState } from '../cluster/types.js';
+import type { ShardSeqNoState } from '../cluster/types.js';
 import type { LeaderCheckpoint } from '../shard/ports.js';
 import { abortError, raceAbort, sleep as realSleep, type Sleep } from '../util/sleep.js';
 
@@ -40,7 +40,7 @@ interface Waiter {
 interface Refresh {
   /** Global checkpoint per shard that this refresh makes visible. */
   readonly covers: ReadonlyMap<number, number>;
-  readonly done: Promise<MetadataVersions>;
+  readonly done: Promise<void>;
 }
 
 export class LeaderIndexWatcher {
@@ -57,10 +57,9 @@ export class LeaderIndexWatcher {
   #wakeUp: AbortController | undefined;
   #latest = new Map<number, ShardSeqNoState>();
   #visibleUpTo = new Map<number, number>();
-  #visibleVersions: MetadataVersions | undefined;
   #current: Refresh | undefined;
   /** The refresh that starts when `#current` ends, shared by every caller it does not cover. */
-  #next: Promise<MetadataVersions> | undefined;
+  #next: Promise<void> | undefined;
 
   constructor(client: ClusterClient, index: string, options: WatcherOptions = {}) {
     this.#client = client;
@@ -105,11 +104,11 @@ export class LeaderIndexWatcher {
 
   /**
    * Resolves once every operation of `shard` up to `seqNo` (at or below a global checkpoint this
-   * watcher reported) is visible to search; returns the leader's metadata versions read after it.
+   * watcher reported) is visible to search.
    */
-  async ensureVisible(shard: number, seqNo: number, signal: AbortSignal): Promise<MetadataVersions> {
+  async ensureVisible(shard: number, seqNo: number, signal: AbortSignal): Promise<void> {
     if (signal.aborted) throw abortError();
-    if ((this.#visibleUpTo.get(shard) ?? -1) >= seqNo && this.#visibleVersions) return this.#visibleVersions;
+    if ((this.#visibleUpTo.get(shard) ?? -1) >= seqNo) return;
     const known = this.#latest.get(shard)?.globalCheckpoint ?? -1;
     if (known < seqNo) throw new Error(`shard ${shard}: seq_no ${seqNo} is above every global checkpoint seen (${known})`);
     const current = this.#current;
@@ -136,10 +135,7 @@ export class LeaderIndexWatcher {
     const signal = this.#lifetime.signal;
     const done = (async () => {
       await this.#client.refresh(this.#index, signal);
-      const versions = await this.#client.metadataVersions(this.#index, signal);
       for (const [shard, gcp] of covers) this.#visibleUpTo.set(shard, Math.max(gcp, this.#visibleUpTo.get(shard) ?? -1));
-      if (!this.#visibleVersions || versions.mappingVersion >= this.#visibleVersions.mappingVersion) this.#visibleVersions = versions;
-      return versions;
     })();
     const refresh: Refresh = { covers, done };
     this.#current = refresh;

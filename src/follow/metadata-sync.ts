@@ -67,13 +67,11 @@ export class MetadataSync {
    * under the same name has a history that must not be mixed with the old one.
    */
   async watch(intervalMs: number, signal: AbortSignal, onError: (err: unknown) => void): Promise<void> {
-    const { leader, leaderIndex, leaderIdentity, followerIdentity } = this.#o;
+    const { leaderIdentity, followerIdentity } = this.#o;
     while (!signal.aborted) {
       try {
-        // The uuid reads are shared with the shard readers' confirmations (index-identity.ts).
-        const [versions] = await Promise.all([
-          leader.metadataVersions(leaderIndex, signal), followerIdentity.confirm(signal), leaderIdentity.confirm(signal),
-        ]);
+        // The uuid and version reads are shared with the shard readers' confirmations (index-identity.ts).
+        const [versions] = await Promise.all([leaderIdentity.confirm(signal), followerIdentity.confirm(signal)]);
         await this.ensure(versions, signal);
       } catch (err) {
         if (signal.aborted) return;

@@ -27,7 +27,7 @@ export class LeaderShardReaderImpl implements LeaderShardReader {
   }
 
   async read(fromExclusive: number, toInclusive: number, signal: AbortSignal): Promise<SeqNoHit[]> {
-    const versions = await this.watcher.ensureVisible(this.shard, toInclusive, signal);
+    await this.watcher.ensureVisible(this.shard, toInclusive, signal);
     const size = Math.min(this.pageSize, MAX_PAGE_SIZE);
     const hits: SeqNoHit[] = [];
     let searchAfter: number | undefined;
@@ -38,9 +38,11 @@ export class LeaderShardReaderImpl implements LeaderShardReader {
       searchAfter = page[page.length - 1]!.seqNo;
     }
     // These hits are the follow's history only if they came from the index it started with: a leader
-    // index deleted and created again under its name has a new one (its seq_nos start over).
+    // index deleted and created again under its name has a new one (its seq_nos start over). The
+    // same read, started after the search, gives the metadata versions that cover every hit.
+    const versions = await this.identity.confirm(signal);
     // Mapping before documents: the follower must know every field these hits may carry.
-    await Promise.all([this.identity.confirm(signal), this.metadata.ensure(versions, signal)]);
+    await this.metadata.ensure(versions, signal);
     return hits;
   }
 }

@@ -44,7 +44,7 @@ function indexAnswers(source: string, version: number, uuid: string): Answer {
     if (path.endsWith('/_count')) return '{"count":1,"_shards":{"total":1,"successful":1,"failed":0}}';
     if (path.endsWith('/_settings/index.uuid')) return `{"idx":{"settings":{"index":{"uuid":"${uuid}"}}}}`;
     if (path === '/idx') return `{"idx":{"aliases":{},"mappings":{},"settings":{"index.uuid":"${uuid}","index.number_of_shards":"1"}}}`;
-    if (path.startsWith('/_cluster/state/')) return '{"metadata":{"indices":{"idx":{"state":"open","mapping_version":1,"settings_version":1,"aliases_version":1,"routing_num_shards":1}}}}';
+    if (path.startsWith('/_cluster/state/')) return `{"metadata":{"indices":{"idx":{"state":"open","settings":{"index":{"uuid":"${uuid}"}},"mapping_version":1,"settings_version":1,"aliases_version":1,"routing_num_shards":1}}}}`;
     if (path.endsWith('/_mget')) return `{"docs":[{"_index":"idx","_id":"d1","_version":${version},"_seq_no":4,"_primary_term":1,"_routing":"r1","found":true,"_source":${source}}]}`;
     if (path.endsWith('/_search')) {
       const after = (req.body as { search_after?: number[] }).search_after;

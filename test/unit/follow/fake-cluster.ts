@@ -9,7 +9,7 @@
 import type { ClusterClient } from '../../../src/cluster/cluster-client.js';
 import { ClusterResponseError } from '../../../src/cluster/errors.js';
 import type {
-  BulkItemResult, DocumentLookup, ExternalOp, IndexMetadata, MetadataVersions, SeqNoHit, SeqNoSearch, ShardSeqNoState,
+  BulkItemResult, DocumentLookup, ExternalOp, IndexMetadata, IndexVersions, SeqNoHit, SeqNoSearch, ShardSeqNoState,
 } from '../../../src/cluster/types.js';
 import { abortError } from '../../../src/util/sleep.js';
 
@@ -108,8 +108,9 @@ export class FakeCluster {
     };
   }
 
-  async metadataVersions(index: string, signal?: AbortSignal): Promise<MetadataVersions> {
-    return { ...this.#index('metadataVersions', index, signal).versions };
+  async metadataVersions(index: string, signal?: AbortSignal): Promise<IndexVersions> {
+    const i = this.#index('metadataVersions', index, signal);
+    return { ...i.versions, uuid: i.uuid };
   }
 
   async indexUuid(index: string, signal?: AbortSignal): Promise<string> {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { ClusterClient } from '../../../src/cluster/cluster-client.js';
 import { kindOf } from '../../../src/cluster/classify.js';
 import { IndexReplacedError } from '../../../src/cluster/errors.js';
+import type { IndexVersions } from '../../../src/cluster/types.js';
 import { IndexIdentity } from '../../../src/follow/index-identity.js';
 
 /** Answers uuid reads one at a time, when the test says so. */
@@ -11,9 +12,9 @@ class FakeCluster {
   readonly open: (() => void)[] = [];
   reads = 0;
 
-  indexUuid(): Promise<string> {
+  metadataVersions(): Promise<IndexVersions> {
     this.reads += 1;
-    return new Promise((resolve) => this.open.push(() => resolve(this.uuid)));
+    return new Promise((resolve) => this.open.push(() => resolve({ uuid: this.uuid, mappingVersion: 1, settingsVersion: 1, aliasesVersion: 1 })));
   }
 
   answer(): void {

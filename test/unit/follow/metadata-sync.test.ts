@@ -52,7 +52,7 @@ describe('MetadataSync', () => {
     expect(followerIndex.settings, 'replicas are the follower\'s own').to.not.have.property('index.number_of_replicas');
     expect(followerIndex.mappings).to.deep.equal({ properties: { price: { type: 'long' } } });
     expect(followerIndex.aliases).to.deep.equal({ 'orders-read': { is_write_index: false } });
-    expect(sync.followerVersions).to.deep.equal(followerIndex.versions);
+    expect(sync.followerVersions).to.deep.include(followerIndex.versions);
 
     const calls = leader.calls.length;
     await sync.ensure(leaderIndex.versions, never);
