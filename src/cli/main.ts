@@ -166,7 +166,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       }
       if (many) {
         const result = await requestPromoteMany(await client(), opts);
-        print(opts.json === true, result, () => renderPromoteMany(result));
+        // performance.timeOrigin: this process's start, so the wait printed includes starting the command.
+        const commandMillis = Date.now() - performance.timeOrigin;
+        print(opts.json === true, result, () => renderPromoteMany(result, commandMillis));
         if (!result.succeeded) exitCode = ExitCodes.failed;
         return;
       }

@@ -38,7 +38,8 @@ const RESULT_TEXT: Readonly<Record<IndexOutcome['result'], string>> = {
   failed: 'failed',
 };
 
-export function renderPromoteMany(a: PromoteManyAnswer): string {
+/** `commandMillis`: from this process's start to the answer, what the operator waited (the daemon's RTO starts at the request). */
+export function renderPromoteMany(a: PromoteManyAnswer, commandMillis?: number): string {
   const lines: string[] = [];
   if (a.pausedAutoFollowPatterns.length > 0) {
     lines.push(`${a.dryRun ? 'would pause' : 'paused'} auto-follow pattern(s) ${a.pausedAutoFollowPatterns.join(', ')}: `
@@ -63,7 +64,10 @@ export function renderPromoteMany(a: PromoteManyAnswer): string {
     const unknown = a.total.unknownFollowers > 0 ? ` (${a.total.unknownFollowers} follower(s) had not seen the leader since the daemon started: their seconds are unknown)` : '';
     lines.push(`RPO: at least ${a.total.operationsMissingAtLeast} operation(s) and ${seconds} of the leader's writes may be missing, over ${a.total.followers} follower(s)${unknown}`);
   }
-  if (a.rtoMillis !== undefined) lines.push(`RTO: ${(a.rtoMillis / 1000).toFixed(1)} s from the command to the last index writable`);
+  if (a.rtoMillis !== undefined) {
+    const command = commandMillis === undefined ? '' : ` (${(commandMillis / 1000).toFixed(1)} s since the command started)`;
+    lines.push(`RTO: ${(a.rtoMillis / 1000).toFixed(1)} s from the request to the last index writable${command}`);
+  }
   const count = (r: IndexOutcome['result']): number => a.indices.filter((i) => i.result === r).length;
   lines.push(a.dryRun
     ? `dry run: ${count('would_promote')} would be promoted, ${count('already_promoted')} already ordinary; nothing was changed`

@@ -170,7 +170,7 @@ describe('ccr-follow promote --all / --match (disaster day)', function () {
     for (const [, f] of all) expect(lines.some((line) => new RegExp(`^follower/${f.replace(/[.]/g, '\\.')}\\s+promoted; RPO: at least 0 operation`).test(line)), `a line for ${f}`).to.equal(true);
     expect(result.stdout).to.contain(`data stream follower/${stream}: writable under its name, write index ${backing[1]}`);
     expect(result.stdout).to.match(/RPO: at least 0 operation\(s\) and up to [\d.]+ s of the leader's writes may be missing, over 20 follower\(s\)/);
-    expect(result.stdout).to.match(/RTO: [\d.]+ s from the command to the last index writable/);
+    expect(result.stdout).to.match(/RTO: [\d.]+ s from the request to the last index writable \([\d.]+ s since the command started\)/);
     expect(result.stdout).to.match(/^20 promoted, \d+ already ordinary, 0 failed$/m);
 
     // Nothing is a follower any more, nothing new is followed, and everything takes writes.
