@@ -51,7 +51,8 @@ export function renderPromoteMany(a: PromoteManyAnswer, commandMillis?: number):
     const what = i.result === 'failed' ? `failed: ${i.reason ?? 'unknown reason'}`
       : i.result === 'already_promoted' ? `${RESULT_TEXT[i.result]} (${i.reason})` : RESULT_TEXT[i.result];
     const rpo = i.recoveryPoint && i.result !== 'already_promoted' ? `; ${renderRecoveryPoint(i.recoveryPoint)}` : '';
-    lines.push(`${i.follower.padEnd(width)}  ${what}${rpo}`);
+    const aliases = i.writableAliases ? `; alias(es) ${i.writableAliases.join(', ')} take writes again` : '';
+    lines.push(`${i.follower.padEnd(width)}  ${what}${rpo}${aliases}`);
   }
   for (const d of a.dataStreams) {
     const text = d.result === 'failed' ? `failed: ${d.reason ?? 'unknown reason'}`

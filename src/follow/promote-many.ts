@@ -13,17 +13,20 @@
  *    the totals of what was promoted, not of a moving target;
  * 4. promote each (FollowManager.promote: promotion record, then unfollow), a bounded number at a
  *    time; one failing does not stop the others;
+ *    then the leader aliases of each index alone take writes again (promoted-aliases.ts);
  * 5. make each followed data stream writable under its name (stream-write-index.ts);
  * 6. answer one line per index and the recovery time: from the request to the last index writable.
  *
  * The leader is not asked anything: on the day this runs it is usually gone.
  */
 import type { ClusterClient } from '../cluster/cluster-client.js';
+import { classify } from '../cluster/classify.js';
 import type { FollowerKey, PromotionRecord, PromotionRun, RecoveryPoint, StateStore } from '../state/state-store.js';
 import { followerKey } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import { FollowError } from './follow-errors.js';
 import type { FollowerInfo, PromoteOptions } from './follow-manager.js';
+import { reopenAliasesForWrites } from './promoted-aliases.js';
 import { runTotals } from './recovery-point.js';
 import { makeStreamsWritable, type StreamFollower, type StreamOutcome } from './stream-write-index.js';
 
@@ -82,6 +85,8 @@ export interface IndexOutcome {
   readonly reason?: string;
   readonly promotedAt?: string;
   readonly recoveryPoint?: RecoveryPoint;
+  /** Leader aliases of this index alone that take writes again (promoted-aliases.ts). */
+  readonly writableAliases?: readonly string[];
 }
 
 export interface PromoteManyAnswer {
@@ -161,21 +166,39 @@ export async function promoteMany(req: PromoteManyRequest, deps: PromoteManyDeps
       outcomes.set(key, { follower: key, leader: s.leader, result: 'would_promote', recoveryPoint });
       return;
     }
+    let record: PromotionRecord;
     try {
-      const record = await deps.manager.promote(key, { recoveryPoint, run });
-      lastWritableAt = Math.max(lastWritableAt ?? 0, now());
-      outcomes.set(key, { follower: key, leader: s.leader, result: 'promoted', promotedAt: record.promotedAt, recoveryPoint });
+      record = await deps.manager.promote(key, { recoveryPoint, run });
     } catch (err) {
       failed(key, s, err);
+      return;
+    }
+    try {
+      const aliases = await reopenAliasesForWrites(await deps.connect(s.cluster), s.index);
+      lastWritableAt = Math.max(lastWritableAt ?? 0, now());
+      outcomes.set(key, { follower: key, leader: s.leader, result: 'promoted', promotedAt: record.promotedAt, recoveryPoint, ...aliasesField(aliases) });
+    } catch (err) {
+      outcomes.set(key, { follower: key, leader: s.leader, result: 'failed', promotedAt: record.promotedAt, recoveryPoint, reason: aliasFailure(err) });
     }
   });
-  for (const e of earlier) {
+  // Earlier promotions: their aliases are checked again, so a run that failed at that step is completed by the next.
+  await forEachBounded(earlier, concurrency, async (e) => {
     const key = followerKey(e.cluster, e.index);
-    outcomes.set(key, {
-      follower: key, leader: e.leader, result: 'already_promoted', promotedAt: e.promotion.promotedAt,
-      reason: `promoted at ${e.promotion.promotedAt}`, ...(e.promotion.recoveryPoint ? { recoveryPoint: e.promotion.recoveryPoint } : {}),
-    });
-  }
+    const base = {
+      follower: key, leader: e.leader, promotedAt: e.promotion.promotedAt,
+      ...(e.promotion.recoveryPoint ? { recoveryPoint: e.promotion.recoveryPoint } : {}),
+    };
+    try {
+      const aliases = dryRun ? [] : await reopenAliasesForWrites(await deps.connect(e.cluster), e.index);
+      outcomes.set(key, { ...base, result: 'already_promoted', reason: `promoted at ${e.promotion.promotedAt}`, ...aliasesField(aliases) });
+    } catch (err) {
+      const verdict = classify(err);
+      const gone = verdict.action === 'fatal' && verdict.kind === 'index_not_found';
+      outcomes.set(key, gone
+        ? { ...base, result: 'already_promoted', reason: `promoted at ${e.promotion.promotedAt}; the index no longer exists` }
+        : { ...base, result: 'failed', reason: aliasFailure(err) });
+    }
+  });
 
   const ordinary = new Set([...outcomes.values()].filter((o) => o.result === 'promoted' || o.result === 'already_promoted').map((o) => o.follower));
   const wouldBe = new Set([...outcomes.values()].filter((o) => o.result === 'would_promote').map((o) => o.follower));
@@ -241,6 +264,14 @@ function globToRegExp(pattern: string): RegExp {
 function describeSelection(req: PromoteManyRequest): string {
   const what = req.match === undefined ? 'at all' : `matches [${req.match}]`;
   return req.leader === undefined ? what : `of leader cluster [${req.leader}] ${req.match === undefined ? 'at all' : what}`;
+}
+
+function aliasesField(aliases: readonly string[]): { writableAliases?: readonly string[] } {
+  return aliases.length === 0 ? {} : { writableAliases: aliases };
+}
+
+function aliasFailure(err: unknown): string {
+  return `promoted, but its aliases could not be made writable (${reasonOf(err)}); run the command again`;
 }
 
 function reasonOf(err: unknown): string {

@@ -120,6 +120,17 @@ describe('ccr-follow promote --all / --match (disaster day)', function () {
     const p = uniqueName('pa');
     const hand = Array.from({ length: HAND_FOLLOWED }, (_, i) => [`${p}-l${i}`, `${p}-f${i}`] as const);
     for (const [l, f] of hand) await followNew(l, f, 3 + (hand.findIndex(([x]) => x === l) % 4));
+    // Leader aliases: one over a single index (writable again after promotion), one over two (kept as it is).
+    const single = `${p}-single`;
+    const shared = `${p}-shared`;
+    await leader.updateAliases([
+      { add: { index: hand[0]![0], alias: single, filter: { range: { n: { gte: 0 } } } } },
+      { add: { indices: [hand[1]![0], hand[2]![0]], alias: shared } },
+    ]);
+    const aliasesOf = async (index: string): Promise<string[]> =>
+      Object.keys((await follower.raw<Record<string, { aliases: Record<string, unknown> }>>('aliases', { method: 'GET', path: `/${index}/_alias` })).body[index]?.aliases ?? {});
+    await waitFor(async () => (await aliasesOf(hand[0]![1])).includes(single) && (await aliasesOf(hand[2]![1])).includes(shared),
+      { timeoutMs: FOLLOW_TIMEOUT_MS, message: 'the leader aliases on the followers' });
 
     // Two patterns of this leader: plain indices, and a data stream.
     await daemon().autoFollow.put(`${p}-auto`, { remote_cluster: 'leader', leader_index_patterns: [`${p}-auto-*`] });
@@ -175,6 +186,12 @@ describe('ccr-follow promote --all / --match (disaster day)', function () {
 
     // Nothing is a follower any more, nothing new is followed, and everything takes writes.
     for (const [, f] of all) expect(daemon().manager.has(`follower/${f}`), f).to.equal(false);
+    // The leader's aliases are kept; the one over a single index takes writes again.
+    expect(result.stdout).to.match(new RegExp(`follower/${hand[0]![1]}\\s+promoted; .*alias\\(es\\) ${single} take writes again`));
+    expect(await aliasesOf(hand[0]![1])).to.include(single);
+    for (const [, f] of hand.slice(1, 3)) expect(await aliasesOf(f)).to.include(shared);
+    await follower.writeDocuments(single, [{ op: 'index', id: 'through-the-alias', source: { n: 7 } }], { refresh: true });
+    expect((await follower.getVersionedDocument(hand[0]![1], 'through-the-alias'))?.source, 'written through the alias').to.deep.equal({ n: 7 });
     for (const name of [`${p}-auto`, `${p}-streams`]) expect(daemon().autoFollow.list(name)[0]!.pattern.active, name).to.equal(false);
     for (const [, f] of all) {
       const before = await countDocs(follower, f);
