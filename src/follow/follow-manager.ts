@@ -155,6 +155,8 @@ export class FollowManager {
    * applied everything up to, and its own `max_seq_no` — and unfollows it. Needs only the follower
    * cluster: the leader is usually unreachable then. The record is kept before the follow is
    * removed, so a crash in between leaves a paused follower and its promotion point, never neither.
+   * It also keeps the follower's recovery point (recovery-point.ts): what of the leader's writes it
+   * may lack. `options` are a promotion of many's (promote-many.ts).
    */
   async promote(key: FollowerKey, options: PromoteOptions = {}): Promise<PromotionRecord> {
     await this.pauseForPromotion(key);
