@@ -2,7 +2,7 @@
 import type { FollowerIndexStats } from '../follow/index-follower.js';
 import type { FollowerInfo } from '../follow/follow-manager.js';
 import { formatBytes, formatDuration } from '../util/units.js';
-import type { PromotionRecord } from '../state/state-store.js';
+import type { PromotionRecord, RecoveryPoint } from '../state/state-store.js';
 
 export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -50,5 +50,13 @@ export function renderPromotion(p: PromotionRecord): string {
     `promoted ${p.followerCluster}/${p.followerIndex} (it followed ${p.leaderCluster}/${p.leaderIndex}): it is now an ordinary writable index`,
     renderTable(['SHARD', 'LEADER CHECKPOINT', 'OWN MAX SEQ_NO'], rows),
     'Leader operations above each leader checkpoint never reached it; its own writes from now on lie above its max seq_no.',
+    ...(p.recoveryPoint ? [renderRecoveryPoint(p.recoveryPoint)] : []),
   ].join('\n');
+}
+
+/** One line: what of the leader's writes a promoted follower may lack (README, "Disaster day"). */
+export function renderRecoveryPoint(p: RecoveryPoint): string {
+  const seen = p.leaderSeenAt === undefined ? 'leader not seen since the daemon started' : `leader last seen ${p.leaderSeenAt}`;
+  const seconds = p.secondsPossiblyMissing === undefined ? 'unknown seconds' : `up to ${p.secondsPossiblyMissing} s`;
+  return `RPO: at least ${p.operationsMissingAtLeast} operation(s), ${seconds} possibly missing (${p.operationsApplied} applied, ${seen})`;
 }

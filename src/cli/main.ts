@@ -25,6 +25,7 @@ import { parseDuration } from '../util/units.js';
 import { applyToFleet, fleetSucceeded, renderFleetResults, selectFollowers, type FleetVerb } from './fleet.js';
 import { waitUntilCaughtUp } from './progress.js';
 import { runWatch } from './watch.js';
+import { renderPromoteMany, requestPromoteMany, type PromoteManyOptions } from './promote-command.js';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -147,11 +148,31 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     });
 
   program.command('promote')
-    .description('the leader is lost: make a follower index an ordinary writable index, keeping per shard where it stood (the leader _seq_no it had applied, its own max_seq_no) for a later fail-back; works with the leader unreachable')
-    .argument('<follower>', 'e.g. follower/orders')
-    .option('--json', 'print the promotion record as JSON')
-    .action(async (followerArg: string, opts: { json?: boolean }) => {
-      const answer = await (await client()).request<{ promotion: PromotionRecord }>('POST', `${targetPath(parseTarget(followerArg, 'the follower'))}/_ccr/promote`);
+    .description('the leader is lost: make a follower index (or many, with --all / --match) an ordinary writable index, keeping per shard where it stood (the leader _seq_no it had applied, its own max_seq_no) for a later fail-back, and what may be missing (RPO); works with the leader unreachable')
+    .argument('[follower]', 'e.g. follower/orders')
+    .option('--all', 'promote every follower index (of --leader), pausing that leader\'s auto-follow patterns first')
+    .option('--match <pattern>', 'promote the followers whose cluster/index or index matches this glob (* and ?)')
+    .option('--leader <cluster>', 'with --all / --match: only the followers of this leader cluster alias')
+    .option('--dry-run', 'with --all / --match: list what would be promoted, change nothing')
+    .option('--concurrency <n>', 'with --all / --match: followers promoted at a time (default 8)')
+    .option('--json', 'print the promotion record (or the answer) as JSON')
+    .action(async (followerArg: string | undefined, opts: PromoteManyOptions & { json?: boolean }) => {
+      const many = opts.all === true || opts.match !== undefined;
+      if ([followerArg !== undefined, opts.all === true, opts.match !== undefined].filter(Boolean).length !== 1) {
+        throw new UsageError('name one follower (<cluster>/<index>), or give --all or --match <pattern>');
+      }
+      if (!many && (opts.leader !== undefined || opts.dryRun === true || opts.concurrency !== undefined)) {
+        throw new UsageError('--leader, --dry-run and --concurrency go with --all or --match');
+      }
+      if (many) {
+        const result = await requestPromoteMany(await client(), opts);
+        // performance.timeOrigin: this process's start, so the wait printed includes starting the command.
+        const commandMillis = Date.now() - performance.timeOrigin;
+        print(opts.json === true, result, () => renderPromoteMany(result, commandMillis));
+        if (!result.succeeded) exitCode = ExitCodes.failed;
+        return;
+      }
+      const answer = await (await client()).request<{ promotion: PromotionRecord }>('POST', `${targetPath(parseTarget(followerArg!, 'the follower'))}/_ccr/promote`);
       print(opts.json === true, answer.promotion, () => renderPromotion(answer.promotion));
     });
 

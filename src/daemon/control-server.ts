@@ -23,6 +23,7 @@ import {
   FOLLOW_BODY, NO_BODY, objectBody, PATTERN_BODY, RESUME_BODY, shown, stringField,
 } from './control-input.js';
 import { buildMetrics, METRICS_CONTENT_TYPE } from './metrics.js';
+import { registerPromoteManyRoute, type PromoteMany } from './promote-many-api.js';
 import { STATUS_PAGE_HTML } from './status-page.js';
 
 interface IndexParams { cluster: string; index: string }
@@ -35,6 +36,8 @@ export interface ControlServerDeps {
   readonly version: string;
   /** When set, every request but the status page's HTML needs `Authorization: Bearer <token>`. */
   readonly token?: string;
+  /** `POST /_ccr/promote` (promote-many-api.ts); without it the route does not exist. */
+  readonly promoteMany?: PromoteMany;
 }
 
 /**
@@ -174,6 +177,8 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
 
   // Not a CCR API (CCR's answer to a lost leader is pause + unfollow, which forgets where the follower stood).
   app.post<{ Params: IndexParams }>('/:cluster/:index/_ccr/promote', async (req) => ({ promotion: await manager.promote(followerOf(req, 'promote')) }));
+
+  if (deps.promoteMany) registerPromoteManyRoute(app, deps.promoteMany);
 
   app.get<{ Params: IndexParams }>('/:cluster/:index/_ccr/stats', async (req) => ({ indices: manager.stats(followerOf(req, 'stats')) }));
   app.get('/_ccr/stats', async () => ({ auto_follow_stats: autoFollow.stats(), follow_stats: { indices: manager.stats() } }));

@@ -15,6 +15,7 @@ import type { Logger } from '../util/logger.js';
 import type { DaemonConfig } from './config.js';
 import { checkControlBinding } from './control-auth.js';
 import { buildControlServer } from './control-server.js';
+import { promoteManyService } from './promote-many-api.js';
 import { VERSION } from './version.js';
 
 export interface DaemonOptions {
@@ -71,7 +72,8 @@ export class Daemon {
     for (const warning of clusters.securityWarnings()) logger.warn(warning);
     const manager = new FollowManager({ clusters, state, logger, checkpointIntervalMs: options.checkpointIntervalMs });
     const autoFollow = new AutoFollowCoordinator({ clusters, state, followers: manager, logger, pollIntervalMs: options.autoFollowPollIntervalMs });
-    const server = buildControlServer({ manager, autoFollow, logger, version: VERSION, token: config.control.token });
+    const promoteMany = promoteManyService({ manager, autoFollow, state, clusters, logger });
+    const server = buildControlServer({ manager, autoFollow, logger, version: VERSION, token: config.control.token, promoteMany });
     try {
       await manager.restore();
       // After the followers: a pattern's first round must see them, or it would follow again.

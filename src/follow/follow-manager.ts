@@ -6,7 +6,8 @@ import { ClusterRegistry, UnknownClusterError } from '../cluster/cluster-registr
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { DEFAULT_FOLLOW_PARAMS, parseFollowParams, FollowParamsError, type FollowParams } from '../shard/follow-params.js';
 import {
-  followerKey, StateCorruptError, type FollowerKey, type FollowerRecord, type PromotedShard, type PromotionRecord, type StateStore,
+  followerKey, StateCorruptError, type FollowerKey, type FollowerRecord, type PromotedShard, type PromotionRecord, type PromotionRun,
+  type RecoveryPoint, type ShardCheckpoints, type StateStore,
 } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import { FollowError, toFollowError } from './follow-errors.js';
@@ -14,6 +15,7 @@ import { followerCreationSettings } from './index-settings.js';
 import { invalidIndexNameReason } from './index-name.js';
 import { WriteBudgets } from './write-budget.js';
 import { IndexFollower, type FollowerIndexStats } from './index-follower.js';
+import { recoveryPoint } from './recovery-point.js';
 
 export interface FollowRequest {
   readonly leaderCluster: string;
@@ -21,6 +23,12 @@ export interface FollowRequest {
   readonly followerCluster: string;
   readonly followerIndex: string;
   readonly params?: Readonly<Record<string, unknown>>;
+}
+
+export interface PromoteOptions {
+  /** Computed beforehand (a promotion of many, whose totals need every follower's); else computed here. */
+  readonly recoveryPoint?: RecoveryPoint;
+  readonly run?: PromotionRun;
 }
 
 export interface FollowerInfo {
@@ -150,26 +158,43 @@ export class FollowManager {
    * applied everything up to, and its own `max_seq_no` — and unfollows it. Needs only the follower
    * cluster: the leader is usually unreachable then. The record is kept before the follow is
    * removed, so a crash in between leaves a paused follower and its promotion point, never neither.
+   * It also keeps the follower's recovery point (recovery-point.ts): what of the leader's writes it
+   * may lack. `options` are a promotion of many's (promote-many.ts).
    */
-  async promote(key: FollowerKey): Promise<PromotionRecord> {
+  async promote(key: FollowerKey, options: PromoteOptions = {}): Promise<PromotionRecord> {
+    await this.pauseForPromotion(key);
     const follower = this.#get(key);
-    if (follower.desiredStatus !== 'paused') await follower.pause();
     const { record } = follower;
     const checkpoints = await this.#deps.state.loadCheckpoints(key);
     const client = await this.#client(record.followerCluster);
     const own = await this.#call(record.followerCluster, () => client.shardSeqNos(record.followerIndex), `follower index [${record.followerIndex}]`);
     const shards: Record<number, PromotedShard> = {};
     for (const shard of own) shards[shard.shard] = { leaderCheckpoint: checkpoints[shard.shard] ?? -1, maxSeqNo: shard.maxSeqNo };
+    const promotedAt = Date.now();
     const promotion: PromotionRecord = {
       leaderCluster: record.leaderCluster, leaderIndex: record.leaderIndex,
       followerCluster: record.followerCluster, followerIndex: record.followerIndex,
       ...(record.indexUuids ? { indexUuids: record.indexUuids } : {}),
-      promotedAt: new Date().toISOString(), shards,
+      promotedAt: new Date(promotedAt).toISOString(), shards,
+      recoveryPoint: options.recoveryPoint ?? this.#recoveryPoint(follower, checkpoints, promotedAt),
+      ...(options.run ? { run: options.run } : {}),
     };
     await this.#deps.state.putPromotion(promotion);
     await this.unfollow(key);
     this.#deps.logger.info(`promoted ${key}: it is now an ordinary writable index; its promotion point is kept for a fail-back`, { shards });
     return promotion;
+  }
+
+  /** Pauses a follower about to be promoted, unless it is paused already (by a user or an error). */
+  async pauseForPromotion(key: FollowerKey): Promise<void> {
+    const follower = this.#get(key);
+    if (follower.desiredStatus !== 'paused') await follower.pause();
+  }
+
+  /** What a paused follower would lack if promoted at `at` (recovery-point.ts). */
+  async recoveryPoint(key: FollowerKey, at: number): Promise<RecoveryPoint> {
+    const follower = this.#get(key);
+    return this.#recoveryPoint(follower, await this.#deps.state.loadCheckpoints(key), at);
   }
 
   stats(key?: FollowerKey): FollowerIndexStats[] {
@@ -218,6 +243,10 @@ export class FollowManager {
       this.#deps.logger.error(`${err.message}: ${key} starts again from -1 (re-applying is safe: external versions)`
         + `${aside ? `; the damaged file was kept as ${aside}` : ''}`, { follower: key, state_file: err.file });
     }
+  }
+
+  #recoveryPoint(follower: IndexFollower, checkpoints: ShardCheckpoints, promotedAt: number): RecoveryPoint {
+    return recoveryPoint({ shards: follower.stats().shards, checkpoints, leaderSeenAt: follower.leaderSeenAt(), statsAt: Date.now(), promotedAt });
   }
 
   #build(record: FollowerRecord): IndexFollower {

@@ -271,6 +271,15 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
     };
   }
 
+  /**
+   * When the leader's checkpoints were last read (epoch ms): by the shard tasks, or while paused by
+   * the lag probe. Undefined when neither has had an answer since the tasks were last started.
+   */
+  leaderSeenAt(): number | undefined {
+    const times = [this.#watcher?.lastAnswerAt, this.#pausedProbe?.probe?.lastAnswerAt].filter((t): t is number => t !== undefined);
+    return times.length === 0 ? undefined : Math.max(...times);
+  }
+
   /** Checkpoints as last recorded (persisted or about to be). */
   checkpoints(): Readonly<Record<number, number>> {
     return this.#checkpoints?.snapshot() ?? {};

@@ -56,6 +56,7 @@ export class LeaderIndexWatcher {
   #polling = false;
   #wakeUp: AbortController | undefined;
   #latest = new Map<number, ShardSeqNoState>();
+  #lastAnswerAt: number | undefined;
   #visibleUpTo = new Map<number, number>();
   #current: Refresh | undefined;
   /** The refresh that starts when `#current` ends, shared by every caller it does not cover. */
@@ -70,6 +71,11 @@ export class LeaderIndexWatcher {
     this.#sleep = options.sleep ?? realSleep;
     // Every request of every shard of this index listens on the lifetime signal.
     setMaxListeners(0, this.#lifetime.signal);
+  }
+
+  /** When the leader last answered a checkpoint poll (epoch ms); undefined before its first answer. */
+  get lastAnswerAt(): number | undefined {
+    return this.#lastAnswerAt;
   }
 
   /** The latest known state of a shard, without asking the leader. */
@@ -163,6 +169,7 @@ export class LeaderIndexWatcher {
       try {
         const shards = await this.#client.shardSeqNos(this.#index, this.#lifetime.signal);
         const moved = this.#record(shards);
+        this.#lastAnswerAt = this.#now();
         interval = moved ? this.#minInterval : Math.min(interval * 2, this.#maxInterval);
         this.#answerWaiters();
       } catch (err) {

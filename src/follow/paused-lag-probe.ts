@@ -21,6 +21,7 @@ export class PausedLagProbe {
   readonly #abort = new AbortController();
   readonly #shards = new Map<number, PausedShardLag>();
   readonly #done: Promise<void>;
+  #lastAnswerAt: number | undefined;
 
   /** `checkpoints`: the follower's persisted checkpoint per shard, fixed while paused. */
   constructor(
@@ -31,6 +32,11 @@ export class PausedLagProbe {
     readonly now: () => number = Date.now,
   ) {
     this.#done = this.#run(client, index, intervalMs);
+  }
+
+  /** When the leader last answered (epoch ms); undefined if it never did. */
+  get lastAnswerAt(): number | undefined {
+    return this.#lastAnswerAt;
   }
 
   shard(shard: number): PausedShardLag | undefined {
@@ -47,6 +53,7 @@ export class PausedLagProbe {
     while (!signal.aborted) {
       try {
         for (const s of await client.shardSeqNos(index, signal)) this.#record(s.shard, s.globalCheckpoint);
+        this.#lastAnswerAt = this.now();
       } catch {
         // Safe to ignore: the probe only reports; the last known values stay and the next poll retries.
       }

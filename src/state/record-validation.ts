@@ -25,6 +25,8 @@ import {
   type ShardCheckpoints,
   type PromotedShard,
   type PromotionRecord,
+  type PromotionRun,
+  type RecoveryPoint,
   StateCorruptError,
   recordKey,
 } from './state-store.js';
@@ -284,6 +286,62 @@ function checkPromotion(value: unknown, where: string): PromotionRecord {
     followerCluster: String(value.followerCluster), followerIndex: String(value.followerIndex),
     ...(isObject(uuids) ? { indexUuids: { leader: String(uuids.leader), follower: String(uuids.follower) } } : {}),
     promotedAt: String(value.promotedAt), shards,
+    ...(value.recoveryPoint === undefined ? {} : { recoveryPoint: checkRecoveryPoint(value.recoveryPoint, `${where}: recoveryPoint`) }),
+    ...(value.run === undefined ? {} : { run: checkPromotionRun(value.run, `${where}: run`) }),
+  };
+}
+
+function isCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+function isSeconds(n: unknown): n is number {
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0;
+}
+
+function checkRecoveryPoint(value: unknown, where: string): RecoveryPoint {
+  if (!isObject(value)) throw new RangeError(`${where}: expected an object`);
+  if (value.leaderSeenAt !== undefined && (typeof value.leaderSeenAt !== 'string' || value.leaderSeenAt === '')) {
+    throw new RangeError(`${where}: leaderSeenAt: expected a non-empty string`);
+  }
+  if (!isObject(value.leaderCheckpoints)) throw new RangeError(`${where}: leaderCheckpoints: expected an object`);
+  const leaderCheckpoints: Record<number, number> = {};
+  for (const [shard, checkpoint] of Object.entries(value.leaderCheckpoints)) {
+    if (!/^\d+$/.test(shard) || typeof checkpoint !== 'number' || !Number.isSafeInteger(checkpoint) || checkpoint < -1) {
+      throw new RangeError(`${where}: leaderCheckpoints: shard ${shard}: expected an integer >= -1`);
+    }
+    leaderCheckpoints[Number(shard)] = checkpoint;
+  }
+  for (const field of ['operationsApplied', 'operationsMissingAtLeast']) {
+    if (!isCount(value[field])) throw new RangeError(`${where}: ${field}: expected an integer >= 0`);
+  }
+  if (value.secondsPossiblyMissing !== undefined && !isSeconds(value.secondsPossiblyMissing)) {
+    throw new RangeError(`${where}: secondsPossiblyMissing: expected a number >= 0`);
+  }
+  return {
+    ...(value.leaderSeenAt === undefined ? {} : { leaderSeenAt: String(value.leaderSeenAt) }),
+    leaderCheckpoints,
+    operationsApplied: value.operationsApplied as number,
+    operationsMissingAtLeast: value.operationsMissingAtLeast as number,
+    ...(value.secondsPossiblyMissing === undefined ? {} : { secondsPossiblyMissing: value.secondsPossiblyMissing as number }),
+  };
+}
+
+function checkPromotionRun(value: unknown, where: string): PromotionRun {
+  if (!isObject(value)) throw new RangeError(`${where}: expected an object`);
+  if (typeof value.startedAt !== 'string' || value.startedAt === '') throw new RangeError(`${where}: startedAt: expected a non-empty string`);
+  for (const field of ['followers', 'operationsMissingAtLeast', 'unknownFollowers']) {
+    if (!isCount(value[field])) throw new RangeError(`${where}: ${field}: expected an integer >= 0`);
+  }
+  if (value.secondsPossiblyMissing !== undefined && !isSeconds(value.secondsPossiblyMissing)) {
+    throw new RangeError(`${where}: secondsPossiblyMissing: expected a number >= 0`);
+  }
+  return {
+    startedAt: String(value.startedAt),
+    followers: value.followers as number,
+    operationsMissingAtLeast: value.operationsMissingAtLeast as number,
+    ...(value.secondsPossiblyMissing === undefined ? {} : { secondsPossiblyMissing: value.secondsPossiblyMissing as number }),
+    unknownFollowers: value.unknownFollowers as number,
   };
 }
 

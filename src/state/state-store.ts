@@ -105,6 +105,43 @@ export interface PromotionRecord {
   /** ISO 8601. */
   readonly promotedAt: string;
   readonly shards: Readonly<Record<number, PromotedShard>>;
+  /** What the promotion may have cost: the leader's writes the follower may not have had. */
+  readonly recoveryPoint?: RecoveryPoint;
+  /** The promotion of many followers at once (`promote --all`) this one was part of. */
+  readonly run?: PromotionRun;
+}
+
+/**
+ * The recovery point of one promoted follower (README, "Disaster day"): what ccr-follow last saw of
+ * the leader, what the follower had applied, and so what may be missing.
+ */
+export interface RecoveryPoint {
+  /** When ccr-follow last read the leader's checkpoints (ISO 8601); absent: not since the daemon started. */
+  readonly leaderSeenAt?: string;
+  /** Per shard, the leader's global checkpoint last seen. */
+  readonly leaderCheckpoints: Readonly<Record<number, number>>;
+  /** Leader operations the follower had applied (every `_seq_no` up to its checkpoint, all shards). */
+  readonly operationsApplied: number;
+  /** Operations the leader had made durable that the follower had not applied: at least this many are missing. */
+  readonly operationsMissingAtLeast: number;
+  /**
+   * Seconds of the leader's writes that may be missing: from the last moment the follower is known
+   * to have held everything the leader had, to the promotion. Absent when unknown (the leader was
+   * not seen since the daemon started).
+   */
+  readonly secondsPossiblyMissing?: number;
+}
+
+/** The totals of a promotion of many followers, kept on each record it wrote. */
+export interface PromotionRun {
+  /** ISO 8601: when the request came in. */
+  readonly startedAt: string;
+  readonly followers: number;
+  readonly operationsMissingAtLeast: number;
+  /** The largest of the followers' `secondsPossiblyMissing`; absent when every one is unknown. */
+  readonly secondsPossiblyMissing?: number;
+  /** Followers whose seconds are unknown. */
+  readonly unknownFollowers: number;
 }
 
 export interface StateStore {

@@ -76,6 +76,8 @@ describe('the cluster state backend', function () {
         const promotion = {
           leaderCluster: 'leader', leaderIndex: 'l-logs', followerCluster: 'follower', followerIndex: 'logs',
           promotedAt: '2026-12-04T00:00:02.000Z', shards: { 0: { leaderCheckpoint: 9, maxSeqNo: 12 } },
+          recoveryPoint: { leaderSeenAt: '2026-12-04T00:00:01.000Z', leaderCheckpoints: { 0: 11 }, operationsApplied: 10, operationsMissingAtLeast: 2, secondsPossiblyMissing: 1.5 },
+          run: { startedAt: '2026-12-04T00:00:01.500Z', followers: 2, operationsMissingAtLeast: 2, unknownFollowers: 1 },
         };
         await store.putPromotion(promotion);
         expect(await store.getPromotion('follower/logs')).to.deep.equal(promotion);

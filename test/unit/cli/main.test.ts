@@ -126,6 +126,21 @@ describe('ccr-follow main()', () => {
       });
     }
 
+    for (const [argv, message] of [
+      [['promote'], 'name one follower'],
+      [['promote', 'follower/x', '--all'], 'name one follower'],
+      [['promote', '--all', '--match', 'logs-*'], 'name one follower'],
+      [['promote', 'follower/x', '--dry-run'], '--leader, --dry-run and --concurrency go with --all or --match'],
+      [['promote', '--all', '--concurrency', '0'], '--concurrency must be a positive integer'],
+    ] as const) {
+      it(`promote with options that do not go together: ${argv.join(' ')}`, async () => {
+        const r = await run([...argv, '--url', deadUrl]);
+        expect(r.code).to.equal(ExitCodes.usage);
+        expect(firstLine(r.err)).to.include(message);
+        expect(r.out).to.equal('');
+      });
+    }
+
     for (const value of ['yes', '1', '0', 'TRUE', '']) {
       it(`--repair-foreign-writes ${JSON.stringify(value)}: only true or false`, async () => {
         const r = await run(['start', 'leader/a', 'follower/a', '--url', deadUrl, '--repair-foreign-writes', value]);
@@ -235,7 +250,7 @@ describe('ccr-follow main()', () => {
   describe('a daemon that is not running exits 3', () => {
     const unreachable = (url: string): string => `cannot reach the ccr-follow daemon at ${url}`;
 
-    for (const argv of [['stats'], ['stats', 'follower/x', '--json'], ['info'], ['info', '--json'], ['pause', 'follower/x'], ['resume', 'follower/x'], ['unfollow', 'follower/x'], ['start', 'leader/a', 'follower/a', '--max-read-request-operation-count', '100']]) {
+    for (const argv of [['stats'], ['stats', 'follower/x', '--json'], ['info'], ['info', '--json'], ['pause', 'follower/x'], ['resume', 'follower/x'], ['unfollow', 'follower/x'], ['promote', '--all', '--dry-run'], ['start', 'leader/a', 'follower/a', '--max-read-request-operation-count', '100']]) {
       it(`${argv.join(' ')} --url <closed port>`, async () => {
         const r = await run([...argv, '--url', deadUrl]);
         expect(r.code).to.equal(ExitCodes.daemonUnreachable);

@@ -22,6 +22,7 @@ import { ConfigError } from '../../../src/daemon/config-error.js';
 import { checkControlBinding, ControlAuth, isLoopbackHost } from '../../../src/daemon/control-auth.js';
 import { buildControlServer, CONTROL_BODY_LIMIT } from '../../../src/daemon/control-server.js';
 import { Daemon } from '../../../src/daemon/daemon.js';
+import { promoteManyService } from '../../../src/daemon/promote-many-api.js';
 import { FollowManager } from '../../../src/follow/follow-manager.js';
 import { FileStateStore } from '../../../src/state/file-state-store.js';
 import { memoryLogger, silentLogger, type MemoryLogger } from '../../../src/util/logger.js';
@@ -66,7 +67,8 @@ async function harness(token: string | undefined): Promise<Harness> {
   const logger = memoryLogger();
   const manager = new FollowManager({ clusters, state, logger });
   const autoFollow = new AutoFollowCoordinator({ clusters, state, followers: manager, logger, pollIntervalMs: 60_000 });
-  const app = buildControlServer({ manager, autoFollow, logger, version: '9.9.9', token });
+  const promoteMany = promoteManyService({ manager, autoFollow, state, clusters, logger });
+  const app = buildControlServer({ manager, autoFollow, logger, version: '9.9.9', token, promoteMany });
   await app.ready();
   return {
     app, stateDir, logger, manager, autoFollow, connects,
@@ -97,6 +99,8 @@ const ROUTES: readonly { method: 'GET' | 'PUT' | 'POST' | 'DELETE'; url: string;
   { method: 'POST', url: '/follower/orders/_ccr/pause_follow' },
   { method: 'POST', url: '/follower/orders/_ccr/resume_follow', body: {} },
   { method: 'POST', url: '/follower/orders/_ccr/unfollow' },
+  { method: 'POST', url: '/follower/orders/_ccr/promote' },
+  { method: 'POST', url: '/_ccr/promote', body: { all: true } },
   { method: 'GET', url: '/follower/orders/_ccr/stats' },
   { method: 'GET', url: '/follower/orders/_ccr/info' },
   { method: 'GET', url: '/no/such/route' },

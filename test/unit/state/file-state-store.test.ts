@@ -97,6 +97,8 @@ describe('FileStateStore', () => {
       const promotion = {
         leaderCluster: 'leader', leaderIndex: 'logs-a', followerCluster: 'follower', followerIndex: 'logs-a',
         promotedAt: '2024-05-02T00:00:00.000Z', shards: { 0: { leaderCheckpoint: 41, maxSeqNo: 50 } },
+        recoveryPoint: { leaderSeenAt: '2024-05-01T23:59:58.000Z', leaderCheckpoints: { 0: 44 }, operationsApplied: 42, operationsMissingAtLeast: 3, secondsPossiblyMissing: 2.5 },
+        run: { startedAt: '2024-05-01T23:59:59.500Z', followers: 20, operationsMissingAtLeast: 17, secondsPossiblyMissing: 4.1, unknownFollowers: 0 },
       };
       await store.putFollower(record('logs-a'));
       await store.putPromotion(promotion);

@@ -269,5 +269,20 @@ describe('record-validation', () => {
       corrupt(() => decodePromotion(roundTrip(encodePromotion(promotion)), 'follower/other', WHERE), 'holds the promotion of follower/orders, not follower/other');
       expect(() => encodePromotion({ ...promotion, shards: { 0: { leaderCheckpoint: 1.5, maxSeqNo: 1 } } })).to.throw(RangeError);
     });
+
+    it('keep their recovery point and run totals, and refuse malformed ones', () => {
+      const recoveryPoint = { leaderSeenAt: '2026-12-04T00:00:00.000Z', leaderCheckpoints: { 0: 44, 1: -1 }, operationsApplied: 42, operationsMissingAtLeast: 3, secondsPossiblyMissing: 2.5 };
+      const run = { startedAt: '2026-12-04T00:00:01.000Z', followers: 2, operationsMissingAtLeast: 3, unknownFollowers: 1 };
+      const full = { ...promotion, recoveryPoint, run };
+      expect(decodePromotion(roundTrip(encodePromotion(full)), 'follower/orders', WHERE)).to.deep.equal(full);
+      const unknownSeconds = { ...promotion, recoveryPoint: { leaderCheckpoints: {}, operationsApplied: 0, operationsMissingAtLeast: 0 } };
+      expect(decodePromotion(roundTrip(encodePromotion(unknownSeconds)), 'follower/orders', WHERE)).to.deep.equal(unknownSeconds);
+      const stored = (value: Record<string, unknown>) => roundTrip({ format: STATE_FORMAT, promotion: { ...promotion, ...value } });
+      corrupt(() => decodePromotion(stored({ recoveryPoint: { ...recoveryPoint, operationsMissingAtLeast: -1 } }), 'follower/orders', WHERE), /recoveryPoint: operationsMissingAtLeast/);
+      corrupt(() => decodePromotion(stored({ recoveryPoint: { ...recoveryPoint, leaderCheckpoints: { 0: 'x' } } }), 'follower/orders', WHERE), /leaderCheckpoints: shard 0/);
+      corrupt(() => decodePromotion(stored({ recoveryPoint: { ...recoveryPoint, secondsPossiblyMissing: -2 } }), 'follower/orders', WHERE), /secondsPossiblyMissing/);
+      corrupt(() => decodePromotion(stored({ run: { ...run, followers: 1.5 } }), 'follower/orders', WHERE), /run: followers/);
+      corrupt(() => decodePromotion(stored({ run: { ...run, startedAt: '' } }), 'follower/orders', WHERE), /run: startedAt/);
+    });
   });
 });

@@ -1,0 +1,78 @@
+/**
+ * `POST /_ccr/promote`: the promotion of many followers in one request (src/follow/promote-many.ts),
+ * wired to the parts it needs: the follow manager, the auto-follow patterns (paused first, and
+ * their data streams), the promotion records and the cluster clients.
+ *
+ * Body: `{"all": true}` or `{"match": "<glob>"}`, optionally `"leader": "<cluster alias>"`,
+ * `"dry_run": true`, `"concurrency": <1..64>`. The answer says per index what happened; its
+ * status is 200 whatever the outcome, with `succeeded` false when any index or stream failed (the
+ * CLI exits 1 then), since a partial promotion is a result the operator must see, not an error.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AutoFollowCoordinator } from '../autofollow/auto-follow-coordinator.js';
+import { ClusterRegistry, UnknownClusterError } from '../cluster/cluster-registry.js';
+import { FollowError } from '../follow/follow-errors.js';
+import type { FollowManager } from '../follow/follow-manager.js';
+import { promoteMany, type PromoteManyAnswer, type PromoteManyRequest } from '../follow/promote-many.js';
+import type { StateStore } from '../state/state-store.js';
+import type { Logger } from '../util/logger.js';
+import { checkBody, checkClusterAlias, ControlRequestError, objectBody, type BodySpec } from './control-input.js';
+
+export type PromoteMany = (req: PromoteManyRequest) => Promise<PromoteManyAnswer>;
+
+const PROMOTE_MANY_BODY: BodySpec = { fields: ['all', 'match', 'leader', 'dry_run', 'concurrency'], followParams: false };
+
+export function promoteManyService(parts: {
+  manager: FollowManager; autoFollow: AutoFollowCoordinator; state: StateStore; clusters: ClusterRegistry; logger: Logger;
+}): PromoteMany {
+  return (req) => {
+    if (req.leader !== undefined && !parts.clusters.has(req.leader)) {
+      const cause = new UnknownClusterError(req.leader, parts.clusters.aliases);
+      throw new FollowError('unknown_cluster_exception', cause.message, { cause });
+    }
+    return promoteMany(req, {
+      manager: parts.manager,
+      state: parts.state,
+      patterns: () => parts.autoFollow.list().map((p) => ({ name: p.name, leaderCluster: String(p.pattern.remote_cluster), active: p.pattern.active })),
+      pausePattern: (name) => parts.autoFollow.pause(name),
+      streamFollowers: () => parts.autoFollow.list().flatMap((p) => p.stats.followed_indices
+        .filter((f) => f.data_stream !== undefined && f.follower_index !== '')
+        .map((f) => ({ stream: f.data_stream!, followerCluster: String(p.pattern.follower_cluster), leaderIndex: f.leader_index, followerIndex: f.follower_index }))),
+      connect: (alias) => parts.clusters.client(alias),
+      logger: parts.logger,
+    });
+  };
+}
+
+export function registerPromoteManyRoute(app: FastifyInstance, promote: PromoteMany): void {
+  // Not a CCR API: CCR promotes nothing, and one follower at a time (/<cluster>/<index>/_ccr/promote).
+  app.post('/_ccr/promote', async (req) => promote(promoteManyRequest(req.body)));
+}
+
+/** The body's shape; the values' meaning (one of all / match, the concurrency's range) is promote-many.ts's. */
+function promoteManyRequest(raw: unknown): PromoteManyRequest {
+  const what = 'a promotion of many';
+  const body = objectBody(raw, what);
+  checkBody(body, PROMOTE_MANY_BODY, what);
+  const { all, match, leader, dry_run: dryRun, concurrency } = body;
+  for (const [name, value] of [['all', all], ['dry_run', dryRun]] as const) {
+    if (value !== undefined && typeof value !== 'boolean') throw invalid(`[${name}] must be true or false`);
+  }
+  if (match !== undefined && (typeof match !== 'string' || match === '')) throw invalid('[match] must be a non-empty glob (* and ?)');
+  if (leader !== undefined) {
+    if (typeof leader !== 'string') throw invalid('[leader] must be a cluster alias');
+    checkClusterAlias(leader, 'leader');
+  }
+  if (concurrency !== undefined && typeof concurrency !== 'number') throw invalid('[concurrency] must be a number');
+  return {
+    ...(all === true ? { all: true } : {}),
+    ...(match === undefined ? {} : { match: match as string }),
+    ...(leader === undefined ? {} : { leader: leader as string }),
+    ...(dryRun === true ? { dryRun: true } : {}),
+    ...(concurrency === undefined ? {} : { concurrency: concurrency as number }),
+  };
+}
+
+function invalid(message: string): ControlRequestError {
+  return new ControlRequestError('illegal_argument_exception', message, 400);
+}
