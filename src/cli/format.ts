@@ -1,6 +1,7 @@
 /** Human-readable renderings of the control API's answers. `--json` prints the answers as they are. */
 import type { FollowerIndexStats } from '../follow/index-follower.js';
-import type { FollowerInfo } from '../follow/follow-manager.js';
+import type { CcrFollowerInfo } from '../daemon/api/ccr.js';
+import { parseFollowParams, type FollowParams } from '../shard/follow-params.js';
 import { formatBytes, formatDuration } from '../util/units.js';
 import type { PromotionRecord } from '../state/state-store.js';
 
@@ -35,10 +36,19 @@ export function renderStats(indices: readonly FollowerIndexStats[]): string {
   return [table, ...fatal].join('\n');
 }
 
-export function renderInfo(infos: readonly FollowerInfo[]): string {
+/**
+ * A follower's parameters as numbers (bytes, milliseconds, 1 / 0), from the CCR forms the control
+ * API answers with (`"32mb"`, `"1m"`, `true`); a paused follower's are its `paused_parameters`.
+ */
+export function followParamsOf(info: CcrFollowerInfo): FollowParams | undefined {
+  const given = info.parameters ?? info.paused_parameters;
+  return given === undefined ? undefined : parseFollowParams(given);
+}
+
+export function renderInfo(infos: readonly CcrFollowerInfo[]): string {
   if (infos.length === 0) return 'no follower indices';
   return infos.map((i) => {
-    const params = Object.entries(i.parameters).map(([k, v]) => `    ${k}: ${v}`).join('\n');
+    const params = Object.entries(followParamsOf(i) ?? {}).map(([k, v]) => `    ${k}: ${String(v)}`).join('\n');
     const fatal = i.fatal_exception ? `\n  fatal_exception: ${i.fatal_exception.type}: ${i.fatal_exception.reason}` : '';
     return `${i.follower_cluster}/${i.follower_index} ← ${i.remote_cluster}/${i.leader_index}\n  status: ${i.status}${fatal}\n  parameters:\n${params}`;
   }).join('\n\n');

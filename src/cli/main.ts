@@ -19,7 +19,7 @@ import { runVerify } from './verify-command.js';
 import { parseBackend, runStateMigrate, type StateBackend } from './state-command.js';
 import { registerAutoFollowCommands } from './auto-follow-command.js';
 import type { FollowerIndexStats } from '../follow/index-follower.js';
-import type { FollowerInfo } from '../follow/follow-manager.js';
+import type { CcrFollowerInfo as FollowerInfo } from '../daemon/api/ccr.js';
 import { sleep } from '../util/sleep.js';
 import { parseDuration } from '../util/units.js';
 import { applyToFleet, fleetSucceeded, renderFleetResults, selectFollowers, type FleetVerb } from './fleet.js';
