@@ -13,8 +13,7 @@
  * be stale by the time each request is sent (another client, a fatal error since). A follower
  * paused by a fatal error is paused for that check, so `resume` resumes it.
  */
-import type { CcrFollowerInfo as FollowerInfo } from '../daemon/api/ccr.js';
-import { followParamsOf } from './format.js';
+import type { FollowerInfo } from '../follow/follow-manager.js';
 import { parseFollowParams, type FollowParams } from '../shard/follow-params.js';
 
 export type FleetVerb = 'paused' | 'resumed';
@@ -62,7 +61,7 @@ export async function applyToFleet(
       const failure = `failed: ${type ? `${type}: ` : ''}${(err as Error).message}`;
       if (type !== 'illegal_state_exception') {
         results.push({ follower, outcome: 'failed', message: failure });
-      } else if (verb === 'resumed' && !hasParams(followParamsOf(t), params)) {
+      } else if (verb === 'resumed' && !hasParams(t.parameters, params)) {
         results.push({ follower, outcome: 'failed', message: `${failure} (with other parameters than those given: pause it first to change them)` });
       } else {
         const fatal = verb === 'paused' && t.fatal_exception ? ` (by an error: ${t.fatal_exception.type})` : '';

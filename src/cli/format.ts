@@ -1,7 +1,9 @@
 /** Human-readable renderings of the control API's answers. `--json` prints the answers as they are. */
 import type { FollowerIndexStats } from '../follow/index-follower.js';
 import type { CcrFollowerInfo } from '../daemon/api/ccr.js';
-import { parseFollowParams, type FollowParams } from '../shard/follow-params.js';
+import type { AutoFollowPatternView } from '../autofollow/auto-follow-coordinator.js';
+import type { FollowerInfo } from '../follow/follow-manager.js';
+import { FOLLOW_PARAMS, parseFollowParams, type FollowParamName } from '../shard/follow-params.js';
 import { formatBytes, formatDuration } from '../util/units.js';
 import type { PromotionRecord } from '../state/state-store.js';
 
@@ -37,18 +39,29 @@ export function renderStats(indices: readonly FollowerIndexStats[]): string {
 }
 
 /**
- * A follower's parameters as numbers (bytes, milliseconds, 1 / 0), from the CCR forms the control
- * API answers with (`"32mb"`, `"1m"`, `true`); a paused follower's are its `paused_parameters`.
+ * A follower's info as the CLI has always shown it, from the CCR form the control API answers
+ * with: its parameters as numbers (bytes, milliseconds, 1 / 0) rather than `"32mb"`, `"1m"`, `true`,
+ * and under `parameters` also while paused (CCR's answer has them as `paused_parameters` then).
  */
-export function followParamsOf(info: CcrFollowerInfo): FollowParams | undefined {
-  const given = info.parameters ?? info.paused_parameters;
-  return given === undefined ? undefined : parseFollowParams(given);
+export function cliInfo(info: CcrFollowerInfo): FollowerInfo {
+  return {
+    follower_index: info.follower_index, follower_cluster: info.follower_cluster, remote_cluster: info.remote_cluster,
+    leader_index: info.leader_index, status: info.status, parameters: parseFollowParams(info.parameters ?? info.paused_parameters ?? {}),
+    ...(info.fatal_exception ? { fatal_exception: info.fatal_exception } : {}),
+  };
 }
 
-export function renderInfo(infos: readonly CcrFollowerInfo[]): string {
+/** An auto-follow pattern as the CLI has always shown it: the follow parameters it sets as numbers. */
+export function cliPattern(view: AutoFollowPatternView): AutoFollowPatternView {
+  const pattern = Object.fromEntries(Object.entries(view.pattern).map(([name, value]) => (
+    Object.hasOwn(FOLLOW_PARAMS, name) ? [name, parseFollowParams({ [name]: value })[name as FollowParamName]] : [name, value])));
+  return { ...view, pattern: pattern as AutoFollowPatternView['pattern'] };
+}
+
+export function renderInfo(infos: readonly FollowerInfo[]): string {
   if (infos.length === 0) return 'no follower indices';
   return infos.map((i) => {
-    const params = Object.entries(followParamsOf(i) ?? {}).map(([k, v]) => `    ${k}: ${String(v)}`).join('\n');
+    const params = Object.entries(i.parameters).map(([k, v]) => `    ${k}: ${v}`).join('\n');
     const fatal = i.fatal_exception ? `\n  fatal_exception: ${i.fatal_exception.type}: ${i.fatal_exception.reason}` : '';
     return `${i.follower_cluster}/${i.follower_index} ← ${i.remote_cluster}/${i.leader_index}\n  status: ${i.status}${fatal}\n  parameters:\n${params}`;
   }).join('\n\n');

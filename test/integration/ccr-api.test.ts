@@ -245,6 +245,7 @@ describe('the Elasticsearch CCR API, as documented, under a cluster prefix', fun
           [await call('GET', '/follower/_ccr/stats?timeout=forever'), 400, 'illegal_argument_exception', /as a time value/],
           [await call('PUT', '/follower/_ccr/auto_follow/p1', { remote_cluster: 'leader', leader_index_patterns: ['x-*'], follower_cluster: 'leader' }), 400, 'illegal_argument_exception', /follower_cluster/],
           [await call('DELETE', `/follower/_ccr/auto_follow/${uniqueName('nope')}`), 404, 'resource_not_found_exception', /is missing/],
+          [await call('PUT', '/follower/_ccr/auto_follow/p2', { remote_cluster: 'leader', leader_index_patterns: ['x-*'], settings: { 'index.number_of_replicas': 0 } }), 400, 'illegal_argument_exception', /\[settings\] is not supported in auto-follow patterns/],
         ];
         for (const [answer, status, type, reason] of refusals) expectError(answer, status, type, reason);
         expect(await everything()).to.deep.equal(before);

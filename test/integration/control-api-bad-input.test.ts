@@ -321,7 +321,8 @@ class BadRequests {
           () => ({ method: 'PUT', path: `/${badAlias}/${this.#fresh('x')}/_ccr/follow`, ...this.#json(good) }),
           () => ({ method: 'PUT', path: `/follower/${this.#fresh('x')}/_ccr/follow`, ...this.#json({ ...good, leader_index: decoded(badIndex) }) }),
           () => ({ method: 'PUT', path: `/follower/${this.#fresh('x')}/_ccr/follow`, ...this.#json({ ...good, remote_cluster: decoded(badAlias) }) }),
-          () => ({ method: 'GET', path: `/follower/${badIndex}/_ccr/${this.#pick(['stats', 'info'])}`, headers: this.#auth }),
+          // Wildcards and comma lists are index expressions there, as in CCR: not invalid.
+          () => ({ method: 'GET', path: `/follower/${['a*b', 'a,b'].includes(badIndex) ? 'UPPER' : badIndex}/_ccr/${this.#pick(['stats', 'info'])}`, headers: this.#auth }),
           () => ({ method: 'POST', path: `/follower/${badIndex}/_ccr/${this.#pick(['pause_follow', 'resume_follow', 'unfollow'])}`, headers: this.#auth }),
           () => ({ method: 'PUT', path: `/_ccr/auto_follow/${badName}`, ...this.#json({ remote_cluster: 'leader', leader_index_patterns: ['a-*'] }) }),
           () => ({ method: this.#pick(['GET', 'DELETE']), path: `/_ccr/auto_follow/${badName}`, headers: this.#auth }),

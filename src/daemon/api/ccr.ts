@@ -133,6 +133,10 @@ export function mountCcrApi(app: FastifyInstance, deps: ApiDeps): void {
       checkPatternName(req.params.name);
       const what = 'an auto-follow pattern';
       const body = objectBody(req.body, what);
+      if (body['settings'] !== undefined) {
+        throw new ControlRequestError('illegal_argument_exception',
+          '[settings] is not supported in auto-follow patterns yet: set the followers\' own settings with _ccr/follow\'s [settings] or the replication API\'s _update', 400);
+      }
       checkBody(body, PATTERN_BODY, what);
       const { cluster } = req.params;
       if (cluster !== undefined) {
