@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { AutoFollowPatternView } from '../autofollow/auto-follow-coordinator.js';
 import type { ControlClient } from './control-client.js';
-import { renderTable } from './format.js';
+import { cliPattern, renderTable } from './format.js';
 import type { CliIo } from './main.js';
 
 export interface AutoFollowCommandContext {
@@ -68,8 +68,8 @@ export function registerAutoFollowCommands(program: Command, ctx: AutoFollowComm
     .description('auto-follow patterns with what they followed, skipped and failed to follow')
     .option('--json', 'print the API answer as JSON')
     .action(async (opts: { json?: boolean }) => {
-      const answer = await (await ctx.client()).request<{ patterns: AutoFollowPatternView[] }>('GET', '/_ccr/auto_follow');
-      ctx.print(opts.json === true, answer, () => renderPatterns(answer.patterns));
+      const patterns = (await (await ctx.client()).request<{ patterns: AutoFollowPatternView[] }>('GET', '/_ccr/auto_follow')).patterns.map(cliPattern);
+      ctx.print(opts.json === true, { patterns }, () => renderPatterns(patterns));
     });
 
   group.command('pause')

@@ -1,6 +1,9 @@
 /** Human-readable renderings of the control API's answers. `--json` prints the answers as they are. */
 import type { FollowerIndexStats } from '../follow/index-follower.js';
+import type { CcrFollowerInfo } from '../daemon/api/ccr.js';
+import type { AutoFollowPatternView } from '../autofollow/auto-follow-coordinator.js';
 import type { FollowerInfo } from '../follow/follow-manager.js';
+import { FOLLOW_PARAMS, parseFollowParams, type FollowParamName } from '../shard/follow-params.js';
 import { formatBytes, formatDuration } from '../util/units.js';
 import type { PromotionRecord, RecoveryPoint } from '../state/state-store.js';
 
@@ -33,6 +36,26 @@ export function renderStats(indices: readonly FollowerIndexStats[]): string {
     .filter((s) => s.fatal_exception)
     .map((s) => `${s.follower_cluster}/${s.index} paused by an error: ${s.fatal_exception!.type}: ${s.fatal_exception!.reason}`);
   return [table, ...fatal].join('\n');
+}
+
+/**
+ * A follower's info as the CLI has always shown it, from the CCR form the control API answers
+ * with: its parameters as numbers (bytes, milliseconds, 1 / 0) rather than `"32mb"`, `"1m"`, `true`,
+ * and under `parameters` also while paused (CCR's answer has them as `paused_parameters` then).
+ */
+export function cliInfo(info: CcrFollowerInfo): FollowerInfo {
+  return {
+    follower_index: info.follower_index, follower_cluster: info.follower_cluster, remote_cluster: info.remote_cluster,
+    leader_index: info.leader_index, status: info.status, parameters: parseFollowParams(info.parameters ?? info.paused_parameters ?? {}),
+    ...(info.fatal_exception ? { fatal_exception: info.fatal_exception } : {}),
+  };
+}
+
+/** An auto-follow pattern as the CLI has always shown it: the follow parameters it sets as numbers. */
+export function cliPattern(view: AutoFollowPatternView): AutoFollowPatternView {
+  const pattern = Object.fromEntries(Object.entries(view.pattern).map(([name, value]) => (
+    Object.hasOwn(FOLLOW_PARAMS, name) ? [name, parseFollowParams({ [name]: value })[name as FollowParamName]] : [name, value])));
+  return { ...view, pattern: pattern as AutoFollowPatternView['pattern'] };
 }
 
 export function renderInfo(infos: readonly FollowerInfo[]): string {

@@ -10,7 +10,7 @@ import { FOLLOW_PARAMS, FollowParamsError, parseFollowParams, type FollowParamNa
 import { controlToken, controlUrl, resolveConfig } from './cli-config.js';
 import { ControlApiError, ControlClient, DaemonUnreachableError } from './control-client.js';
 import { ExitCodes } from './exit-codes.js';
-import { renderInfo, renderPromotion, renderStats } from './format.js';
+import { cliInfo, renderInfo, renderPromotion, renderStats } from './format.js';
 import type { PromotionRecord } from '../state/state-store.js';
 import { parseTarget, targetPath, UsageError } from './target.js';
 import { runDaemon } from './run-daemon.js';
@@ -19,7 +19,7 @@ import { runVerify } from './verify-command.js';
 import { parseBackend, runStateMigrate, type StateBackend } from './state-command.js';
 import { registerAutoFollowCommands } from './auto-follow-command.js';
 import type { FollowerIndexStats } from '../follow/index-follower.js';
-import type { FollowerInfo } from '../follow/follow-manager.js';
+import type { CcrFollowerInfo } from '../daemon/api/ccr.js';
 import { sleep } from '../util/sleep.js';
 import { parseDuration } from '../util/units.js';
 import { applyToFleet, fleetSucceeded, renderFleetResults, selectFollowers, type FleetVerb } from './fleet.js';
@@ -114,7 +114,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       io.out(`${verb} ${followerArg}`);
       return;
     }
-    const infos = (await c.request<{ follower_indices: FollowerInfo[] }>('GET', '/_ccr/info')).follower_indices;
+    const infos = (await c.request<{ follower_indices: CcrFollowerInfo[] }>('GET', '/_ccr/info')).follower_indices.map(cliInfo);
     const results = await applyToFleet(selectFollowers(infos, opts.match), async (path) => {
       await c.request('POST', `${path}/_ccr/${endpoint}`, body);
     }, verb, body);
@@ -210,8 +210,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .option('--json', 'print the API answer as JSON')
     .action(async (followerArg: string | undefined, opts: { json?: boolean }) => {
       const path = followerArg === undefined ? '/_ccr/info' : `${targetPath(parseTarget(followerArg, 'the follower'))}/_ccr/info`;
-      const answer = await (await client()).request<{ follower_indices: FollowerInfo[] }>('GET', path);
-      print(opts.json === true, answer, () => renderInfo(answer.follower_indices));
+      const infos = (await (await client()).request<{ follower_indices: CcrFollowerInfo[] }>('GET', path)).follower_indices.map(cliInfo);
+      print(opts.json === true, { follower_indices: infos }, () => renderInfo(infos));
     });
 
   registerAutoFollowCommands(program, { io, client, print, withFollowParams, followParamsFrom });

@@ -317,10 +317,14 @@ export class ClusterClient {
    * Metadata bodies are sent with stringifyLossless: values read by indexMetadata may hold
    * LosslessNumbers, which JSON.stringify would not write as the leader had them.
    */
-  async createIndex(index: string, body: { settings: Record<string, unknown>; mappings: Record<string, unknown>; aliases?: Record<string, unknown> }, signal?: AbortSignal): Promise<void> {
-    await this.#transport.request('create index', {
-      method: 'PUT', path: `/${encodeURIComponent(index)}`, query: { wait_for_active_shards: 1 }, json: stringifyLossless(body),
+  async createIndex(
+    index: string, body: { settings: Record<string, unknown>; mappings: Record<string, unknown>; aliases?: Record<string, unknown> },
+    signal?: AbortSignal, waitForActiveShards: number | 'all' = 1,
+  ): Promise<{ shardsAcknowledged: boolean }> {
+    const res = await this.#transport.request<{ shards_acknowledged?: boolean }>('create index', {
+      method: 'PUT', path: `/${encodeURIComponent(index)}`, query: { wait_for_active_shards: waitForActiveShards }, json: stringifyLossless(body),
     }, signal);
+    return { shardsAcknowledged: res.body?.shards_acknowledged === true };
   }
 
   async putMapping(index: string, mappings: Record<string, unknown>, signal?: AbortSignal): Promise<void> {

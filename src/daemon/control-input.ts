@@ -33,7 +33,7 @@ export interface BodySpec {
 
 const FOLLOW_PARAM_NAMES: readonly string[] = Object.keys(FOLLOW_PARAMS);
 /** `PUT /<cluster>/<index>/_ccr/follow`. */
-export const FOLLOW_BODY: BodySpec = { fields: ['remote_cluster', 'leader_index'], followParams: true };
+export const FOLLOW_BODY: BodySpec = { fields: ['remote_cluster', 'leader_index', 'settings', 'data_stream_name'], followParams: true };
 /** `POST …/_ccr/resume_follow`: parameters that replace the stored ones. */
 export const RESUME_BODY: BodySpec = { fields: [], followParams: true };
 /** `PUT /_ccr/auto_follow/<name>` (see auto-follow-pattern.ts for what each means). */
@@ -148,9 +148,42 @@ export function checkPatternName(name: string): void {
   if (reason) throw invalid(`invalid auto-follow pattern name [${shown(name)}]: ${reason}`);
 }
 
-/** The control API takes no query parameters; ES refuses unknown ones the same way, by name. */
+/** What a query parameter holds: a time value (`30s`, `-1`) or an active shard count (`all`, `2`). */
+export type QueryKind = 'time' | 'active_shards';
+/** The query parameters a route documents, by name. */
+export type QuerySpec = Readonly<Record<string, QueryKind>>;
+
+/**
+ * Refuses query parameters the route does not document (ES refuses unknown ones the same way, by
+ * name) and values of the wrong form; returns the given ones. Without a spec, none is allowed.
+ */
+export function checkQuery(query: unknown, path: string, spec: QuerySpec = {}): Record<string, string> {
+  const entries = query !== null && typeof query === 'object' ? Object.entries(query) : [];
+  const unknown = entries.map(([key]) => key).filter((key) => !Object.hasOwn(spec, key));
+  if (unknown.length > 0) {
+    throw invalid(`request [${shown(path)}] contains unrecognized parameter${unknown.length > 1 ? 's' : ''}: ${unknown.map((k) => `[${shown(k)}]`).join(', ')}`);
+  }
+  const given: Record<string, string> = {};
+  for (const [key, value] of entries) {
+    if (typeof value !== 'string') throw invalid(`request [${shown(path)}] repeats parameter [${shown(key)}]: give it once`);
+    const kind = spec[key]!;
+    if (kind === 'time' && !isTimeValue(value)) {
+      throw invalid(`failed to parse setting [${key}] with value [${shown(value)}] as a time value: unit is missing or unrecognized`);
+    }
+    if (kind === 'active_shards' && !/^(all|\d{1,4})$/.test(value)) {
+      throw invalid(`[${key}] must be "all" or a non-negative number of shard copies, got [${shown(value)}]`);
+    }
+    given[key] = value;
+  }
+  return given;
+}
+
+/** Elasticsearch's time values: a number with a unit (nanos to days), or -1 (no timeout). */
+function isTimeValue(value: string): boolean {
+  return value === '-1' || value === '0' || /^\d+(\.\d+)?(nanos|micros|ms|s|m|h|d)$/.test(value);
+}
+
+/** The control API takes no query parameters on this route. */
 export function checkNoQuery(query: unknown, path: string): void {
-  const keys = query !== null && typeof query === 'object' ? Object.keys(query) : [];
-  if (keys.length === 0) return;
-  throw invalid(`request [${shown(path)}] contains unrecognized parameter${keys.length > 1 ? 's' : ''}: ${keys.map((k) => `[${shown(k)}]`).join(', ')}`);
+  checkQuery(query, path);
 }

@@ -1,11 +1,14 @@
 /**
- * The control HTTP API, mirroring Elasticsearch CCR's REST API. A follower index is named by its
- * cluster alias and index: `PUT /<follower_cluster>/<follower_index>/_ccr/follow`. Bound to
- * loopback by default (see config.ts). Errors answer `{error: {type, reason}, status}` as ES does.
+ * The control HTTP server: the status page, `/metrics`, and two APIs mounted from `api/`:
+ * Elasticsearch CCR's (`api/ccr.ts`) and OpenSearch's replication plugin's
+ * (`api/opensearch-replication.ts`). A follower index is named by its cluster alias and index:
+ * `PUT /<follower_cluster>/<follower_index>/_ccr/follow`. Bound to loopback by default (see
+ * config.ts). Errors answer `{error: {root_cause, type, reason}, status}` as both APIs document.
  *
  * What reaches a handler has been checked in this order, each step refusing with a 4xx and never
- * changing anything: the bearer token when one is configured (control-auth.ts, 401), no query
- * parameters (400), the body's size (413), its Content-Type (415) and JSON syntax (400), then the
+ * changing anything: the bearer token when one is configured (control-auth.ts, 401), only the
+ * query parameters the route documents, in their forms (400), the body's size (413), its
+ * Content-Type (415) and JSON syntax (400), then the
  * path parameters and the body's shape (control-input.ts, 400). Only then do the follow manager and
  * the auto-follow coordinator see the request, and they refuse bad values before they act.
  */
@@ -15,19 +18,22 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { AutoFollowCoordinator } from '../autofollow/auto-follow-coordinator.js';
 import { FollowError } from '../follow/follow-errors.js';
 import type { FollowManager } from '../follow/follow-manager.js';
-import { followerKey } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
+import { ApiError, errorBody } from './api/api-error.js';
+import { mountCcrApi } from './api/ccr.js';
+import { mountReplicationApi } from './api/opensearch-replication.js';
 import { ControlAuth, refusalReason } from './control-auth.js';
-import {
-  checkBody, checkClusterAlias, checkFollowerPath, checkIndexName, checkNoQuery, checkPatternName, ControlRequestError,
-  FOLLOW_BODY, NO_BODY, objectBody, PATTERN_BODY, RESUME_BODY, shown, stringField,
-} from './control-input.js';
+import { checkQuery, ControlRequestError, shown, type QuerySpec } from './control-input.js';
 import { buildMetrics, METRICS_CONTENT_TYPE } from './metrics.js';
 import { registerPromoteManyRoute, type PromoteMany } from './promote-many-api.js';
 import { STATUS_PAGE_HTML } from './status-page.js';
 
-interface IndexParams { cluster: string; index: string }
-interface PatternParams { name: string }
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The query parameters the route documents (none when absent). */
+    query?: QuerySpec;
+  }
+}
 
 export interface ControlServerDeps {
   readonly manager: FollowManager;
@@ -128,7 +134,7 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
           .send(errorBody('security_exception', refusalReason(refusal), 401));
       }
     }
-    if (!req.is404) checkNoQuery(req.query, req.url.split('?')[0]!);
+    if (!req.is404) checkQuery(req.query, req.url.split('?')[0]!, req.routeOptions.config.query);
     return undefined;
   });
 
@@ -143,93 +149,12 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
   const metrics = buildMetrics({ followers: () => manager.stats(), autoFollow: () => autoFollow.stats() });
   app.get('/metrics', async (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(await metrics.scrape()));
 
-  app.put<{ Params: IndexParams }>('/:cluster/:index/_ccr/follow', async (req) => {
-    checkFollowerPath(req.params);
-    const what = 'a follow request';
-    const body = objectBody(req.body, what);
-    checkBody(body, FOLLOW_BODY, what);
-    const { remote_cluster: remoteCluster, leader_index: leaderIndex, ...params } = body;
-    checkClusterAlias(stringField(body, 'remote_cluster', what, 'the alias of the leader cluster'), 'remote');
-    checkIndexName(stringField(body, 'leader_index', what, 'the leader index'), 'leader');
-    return manager.follow({
-      leaderCluster: remoteCluster as string, leaderIndex: leaderIndex as string,
-      followerCluster: req.params.cluster, followerIndex: req.params.index, params,
-    });
-  });
-
-  app.post<{ Params: IndexParams }>('/:cluster/:index/_ccr/pause_follow', async (req) => {
-    await manager.pause(followerOf(req, 'pause_follow'));
-    return { acknowledged: true };
-  });
-
-  app.post<{ Params: IndexParams }>('/:cluster/:index/_ccr/resume_follow', async (req) => {
-    checkFollowerPath(req.params);
-    const body = objectBody(req.body, 'a resume request');
-    checkBody(body, RESUME_BODY, 'a resume request');
-    await manager.resume(keyOf(req.params), body);
-    return { acknowledged: true };
-  });
-
-  app.post<{ Params: IndexParams }>('/:cluster/:index/_ccr/unfollow', async (req) => {
-    await manager.unfollow(followerOf(req, 'unfollow'));
-    return { acknowledged: true };
-  });
-
-  // Not a CCR API (CCR's answer to a lost leader is pause + unfollow, which forgets where the follower stood).
-  app.post<{ Params: IndexParams }>('/:cluster/:index/_ccr/promote', async (req) => ({ promotion: await manager.promote(followerOf(req, 'promote')) }));
+  mountCcrApi(app, { manager, autoFollow });
+  mountReplicationApi(app, { manager, autoFollow });
 
   if (deps.promoteMany) registerPromoteManyRoute(app, deps.promoteMany);
 
-  app.get<{ Params: IndexParams }>('/:cluster/:index/_ccr/stats', async (req) => ({ indices: manager.stats(followerOf(req, 'stats')) }));
-  app.get('/_ccr/stats', async () => ({ auto_follow_stats: autoFollow.stats(), follow_stats: { indices: manager.stats() } }));
-  app.get<{ Params: IndexParams }>('/:cluster/:index/_ccr/info', async (req) => ({ follower_indices: manager.info(followerOf(req, 'info')) }));
-  app.get('/_ccr/info', async () => ({ follower_indices: manager.info() }));
-
-  // ---- auto-follow patterns: CCR's /_ccr/auto_follow API ---------------------------------------
-  // (Pattern names cannot start with "_", so these never meet the /<cluster>/<index>/... routes.)
-
-  app.put<{ Params: PatternParams }>('/_ccr/auto_follow/:name', async (req) => {
-    checkPatternName(req.params.name);
-    const what = 'an auto-follow pattern';
-    const body = objectBody(req.body, what);
-    checkBody(body, PATTERN_BODY, what);
-    await autoFollow.put(req.params.name, body);
-    return { acknowledged: true };
-  });
-
-  app.get('/_ccr/auto_follow', async () => ({ patterns: autoFollow.list() }));
-  app.get<{ Params: PatternParams }>('/_ccr/auto_follow/:name', async (req) => ({ patterns: autoFollow.list(patternOf(req, 'get')) }));
-
-  app.delete<{ Params: PatternParams }>('/_ccr/auto_follow/:name', async (req) => {
-    await autoFollow.delete(patternOf(req, 'delete'));
-    return { acknowledged: true };
-  });
-
-  app.post<{ Params: PatternParams }>('/_ccr/auto_follow/:name/pause', async (req) => {
-    await autoFollow.pause(patternOf(req, 'pause'));
-    return { acknowledged: true };
-  });
-
-  app.post<{ Params: PatternParams }>('/_ccr/auto_follow/:name/resume', async (req) => {
-    await autoFollow.resume(patternOf(req, 'resume'));
-    return { acknowledged: true };
-  });
-
   return app;
-}
-
-/** The follower key of a route that takes no parameters (a body, if any, must be `{}`). */
-function followerOf(req: FastifyRequest<{ Params: IndexParams }>, action: string): string {
-  checkFollowerPath(req.params);
-  checkBody(objectBody(req.body, action), NO_BODY, action);
-  return keyOf(req.params);
-}
-
-/** The pattern name of a route that takes no parameters (a body, if any, must be `{}`). */
-function patternOf(req: FastifyRequest<{ Params: PatternParams }>, action: string): string {
-  checkPatternName(req.params.name);
-  checkBody(objectBody(req.body, `auto-follow ${action}`), NO_BODY, `auto-follow ${action}`);
-  return req.params.name;
 }
 
 /** Only a browser asks for text/html before (or instead of) JSON. */
@@ -249,14 +174,6 @@ function isStatusPageRequest(req: FastifyRequest): boolean {
 function routePattern(url: string): RegExp {
   const parts = url.split('/').map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
   return new RegExp(`^${parts.join('/')}$`);
-}
-
-function keyOf(p: IndexParams): string {
-  return followerKey(p.cluster, p.index);
-}
-
-function errorBody(type: string, reason: string, status: number): { error: { type: string; reason: string }; status: number } {
-  return { error: { type, reason }, status };
 }
 
 /**
@@ -330,7 +247,7 @@ function endSocket(socket: Duplex, status: number, body: string): void {
 }
 
 function sendError(reply: FastifyReply, err: unknown, logger: Logger): FastifyReply {
-  if (err instanceof FollowError || err instanceof ControlRequestError) {
+  if (err instanceof FollowError || err instanceof ControlRequestError || err instanceof ApiError) {
     return reply.code(err.status).send(errorBody(err.type, err.message, err.status));
   }
   const { statusCode, code } = err as { statusCode?: number; code?: string };

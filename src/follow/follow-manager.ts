@@ -11,6 +11,7 @@ import {
 } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import { FollowError, toFollowError } from './follow-errors.js';
+import { followerOwnSettings } from './follower-settings.js';
 import { followerCreationSettings } from './index-settings.js';
 import { invalidIndexNameReason } from './index-name.js';
 import { WriteBudgets } from './write-budget.js';
@@ -23,6 +24,13 @@ export interface FollowRequest {
   readonly followerCluster: string;
   readonly followerIndex: string;
   readonly params?: Readonly<Record<string, unknown>>;
+  /** Settings the follower index is created with (follower-settings.ts says which may be given). */
+  readonly settings?: unknown;
+  /**
+   * Shard copies of the new follower index to wait for before answering (CCR's
+   * `wait_for_active_shards`); 0, the default, answers once its primaries have started.
+   */
+  readonly waitForActiveShards?: number | 'all';
 }
 
 export interface PromoteOptions {
@@ -87,6 +95,7 @@ export class FollowManager {
     this.#checkName('leader index', req.leaderIndex);
     this.#checkName('follower index', req.followerIndex);
     const params = this.#parseParams(req.params ?? {});
+    const ownSettings = req.settings === undefined ? {} : followerOwnSettings(req.settings, 'a follow request');
     this.#checkAlias(req.leaderCluster);
     this.#checkAlias(req.followerCluster);
     if (this.#followers.has(key) || this.#creating.has(key)) {
@@ -102,10 +111,12 @@ export class FollowManager {
         throw new FollowError('resource_already_exists_exception',
           `follower index [${req.followerIndex}] already exists on [${req.followerCluster}] and is not a follower; choose another name or delete it`);
       }
-      await this.#call(req.followerCluster, () => follower.createIndex(req.followerIndex, {
-        settings: followerCreationSettings(leaderMeta.settings, leaderMeta.routingNumShards),
+      // The shards must start before the follow can (1 copy, the primary, at least); more only if asked.
+      const wait = req.waitForActiveShards ?? 0;
+      const created = await this.#call(req.followerCluster, () => follower.createIndex(req.followerIndex, {
+        settings: { ...followerCreationSettings(leaderMeta.settings, leaderMeta.routingNumShards), ...ownSettings },
         mappings: leaderMeta.mappings as Record<string, unknown>,
-      }), `follower index [${req.followerIndex}]`);
+      }, undefined, wait === 'all' ? 'all' : Math.max(1, wait)), `follower index [${req.followerIndex}]`);
       const record: FollowerRecord = {
         leaderCluster: req.leaderCluster, leaderIndex: req.leaderIndex,
         followerCluster: req.followerCluster, followerIndex: req.followerIndex,
@@ -116,7 +127,8 @@ export class FollowManager {
       this.#followers.set(key, indexFollower);
       indexFollower.begin();
       this.#deps.logger.info(`following ${req.leaderCluster}/${req.leaderIndex} into ${key}`, { shards: leaderMeta.numberOfShards });
-      return { follow_index_created: true, follow_index_shards_acked: true, index_following_started: true };
+      // As CCR answers: the shards count as acknowledged only when a wait for them was asked for.
+      return { follow_index_created: true, follow_index_shards_acked: wait !== 0 && created.shardsAcknowledged, index_following_started: true };
     } finally {
       this.#creating.delete(key);
     }
@@ -195,6 +207,19 @@ export class FollowManager {
   async recoveryPoint(key: FollowerKey, at: number): Promise<RecoveryPoint> {
     const follower = this.#get(key);
     return this.#recoveryPoint(follower, await this.#deps.state.loadCheckpoints(key), at);
+  }
+
+  /**
+   * Puts settings the follower index keeps as its own (follower-settings.ts) on it, for a running
+   * or a paused follower; any other setting is refused before anything changes.
+   */
+  async updateSettings(key: FollowerKey, settings: unknown): Promise<void> {
+    const { record } = this.#get(key);
+    const own = followerOwnSettings(settings, 'a settings update');
+    if (Object.keys(own).length === 0) throw new FollowError('illegal_argument_exception', 'a settings update needs at least one setting');
+    const client = await this.#client(record.followerCluster);
+    await this.#call(record.followerCluster, () => client.putSettings(record.followerIndex, own), `follower index [${record.followerIndex}]`);
+    this.#deps.logger.info(`settings of ${key} updated`, { settings: own });
   }
 
   stats(key?: FollowerKey): FollowerIndexStats[] {

@@ -30,6 +30,7 @@ import type { Logger } from '../util/logger.js';
 import type { Sleep } from '../util/sleep.js';
 import { formatDuration } from '../util/units.js';
 import { CheckpointBatcher } from './checkpoint-batcher.js';
+import { FollowerMaxSeqNos } from './follower-seq-nos.js';
 import { IndexIdentity } from './index-identity.js';
 import { LeaderIndexWatcher } from './leader-index-watcher.js';
 import { PausedLagProbe } from './paused-lag-probe.js';
@@ -122,7 +123,16 @@ export interface FollowerIndexStats {
    * its current limit and why it last changed. Absent when max_outstanding_write_requests was set.
    */
   readonly write_concurrency?: WriteBudgetStats;
-  readonly shards: ShardStats[];
+  readonly shards: FollowerShardStats[];
+}
+
+/** A shard's stats as CCR reports them: the task's own, plus which indices it joins (always set by stats()). */
+export interface FollowerShardStats extends ShardStats {
+  readonly remote_cluster?: string;
+  readonly leader_index?: string;
+  readonly follower_index?: string;
+  /** The follower shard's own highest seq_no (follower-seq-nos.ts). */
+  readonly follower_max_seq_no?: number;
 }
 
 export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
@@ -150,6 +160,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
   #stateProbe: NodeJS.Timeout | undefined;
   #catchUpTimer: NodeJS.Timeout | undefined;
   #identities: IndexIdentity[] = [];
+  #followerSeqNos = new FollowerMaxSeqNos();
 
   constructor(record: FollowerRecord, deps: IndexFollowerDeps) {
     super();
@@ -243,7 +254,11 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
     const shards = this.#tasks.map((t) => {
       const own = withPausedLag(t.stats(), probe);
       return {
+        remote_cluster: this.#record.leaderCluster,
+        leader_index: this.#record.leaderIndex,
+        follower_index: this.#record.followerIndex,
         ...own,
+        follower_max_seq_no: this.#followerSeqNos.of(own.shard_id),
         ...(indexFatal && own.fatal_exception === undefined ? { fatal_exception: indexFatal } : {}),
         ...(versions ? {
           follower_mapping_version: versions.mappingVersion,
@@ -343,6 +358,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       leaderIdentity, followerIdentity,
     });
     const writer = new FollowerShardWriterImpl(follower, this.#record.followerIndex, gate, this.#writeBudget(params));
+    const followerSeqNos = new FollowerMaxSeqNos(await follower.shardSeqNos(this.#record.followerIndex, signal).catch(() => []));
     const tasks: ShardFollowTask[] = [];
     for (let shard = 0; shard < shards; shard += 1) {
       const reader = new LeaderShardReaderImpl(
@@ -353,7 +369,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
         repairForeignWrites: params.repair_foreign_writes === 1, logger: this.#logger, leaderIdentity,
       });
       const task = new ShardFollowTask(
-        { shard, reader, writer, reconciler, logger: this.#logger, onCheckpoint: (cp) => checkpoints.update(shard, cp) },
+        { shard, reader, writer: followerSeqNos.writerFor(shard, writer), reconciler, logger: this.#logger, onCheckpoint: (cp) => checkpoints.update(shard, cp) },
         params,
         checkpoints.get(shard),
       );
@@ -362,6 +378,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
     }
     if (signal.aborted) return;
     this.#identities = [leaderIdentity, followerIdentity];
+    this.#followerSeqNos = followerSeqNos;
     this.#metadata = metadata;
     // Settings and alias changes must arrive even when no document is written.
     this.#metadataWatch = metadata.watch(METADATA_POLL_MS, signal, (err) => {

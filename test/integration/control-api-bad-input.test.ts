@@ -321,7 +321,8 @@ class BadRequests {
           () => ({ method: 'PUT', path: `/${badAlias}/${this.#fresh('x')}/_ccr/follow`, ...this.#json(good) }),
           () => ({ method: 'PUT', path: `/follower/${this.#fresh('x')}/_ccr/follow`, ...this.#json({ ...good, leader_index: decoded(badIndex) }) }),
           () => ({ method: 'PUT', path: `/follower/${this.#fresh('x')}/_ccr/follow`, ...this.#json({ ...good, remote_cluster: decoded(badAlias) }) }),
-          () => ({ method: 'GET', path: `/follower/${badIndex}/_ccr/${this.#pick(['stats', 'info'])}`, headers: this.#auth }),
+          // Wildcards and comma lists are index expressions there, as in CCR: not invalid.
+          () => ({ method: 'GET', path: `/follower/${['a*b', 'a,b'].includes(badIndex) ? 'UPPER' : badIndex}/_ccr/${this.#pick(['stats', 'info'])}`, headers: this.#auth }),
           () => ({ method: 'POST', path: `/follower/${badIndex}/_ccr/${this.#pick(['pause_follow', 'resume_follow', 'unfollow'])}`, headers: this.#auth }),
           () => ({ method: 'PUT', path: `/_ccr/auto_follow/${badName}`, ...this.#json({ remote_cluster: 'leader', leader_index_patterns: ['a-*'] }) }),
           () => ({ method: this.#pick(['GET', 'DELETE']), path: `/_ccr/auto_follow/${badName}`, headers: this.#auth }),
@@ -368,7 +369,7 @@ class BadRequests {
         return { method: target[0], path: target[1], headers: { ...this.#auth, ...(contentType ? { 'content-type': contentType } : {}) }, body: Buffer.from(JSON.stringify(target[2])) };
       }
       case 'query-parameters': {
-        const query = this.#pick(['pretty', 'pretty=true', 'token=abc', 'remote_cluster=leader', 'a=1&b=2', 'wait_for_active_shards=1', '__proto__=x', 'x[y]=1']);
+        const query = this.#pick(['pretty', 'pretty=true', 'token=abc', 'remote_cluster=leader', 'a=1&b=2', 'wait_for_active_shards=lots', 'master_timeout=soon', '__proto__=x', 'x[y]=1']);
         const r = this.#pick([
           ['GET', '/_ccr/stats', undefined], ['GET', '/_ccr/info', undefined], ['GET', '/metrics', undefined],
           ['POST', `/follower/${followerIndex}/_ccr/pause_follow`, undefined], ['POST', `/follower/${followerIndex}/_ccr/unfollow`, undefined],

@@ -61,7 +61,8 @@ describe('FollowManager', () => {
     orders.mappings = { properties: { price: { type: 'long' } } };
     orders.index('a');
     const answer = await manager.follow({ ...REQUEST, params: { max_read_request_operation_count: 100 } });
-    expect(answer).to.deep.equal({ follow_index_created: true, follow_index_shards_acked: true, index_following_started: true });
+    // As CCR answers a follow that did not ask to wait for active shards (wait_for_active_shards 0).
+    expect(answer).to.deep.equal({ follow_index_created: true, follow_index_shards_acked: false, index_following_started: true });
     const created = follower.indices.get('orders-copy')!;
     expect(created.settings).to.include({ 'index.max_result_window': '20000' }).and.not.have.property('index.number_of_replicas');
     expect(created.mappings).to.deep.equal({ properties: { price: { type: 'long' } } });

@@ -12,6 +12,7 @@ import { FollowError } from '../../../src/follow/follow-errors.js';
 import { FollowManager } from '../../../src/follow/follow-manager.js';
 import { promoteMany, type LeaderPattern, type PromoteManyDeps, type PromoteManyRequest } from '../../../src/follow/promote-many.js';
 import { silentLogger } from '../../../src/util/logger.js';
+import { until } from '../shard/fakes.js';
 import { FakeCluster } from './fake-cluster.js';
 import { MemoryStateStore } from './memory-state-store.js';
 
@@ -38,6 +39,8 @@ describe('promoteMany', () => {
       cluster.add(name).index('x');
       await manager.follow({ leaderCluster: cluster.alias, leaderIndex: name, followerCluster: 'follower', followerIndex: name });
     }
+    // Started: a start's own reads of the follower are over before a test scripts a failure.
+    await until(() => manager.stats().every((s) => s.state === 'active'), 2000, () => 'every follower active');
     patterns = [{ name: 'daily', leaderCluster: 'leader', active: true }, { name: 'elsewhere', leaderCluster: 'other', active: true }];
     paused = [];
   });

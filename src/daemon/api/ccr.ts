@@ -1,0 +1,240 @@
+/**
+ * Elasticsearch CCR's REST API (`_ccr`), as its reference documents it, under a cluster prefix: the
+ * follower index `orders` of the cluster alias `follower` is `/follower/orders/_ccr/...`, so a
+ * script or client given `http://<daemon>/follower` as its node URL speaks to ccr-follow as to
+ * that cluster. A thin mapping onto FollowManager and AutoFollowCoordinator: every answer keeps
+ * CCR's field names and types (sizes and times as CCR's strings), ccr-follow's own fields are
+ * extensions beside them (README, "Elasticsearch's CCR API"). The unprefixed `/_ccr/stats`,
+ * `/_ccr/info` and `/_ccr/auto_follow` cover every cluster (the CLI and the status page use them).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AutoFollowCoordinator, AutoFollowPatternView } from '../../autofollow/auto-follow-coordinator.js';
+import type { AutoFollowStatsView } from '../../autofollow/auto-follow-stats.js';
+import { FollowError } from '../../follow/follow-errors.js';
+import type { FollowerInfo, FollowManager } from '../../follow/follow-manager.js';
+import type { FollowerIndexStats } from '../../follow/index-follower.js';
+import { FOLLOW_PARAMS, type FollowParams } from '../../shard/follow-params.js';
+import { followerKey } from '../../state/state-store.js';
+import {
+  checkBody, checkClusterAlias, checkFollowerPath, checkIndexName, checkPatternName, ControlRequestError, FOLLOW_BODY, NO_BODY,
+  objectBody, PATTERN_BODY, RESUME_BODY, stringField, type QuerySpec,
+} from '../control-input.js';
+import { ccrParams } from './ccr-units.js';
+import { followerIndicesOf } from './index-expressions.js';
+
+export interface ApiDeps {
+  readonly manager: FollowManager;
+  readonly autoFollow: AutoFollowCoordinator;
+}
+
+interface IndexParams { cluster: string; index: string }
+interface ClusterParams { cluster: string }
+interface PatternParams { name: string; cluster?: string }
+
+/** The query parameters each endpoint documents. Timeouts are accepted and have nothing to bound: answers come from memory or one cluster call. */
+const MASTER_TIMEOUT: QuerySpec = { master_timeout: 'time' };
+const TIMEOUT: QuerySpec = { timeout: 'time' };
+const FOLLOW_QUERY: QuerySpec = { wait_for_active_shards: 'active_shards', master_timeout: 'time' };
+const CCR_STATS_QUERY: QuerySpec = { timeout: 'time', master_timeout: 'time' };
+
+/** `POST /<leader_index>/_ccr/forget_follower`: all four name the follower whose retention leases to drop. */
+const FORGET_BODY = { fields: ['follower_cluster', 'follower_index', 'follower_index_uuid', 'leader_remote_cluster'], followParams: false } as const;
+
+const ACK = { acknowledged: true } as const;
+
+export function mountCcrApi(app: FastifyInstance, deps: ApiDeps): void {
+  const { manager, autoFollow } = deps;
+
+  app.put<{ Params: IndexParams; Querystring: Record<string, string> }>('/:cluster/:index/_ccr/follow', { config: { query: FOLLOW_QUERY } }, async (req) => {
+    checkFollowerPath(req.params);
+    const what = 'a follow request';
+    const body = objectBody(req.body, what);
+    checkBody(body, FOLLOW_BODY, what);
+    const { remote_cluster: remoteCluster, leader_index: leaderIndex, settings, data_stream_name: dataStreamName, ...params } = body;
+    checkClusterAlias(stringField(body, 'remote_cluster', what, 'the alias of the leader cluster'), 'remote');
+    checkIndexName(stringField(body, 'leader_index', what, 'the leader index'), 'leader');
+    if (dataStreamName !== undefined) {
+      throw new ControlRequestError('illegal_argument_exception',
+        '[data_stream_name] is not supported: follow a data stream\'s backing indices with an auto-follow pattern, which also creates the data stream\'s alias on the follower', 400);
+    }
+    const wait = req.query.wait_for_active_shards;
+    return manager.follow({
+      leaderCluster: remoteCluster as string, leaderIndex: leaderIndex as string,
+      followerCluster: req.params.cluster, followerIndex: req.params.index, params,
+      ...(settings === undefined ? {} : { settings }),
+      ...(wait === undefined ? {} : { waitForActiveShards: wait === 'all' ? 'all' : Number(wait) }),
+    });
+  });
+
+  app.post<{ Params: IndexParams }>('/:cluster/:index/_ccr/pause_follow', { config: { query: MASTER_TIMEOUT } }, async (req) => {
+    await manager.pause(followerOf(req, 'pause_follow'));
+    return ACK;
+  });
+
+  app.post<{ Params: IndexParams }>('/:cluster/:index/_ccr/resume_follow', { config: { query: MASTER_TIMEOUT } }, async (req) => {
+    checkFollowerPath(req.params);
+    const body = objectBody(req.body, 'a resume request');
+    checkBody(body, RESUME_BODY, 'a resume request');
+    await manager.resume(keyOf(req.params), body);
+    return ACK;
+  });
+
+  app.post<{ Params: IndexParams }>('/:cluster/:index/_ccr/unfollow', { config: { query: MASTER_TIMEOUT } }, async (req) => {
+    await manager.unfollow(followerOf(req, 'unfollow'));
+    return ACK;
+  });
+
+  // Not a CCR API (CCR's answer to a lost leader is pause + unfollow, which forgets where the follower stood).
+  app.post<{ Params: IndexParams }>('/:cluster/:index/_ccr/promote', async (req) => ({ promotion: await manager.promote(followerOf(req, 'promote')) }));
+
+  // Sent to the leader cluster in CCR, to drop the retention leases a follower holds on its
+  // shards. ccr-follow reads over REST and holds no retention lease: there is nothing to drop.
+  app.post<{ Params: IndexParams }>('/:cluster/:index/_ccr/forget_follower', { config: { query: TIMEOUT } }, async (req) => {
+    checkClusterAlias(req.params.cluster, 'leader');
+    checkIndexName(req.params.index, 'leader');
+    const what = 'a forget_follower request';
+    const body = objectBody(req.body, what);
+    checkBody(body, FORGET_BODY, what);
+    for (const field of FORGET_BODY.fields) stringField(body, field, what, 'a name of the follower');
+    return { _shards: { total: 0, successful: 0, failed: 0, failures: [] } };
+  });
+
+  app.get<{ Params: IndexParams }>('/:cluster/:index/_ccr/stats', { config: { query: TIMEOUT } }, async (req) => {
+    const keys = followerIndicesOf(manager, req.params.cluster, req.params.index);
+    checkBody(objectBody(req.body, 'stats'), NO_BODY, 'stats');
+    return { indices: keys.flatMap((key) => manager.stats(key)).map(ccrIndexStats) };
+  });
+
+  app.get<{ Params: IndexParams }>('/:cluster/:index/_ccr/info', { config: { query: MASTER_TIMEOUT } }, async (req) => {
+    const keys = followerIndicesOf(manager, req.params.cluster, req.params.index);
+    checkBody(objectBody(req.body, 'info'), NO_BODY, 'info');
+    return { follower_indices: keys.flatMap((key) => manager.info(key)).map(ccrInfo) };
+  });
+
+  app.get('/_ccr/stats', { config: { query: CCR_STATS_QUERY } }, async () => ({
+    auto_follow_stats: ccrAutoFollowStats(autoFollow.stats()),
+    follow_stats: { indices: manager.stats().map(ccrIndexStats) },
+  }));
+  app.get<{ Params: ClusterParams }>('/:cluster/_ccr/stats', { config: { query: CCR_STATS_QUERY } }, async (req) => {
+    checkClusterAlias(req.params.cluster, 'follower');
+    return {
+      auto_follow_stats: ccrAutoFollowStats(autoFollow.stats()),
+      follow_stats: { indices: manager.stats().filter((s) => s.follower_cluster === req.params.cluster).map(ccrIndexStats) },
+    };
+  });
+  // Not a CCR path (CCR's is /<index>/_ccr/info): every follower of every cluster, for the CLI.
+  app.get('/_ccr/info', { config: { query: MASTER_TIMEOUT } }, async () => ({ follower_indices: manager.info().map(ccrInfo) }));
+
+  // ---- auto-follow patterns ------------------------------------------------------------------
+  // (Pattern names cannot start with "_", so these never meet the /<cluster>/<index>/... routes.)
+  // Under a cluster prefix, that cluster is the patterns' follower cluster (CCR's local cluster).
+  for (const prefix of ['', '/:cluster']) {
+    app.put<{ Params: PatternParams }>(`${prefix}/_ccr/auto_follow/:name`, { config: { query: MASTER_TIMEOUT } }, async (req) => {
+      checkPatternName(req.params.name);
+      const what = 'an auto-follow pattern';
+      const body = objectBody(req.body, what);
+      if (body['settings'] !== undefined) {
+        throw new ControlRequestError('illegal_argument_exception',
+          '[settings] is not supported in auto-follow patterns yet: set the followers\' own settings with _ccr/follow\'s [settings] or the replication API\'s _update', 400);
+      }
+      checkBody(body, PATTERN_BODY, what);
+      const { cluster } = req.params;
+      if (cluster !== undefined) {
+        checkClusterAlias(cluster, 'follower');
+        if (body['follower_cluster'] !== undefined && body['follower_cluster'] !== cluster) {
+          throw new ControlRequestError('illegal_argument_exception',
+            `[follower_cluster] of a pattern put under /${cluster} must be [${cluster}] or left out`, 400);
+        }
+      }
+      await autoFollow.put(req.params.name, cluster === undefined ? body : { ...body, follower_cluster: cluster });
+      return ACK;
+    });
+
+    app.get<{ Params: PatternParams }>(`${prefix}/_ccr/auto_follow`, { config: { query: MASTER_TIMEOUT } }, async (req) => {
+      const { cluster } = req.params;
+      if (cluster !== undefined) checkClusterAlias(cluster, 'follower');
+      return { patterns: autoFollow.list().filter((p) => cluster === undefined || p.pattern['follower_cluster'] === cluster).map(ccrPattern) };
+    });
+    app.get<{ Params: PatternParams }>(`${prefix}/_ccr/auto_follow/:name`, { config: { query: MASTER_TIMEOUT } }, async (req) => (
+      { patterns: autoFollow.list(patternOf(req, 'get', autoFollow)).map(ccrPattern) }));
+
+    app.delete<{ Params: PatternParams }>(`${prefix}/_ccr/auto_follow/:name`, { config: { query: MASTER_TIMEOUT } }, async (req) => {
+      await autoFollow.delete(patternOf(req, 'delete', autoFollow));
+      return ACK;
+    });
+    app.post<{ Params: PatternParams }>(`${prefix}/_ccr/auto_follow/:name/pause`, { config: { query: MASTER_TIMEOUT } }, async (req) => {
+      await autoFollow.pause(patternOf(req, 'pause', autoFollow));
+      return ACK;
+    });
+    app.post<{ Params: PatternParams }>(`${prefix}/_ccr/auto_follow/:name/resume`, { config: { query: MASTER_TIMEOUT } }, async (req) => {
+      await autoFollow.resume(patternOf(req, 'resume', autoFollow));
+      return ACK;
+    });
+  }
+}
+
+/** Follow parameters in CCR's forms (ccr-units.ts). */
+export type CcrParams = Readonly<Partial<Record<keyof FollowParams, number | string | boolean>>>;
+
+/** `follower_indices[]` of follow info, as this API answers it. */
+export interface CcrFollowerInfo extends Omit<FollowerInfo, 'parameters'> {
+  /** An active follower's parameters (CCR shows none for a paused one). */
+  readonly parameters?: CcrParams;
+  /** ccr-follow's extension: a paused follower's parameters, those a resume without any uses. */
+  readonly paused_parameters?: CcrParams;
+}
+
+/** A follower's info as CCR answers it: parameters in CCR's forms, and none for a paused follower. */
+export function ccrInfo(info: FollowerInfo): CcrFollowerInfo {
+  const { parameters, ...rest } = info;
+  return info.status === 'active' ? { ...rest, parameters: ccrParams(parameters) } : { ...rest, paused_parameters: ccrParams(parameters) };
+}
+
+/** A follower index's stats, with the one CCR field ccr-follow cannot tell apart from another. */
+function ccrIndexStats(stats: FollowerIndexStats): Record<string, unknown> {
+  return {
+    ...stats,
+    // A read is one REST round trip: its time on the leader is not told apart from the network's.
+    shards: stats.shards.map((s) => ({ ...s, total_read_remote_exec_time_millis: s.total_read_time_millis })),
+  };
+}
+
+function ccrAutoFollowStats(stats: AutoFollowStatsView): Record<string, unknown> {
+  // ccr-follow lists the leader's indices and never reads its cluster state: no metadata version to show.
+  return { ...stats, auto_followed_clusters: stats.auto_followed_clusters.map((c) => ({ ...c, last_seen_metadata_version: 0 })) };
+}
+
+/** A pattern as CCR's get auto-follow answers it: follow parameters in CCR's forms. */
+function ccrPattern(view: AutoFollowPatternView): AutoFollowPatternView {
+  const params: Partial<Record<keyof FollowParams, number>> = {};
+  for (const [name, value] of Object.entries(view.pattern)) {
+    if (Object.hasOwn(FOLLOW_PARAMS, name) && typeof value === 'number') params[name as keyof FollowParams] = value;
+  }
+  return { ...view, pattern: { ...view.pattern, ...ccrParams(params) } };
+}
+
+/** The follower key of a route that takes no parameters (a body, if any, must be `{}`). */
+function followerOf(req: FastifyRequest<{ Params: IndexParams }>, action: string): string {
+  checkFollowerPath(req.params);
+  checkBody(objectBody(req.body, action), NO_BODY, action);
+  return keyOf(req.params);
+}
+
+/**
+ * The pattern name of a route that takes no parameters (a body, if any, must be `{}`). Under a
+ * cluster prefix, a pattern of another follower cluster is not there.
+ */
+function patternOf(req: FastifyRequest<{ Params: PatternParams }>, action: string, autoFollow: AutoFollowCoordinator): string {
+  const { name, cluster } = req.params;
+  checkPatternName(name);
+  if (cluster !== undefined) checkClusterAlias(cluster, 'follower');
+  checkBody(objectBody(req.body, `auto-follow ${action}`), NO_BODY, `auto-follow ${action}`);
+  if (cluster !== undefined && autoFollow.list().find((p) => p.name === name)?.pattern['follower_cluster'] !== cluster) {
+    throw new FollowError('resource_not_found_exception', `auto-follow pattern [${name}] is missing on [${cluster}]`);
+  }
+  return name;
+}
+
+function keyOf(p: IndexParams): string {
+  return followerKey(p.cluster, p.index);
+}
