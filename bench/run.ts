@@ -182,10 +182,9 @@ function lagPlot(result: PairResult): string | undefined {
     if (t) tail.push({ name: `rep ${r.rep}`, points: t.lagSeries });
   }
   if (lag.length === 0 && tail.length === 0) return undefined;
-  const title = `${result.leader} → ${result.follower}, default parameters`;
-  return svgCharts([
-    { title: `${title}: leader write → applied on the follower (realtime GET)`, xLabel: 'seconds since the first write', yLabel: 'ms', series: lag, goal: { y: 500, label: 'p99 goal 500 ms' } },
-    { title: `${title}: saturated tail, documents written but not yet on the follower`, xLabel: 'seconds since the writers started', yLabel: 'documents behind', series: tail },
+  return svgCharts(`${result.leader} → ${result.follower}, default parameters, ${result.date.slice(0, 10)}`, [
+    { title: 'Lag at a fixed rate: leader acknowledged → applied on the follower (realtime GET)', xLabel: 'seconds since the first write', yLabel: 'ms', series: lag, goal: { y: 500, label: 'p99 goal 500 ms' } },
+    { title: 'Saturated tail: documents written to the leader, not yet on the follower', xLabel: 'seconds since the writers started', yLabel: 'documents behind', series: tail },
   ]);
 }
 

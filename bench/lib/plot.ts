@@ -26,11 +26,15 @@ const TOP = 28;
 const BOTTOM = 44;
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
 
-/** Several charts stacked into one SVG. */
-export function svgCharts(charts: readonly Chart[]): string {
-  const body = charts.map((c, i) => `<g transform="translate(0 ${i * HEIGHT})">${chart(c)}</g>`).join('\n');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT * charts.length}" viewBox="0 0 ${WIDTH} ${HEIGHT * charts.length}" font-family="sans-serif" font-size="11">
+const HEADING = 24;
+
+/** Several charts stacked into one SVG, under one heading line. */
+export function svgCharts(heading: string, charts: readonly Chart[]): string {
+  const height = HEADING + HEIGHT * charts.length;
+  const body = charts.map((c, i) => `<g transform="translate(0 ${HEADING + i * HEIGHT})">${chart(c)}</g>`).join('\n');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="11">
 <rect width="100%" height="100%" fill="white"/>
+<text x="8" y="17" font-size="14" font-weight="bold">${esc(heading)}</text>
 ${body}
 </svg>
 `;
