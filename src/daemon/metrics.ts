@@ -130,6 +130,21 @@ export function buildMetricsRegistry(sources: MetricsSources): Registry {
     collect() { this.reset(); for (const f of sources.followers()) this.set(indexLabels(f), f.shards.length); },
   });
 
+  // Per follower cluster, from any follower writing through its shared bulk budget (all report the same one).
+  const budgets = (): Map<string, NonNullable<FollowerIndexStats['write_concurrency']>> => new Map(
+    sources.followers().flatMap((f) => (f.write_concurrency ? [[f.follower_cluster, f.write_concurrency] as const] : [])),
+  );
+  new Gauge({
+    name: 'ccr_follow_write_concurrency_limit', help: 'bulk requests the follower cluster is sent at once at most, as the adaptive budget now sets it',
+    labelNames: ['follower_cluster'], registers: [registry],
+    collect() { this.reset(); for (const [cluster, b] of budgets()) this.set({ follower_cluster: cluster }, b.limit); },
+  });
+  new Gauge({
+    name: 'ccr_follow_write_concurrency_waiting', help: 'bulk requests waiting for a slot of the follower cluster\'s budget',
+    labelNames: ['follower_cluster'], registers: [registry],
+    collect() { this.reset(); for (const [cluster, b] of budgets()) this.set({ follower_cluster: cluster }, b.waiting); },
+  });
+
   const autoFollowCounter = (name: string, help: string, value: (a: AutoFollowStatsView) => number): void => {
     new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(value(sources.autoFollow())); } });
   };

@@ -53,6 +53,15 @@ describe('metrics registry', () => {
     expect(sampleValue(parsed, 'ccr_follow_follower_status', { follower_index: 'follower/other', status: 'paused' })).to.equal(0);
   });
 
+  it('exports each follower cluster\'s write budget once, however many followers write through it', async () => {
+    const budget = { limit: 3, in_flight: 3, waiting: 2, last_change: { from: 2, to: 3, at: '2026-12-07T00:00:00.000Z', reason: 'requests waiting' } };
+    const followers = [follower({ write_concurrency: budget }), follower({ index: 'other', write_concurrency: budget }), follower({ index: 'fixed', follower_cluster: 'dr' })];
+    const parsed = parsePrometheusText(await buildMetricsRegistry({ followers: () => followers, autoFollow: () => autoFollow }).metrics());
+    expect(parsed.samples.filter((s) => s.name === 'ccr_follow_write_concurrency_limit')).to.have.length(1);
+    expect(sampleValue(parsed, 'ccr_follow_write_concurrency_limit', { follower_cluster: 'follower' })).to.equal(3);
+    expect(sampleValue(parsed, 'ccr_follow_write_concurrency_waiting', { follower_cluster: 'follower' })).to.equal(2);
+  });
+
   it('calls a follower failed only when a fatal error paused it, and an empty leader fully copied', () => {
     expect(followerStatus(follower({ status: 'paused' }))).to.equal('paused');
     expect(followerStatus(follower())).to.equal('active');
