@@ -4,7 +4,7 @@
  * nothing else reads status codes, `error.type` or errno, and no error is given a status or type it
  * did not come with so that this answers as wanted: what ccr-follow finds out itself (a shard not
  * started, an index re-created under its name) has its own error class in errors.ts and its own row
- * here. Retrying is `retry()` (shard/retry-policy.ts), which asks this function.
+ * here. Retrying is `retry()` (cluster/retry.ts), which asks this function.
  *
  * The answer is an action (retry, fatal, aborted) and, for retry and fatal, the `kind` of the row
  * that matched: what the error means, for the few callers that word an outcome differently (a

@@ -21,7 +21,7 @@ import { EventEmitter } from 'node:events';
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { classify } from '../cluster/classify.js';
 import type { FollowParams } from '../shard/follow-params.js';
-import { retry, RetryPolicy } from '../shard/retry-policy.js';
+import { retry, RetryPolicy } from '../cluster/retry.js';
 import { ShardFollowTask } from '../shard/shard-follow-task.js';
 import type { ShardStats } from '../shard/shard-stats.js';
 import type { FatalException, FollowerRecord, StateStore } from '../state/state-store.js';

@@ -23,7 +23,7 @@ import type { FollowParams } from './follow-params.js';
 import type { FollowerShardWriter, LeaderCheckpoint, LeaderShardReader, ShardReconciler, ShardTaskDeps } from './ports.js';
 import { externalVersion } from './external-version.js';
 import { ReconcileScheduler } from './reconcile-scheduler.js';
-import { retry, RetryPolicy } from './retry-policy.js';
+import { retry, RetryPolicy } from '../cluster/retry.js';
 import { SeqNoTracker } from './seq-no-tracker.js';
 import { WriteBuffer } from './write-buffer.js';
 import type { ShardExceptionEntry, ShardStats } from './shard-stats.js';
@@ -392,7 +392,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   }
 
   /**
-   * Runs `fn` through `retry()` (retry-policy.ts): what `classify` calls retryable is counted,
+   * Runs `fn` through `retry()` (cluster/retry.ts): what `classify` calls retryable is counted,
    * recorded and tried again after a backoff; a fatal error fails the task; an abort of `signal`
    * (stop, failure) returns ABORTED. Never throws.
    */

@@ -182,8 +182,11 @@ export class AutoFollowPatternNotFoundError extends Error {
   }
 }
 
-/** Throws unless `name` can key a pattern: non-empty, without `/`. */
-export function checkPatternName(name: string): string {
+/**
+ * Throws unless `name` can key a pattern's records: non-empty, without `/`. Only what the backends
+ * need; the full naming rule is the auto-follow part's (`invalidPatternNameReason`).
+ */
+export function checkPatternKey(name: string): string {
   if (typeof name !== 'string' || name === '' || name.includes('/')) {
     throw new RangeError(`invalid auto-follow pattern name ${JSON.stringify(name)}: expected a non-empty name without "/"`);
   }
