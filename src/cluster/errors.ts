@@ -190,6 +190,20 @@ export class IndexReplacedError extends ClusterError {
   }
 }
 
+/**
+ * Something ccr-follow checks about its own work did not hold: an answer that does not match its
+ * request (a bulk answering another number of items than it was sent), or a promise of its own
+ * broken (asked to make visible what no checkpoint covered). Not a ClusterError: no cluster said
+ * so. Reported as Elasticsearch reports a state it cannot continue from.
+ */
+export class IllegalReplicationStateError extends Error {
+  readonly type = 'illegal_state_exception';
+  constructor(message: string) {
+    super(message);
+    this.name = 'IllegalReplicationStateError';
+  }
+}
+
 /** A cluster alias the config does not define. Not a ClusterError: no cluster was asked. */
 export class UnknownClusterError extends Error {
   readonly alias: string;

@@ -16,6 +16,7 @@
  */
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { classify } from '../cluster/classify.js';
+import { IllegalReplicationStateError } from '../cluster/errors.js';
 import type { ExternalOp, SeqNoHit } from '../cluster/types.js';
 import { sleep as realSleep, type Sleep } from '../util/sleep.js';
 import type { Logger } from '../util/logger.js';
@@ -338,7 +339,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
       const done = await this.#withRetries('write', () => pending[0]!.hit.seqNo, this.#writeAbort.signal, async () => {
         const started = this.#now();
         const results = await this.#writer.write(pending.map(toExternalOp), this.#writeAbort.signal);
-        if (results.length !== pending.length) throw new Error(`bulk answered ${results.length} items for ${pending.length} operations`);
+        if (results.length !== pending.length) throw new IllegalReplicationStateError(`bulk answered ${results.length} items for ${pending.length} operations`);
         this.#successfulWriteRequests += 1;
         this.#totalWriteTimeMillis += this.#now() - started;
         const again: BufferedHit[] = [];
