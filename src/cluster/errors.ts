@@ -204,6 +204,26 @@ export class IllegalReplicationStateError extends Error {
   }
 }
 
+/** An error as stats, records and logs show it: CCR's `{type, reason}` (`fatal_exception`, `read_exceptions`, …). */
+export interface ErrorSummary {
+  readonly type: string;
+  readonly reason: string;
+}
+
+/**
+ * The one way an error becomes the `{type, reason}` that stats and records carry. `type` is the
+ * error's own `type` when it has one — the cluster's `error.type`, or the name Elasticsearch gives
+ * a condition ccr-follow found itself (ClusterError, FollowError, IllegalReplicationStateError,
+ * the state's errors) — else its class name (`exception` for a plain Error). `reason` is its
+ * message unless the caller has a better one (classify's verdict). Describes only: what an error
+ * means is classify's decision.
+ */
+export function errorSummary(err: unknown, reason?: string): ErrorSummary {
+  if (!(err instanceof Error)) return { type: 'exception', reason: reason ?? String(err) };
+  const own = (err as { readonly type?: unknown }).type;
+  return { type: typeof own === 'string' ? own : err.name === 'Error' ? 'exception' : err.name, reason: reason ?? err.message };
+}
+
 /** A cluster alias the config does not define. Not a ClusterError: no cluster was asked. */
 export class UnknownClusterError extends Error {
   readonly alias: string;

@@ -111,20 +111,13 @@ export class FollowManager {
     }
   }
 
+  /** Refused when it is paused already (unless by the state's error, which a user's pause replaces). */
   async pause(key: FollowerKey): Promise<void> {
-    const follower = this.#get(key);
-    // A pause while the state cannot be written would end by itself once it can: a user's pause replaces it.
-    if (follower.desiredStatus === 'paused' && follower.pauseReason?.by !== 'state_unwritable') {
-      throw new FollowError('illegal_state_exception', `cannot pause [${key}]: it is not following (already paused)`);
-    }
-    await follower.pause();
+    await this.#get(key).pause();
   }
 
   async resume(key: FollowerKey, paramOverrides: Readonly<Record<string, unknown>> = {}): Promise<void> {
     const follower = this.#get(key);
-    if (follower.desiredStatus === 'active') {
-      throw new FollowError('illegal_state_exception', `cannot resume [${key}]: it is already following`);
-    }
     // As in CCR, parameters given on resume replace the stored ones; the rest keep their values.
     await follower.resume(this.#parseParams(paramOverrides, follower.params));
   }
@@ -132,10 +125,7 @@ export class FollowManager {
   /** Removes the follow, leaving the follower index as an ordinary index. It must be paused first. */
   async unfollow(key: FollowerKey): Promise<void> {
     const follower = this.#get(key);
-    if (follower.desiredStatus !== 'paused' || follower.record.status !== 'paused') {
-      throw new FollowError('illegal_state_exception', `cannot unfollow [${key}] while it is following; pause it first`);
-    }
-    await follower.close();
+    await follower.retire();
     await this.#deps.state.deleteFollower(key);
     this.#followers.delete(key);
     this.#deps.logger.info(`unfollowed ${key}: it is now an ordinary index`);
@@ -150,7 +140,7 @@ export class FollowManager {
    */
   async promote(key: FollowerKey): Promise<PromotionRecord> {
     const follower = this.#get(key);
-    if (follower.desiredStatus !== 'paused') await follower.pause();
+    if (follower.status !== 'paused' || follower.pauseReason?.by === 'state_unwritable') await follower.pause();
     const { record } = follower;
     const checkpoints = await this.#deps.state.loadCheckpoints(key);
     const client = await this.#client(record.followerCluster);
@@ -176,10 +166,11 @@ export class FollowManager {
   info(key?: FollowerKey): FollowerInfo[] {
     return this.#select(key).map((f) => {
       const r = f.record;
+      const fatal = f.fatalException;
       return {
         follower_index: r.followerIndex, follower_cluster: r.followerCluster, remote_cluster: r.leaderCluster,
-        leader_index: r.leaderIndex, status: r.status, parameters: f.params,
-        ...(r.fatalException ? { fatal_exception: { ...r.fatalException } } : {}),
+        leader_index: r.leaderIndex, status: f.status, parameters: f.params,
+        ...(fatal ? { fatal_exception: { ...fatal } } : {}),
       };
     });
   }

@@ -16,7 +16,7 @@
  */
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { classify } from '../cluster/classify.js';
-import { IllegalReplicationStateError } from '../cluster/errors.js';
+import { errorSummary, IllegalReplicationStateError } from '../cluster/errors.js';
 import type { ExternalOp, SeqNoHit } from '../cluster/types.js';
 import { sleep as realSleep, type Sleep } from '../util/sleep.js';
 import type { Logger } from '../util/logger.js';
@@ -415,7 +415,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   }
 
   #recordException(kind: 'read' | 'write' | 'reconcile', fromSeqNo: number, attempt: number, err: unknown, reason: string): void {
-    const exception = describe(err);
+    const exception = errorSummary(err);
     this.#recentExceptions.push({ kind, from_seq_no: fromSeqNo, retries: attempt, at: new Date(this.#now()).toISOString(), exception });
     if (this.#recentExceptions.length > RECENT_EXCEPTIONS) this.#recentExceptions.shift();
     // Log the first failure of a request and then every 20th, so a long outage does not flood the log.
@@ -492,7 +492,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
       time_since_last_read_millis: now - this.#lastReadAt,
       lag_operations: Math.max(0, this.#leaderGlobalCheckpoint - checkpoint),
       lag_millis: this.#unappliedSince.length === 0 ? 0 : now - this.#unappliedSince[0]!.seenAt,
-      ...(this.#failure ? { fatal_exception: describe(this.#failure) } : {}),
+      ...(this.#failure ? { fatal_exception: errorSummary(this.#failure) } : {}),
     };
   }
 }
@@ -512,12 +512,4 @@ function withinBytes(hits: readonly SeqNoHit[], maxBytes: number): readonly SeqN
 function toExternalOp(b: BufferedHit): ExternalOp {
   // The version grows with the leader's seq_no: later operations always win, replays are no-ops.
   return { op: 'index', id: b.hit.id, routing: b.hit.routing, version: externalVersion(b.hit.seqNo), sourceJson: b.hit.sourceJson };
-}
-
-function describe(err: unknown): { type: string; reason: string } {
-  if (err instanceof Error) {
-    const json = (err as { toJSON?: () => { type: string; reason: string } }).toJSON?.();
-    return json ? { type: json.type, reason: json.reason } : { type: err.name, reason: err.message };
-  }
-  return { type: 'Error', reason: String(err) };
 }

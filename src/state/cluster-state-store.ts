@@ -23,7 +23,7 @@ import {
 } from './record-validation.js';
 import {
   type AutoFollowPatternRecord, AutoFollowPatternNotFoundError, checkPatternKey, type FollowerKey, type FollowerRecord,
-  FollowerNotFoundError, type HandledLeaderIndex, type PromotionRecord, type ShardCheckpoints, type StateStore, recordKey,
+  FollowerNotFoundError, type HandledLeaderIndex, type PromotionRecord, type ShardCheckpoints, StateConflictError, type StateStore, recordKey,
 } from './state-store.js';
 import { KeyedQueue } from '../util/keyed-queue.js';
 import type { StateLock } from './state-lock.js';
@@ -53,13 +53,6 @@ export interface StateDocuments {
   put(id: string, source: Readonly<Record<string, unknown>>, condition: WriteCondition): Promise<DocVersion | 'conflict'>;
   /** No error when absent. */
   delete(id: string): Promise<void>;
-}
-
-export class StateConflictError extends Error {
-  override readonly name = 'StateConflictError';
-  constructor(readonly location: string, readonly id: string) {
-    super(`state document ${id} in ${location} was changed by another daemon since this one read it; re-read it and try again`);
-  }
 }
 
 type Kind = 'follower' | 'checkpoints' | 'pattern' | 'handled' | 'promotion';

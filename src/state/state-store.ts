@@ -216,7 +216,23 @@ export class StateCorruptError extends Error {
  */
 export class StateWriteError extends Error {
   override readonly name = 'StateWriteError';
+  /** As stats and records show it. */
+  readonly type = 'state_write_exception';
   constructor(readonly dir: string, readonly code: string, readonly target: string, options: { cause: Error }) {
     super(`cannot write to the state directory ${dir}: ${code} (${options.cause.message})`, options);
+  }
+}
+
+/**
+ * A conditional write lost: the stored record changed since this store last read it (another
+ * daemon, or a write of this one that timed out but landed). Nothing was written; re-read the
+ * record (`getFollower`, which also learns its version) and apply the change to what is stored.
+ */
+export class StateConflictError extends Error {
+  override readonly name = 'StateConflictError';
+  /** As stats and records show it. */
+  readonly type = 'state_conflict_exception';
+  constructor(readonly location: string, readonly id: string) {
+    super(`state document ${id} in ${location} was changed by another daemon since this one read it; re-read it and try again`);
   }
 }
