@@ -5,8 +5,9 @@
 import { ClusterRegistry, UnknownClusterError } from '../cluster/cluster-registry.js';
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { DEFAULT_FOLLOW_PARAMS, parseFollowParams, FollowParamsError, type FollowParams } from '../shard/follow-params.js';
+import { errorSummary } from '../cluster/errors.js';
 import {
-  followerKey, StateCorruptError, type FollowerKey, type FollowerRecord, type PromotedShard, type PromotionRecord, type StateStore,
+  followerKey, recordKey, StateCorruptError, type FollowerKey, type FollowerRecord, type PromotedShard, type PromotionRecord, type StateStore,
 } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import { FollowError, toFollowError } from './follow-errors.js';
@@ -100,7 +101,7 @@ export class FollowManager {
         followerCluster: req.followerCluster, followerIndex: req.followerIndex,
         params: params as unknown as Record<string, number>, status: 'active', createdAt: new Date().toISOString(),
       };
-      await this.#deps.state.putFollower(record);
+      await this.#saveNewRecord(record, follower);
       const indexFollower = this.#build(record);
       this.#followers.set(key, indexFollower);
       indexFollower.begin();
@@ -205,6 +206,30 @@ export class FollowManager {
       const aside = await this.#deps.state.discardCheckpoints(key);
       this.#deps.logger.error(`${err.message}: ${key} starts again from -1 (re-applying is safe: external versions)`
         + `${aside ? `; the damaged file was kept as ${aside}` : ''}`, { follower: key, state_file: err.file });
+    }
+  }
+
+  /**
+   * Saves the record of a follow whose follower index was just created. When it cannot be saved,
+   * the follow would be lost at the next restart and the index would block the next attempt, so
+   * the index is deleted again (it holds nothing yet): a refused follow leaves nothing behind. The
+   * error says what happened to the index.
+   */
+  async #saveNewRecord(record: FollowerRecord, follower: ClusterClient): Promise<void> {
+    try {
+      await this.#deps.state.putFollower(record);
+    } catch (err) {
+      const { reason } = errorSummary(err);
+      const index = `follower index [${record.followerIndex}] on [${record.followerCluster}]`;
+      let outcome: string;
+      try {
+        await follower.deleteIndex(record.followerIndex);
+        outcome = `the ${index} created for it was deleted again; nothing was changed`;
+      } catch (deleteErr) {
+        outcome = `the ${index} created for it could not be deleted (${errorSummary(deleteErr).reason}): delete it before following again`;
+      }
+      this.#deps.logger.error(`cannot follow into ${recordKey(record)}: its record cannot be saved: ${reason}; ${outcome}`);
+      throw new FollowError('state_write_exception', `cannot follow: the record of the follow cannot be saved (${reason}); ${outcome}`, { cause: err });
     }
   }
 
