@@ -209,17 +209,23 @@ export class StateCorruptError extends Error {
 }
 
 /**
- * The state could not be written: the directory (or the store behind it) is read-only, full, or
- * refuses this process. `code` is the errno name (`EACCES`, `ENOSPC`, `EROFS`, ...). Nothing was
- * changed: a failed write leaves the previous content whole, so the store can be written again as
- * soon as the cause is gone.
+ * The state could not be written: the directory (or the index behind the cluster backend) is
+ * read-only, full, or refuses this process. `code` says why: the errno name for a directory
+ * (`EACCES`, `ENOSPC`, `EROFS`, ...), classify's kind for an index (`security`, `blocked`, ...).
+ * `advice`, when given, says what to change (a privilege, a setting). Nothing was changed: a
+ * failed write leaves the previous content whole, so the store can be written again as soon as
+ * the cause is gone.
  */
 export class StateWriteError extends Error {
   override readonly name = 'StateWriteError';
   /** As stats and records show it. */
   readonly type = 'state_write_exception';
-  constructor(readonly dir: string, readonly code: string, readonly target: string, options: { cause: Error }) {
-    super(`cannot write to the state directory ${dir}: ${code} (${options.cause.message})`, options);
+  constructor(
+    readonly dir: string, readonly code: string, readonly target: string,
+    options: { cause: Error; where?: 'directory' | 'index'; advice?: string },
+  ) {
+    super(`cannot write to the state ${options.where ?? 'directory'} ${dir}: ${code} (${options.cause.message})${options.advice ? `; ${options.advice}` : ''}`,
+      { cause: options.cause });
   }
 }
 
