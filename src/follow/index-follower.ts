@@ -255,8 +255,13 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
    */
   retire(): Promise<void> {
     return this.#serialise(async () => {
-      if (this.#phase.state !== IndexFollowerStates.paused || this.#record.status !== 'paused') {
+      const by = this.#pausedBy();
+      // A pause by the unwritable state is meant to end by itself: only a user's pause unfollows.
+      if (by === undefined || by === 'state_unwritable') {
         throw new FollowError('illegal_state_exception', `cannot unfollow [${this.key}] while it is following; pause it first`);
+      }
+      if (this.#record.status !== 'paused') {
+        throw new FollowError('state_write_exception', `cannot unfollow [${this.key}]: its pause is not stored in the state yet (state_exception in its stats); try again once the state takes writes`);
       }
       await this.#closeNow();
     });
@@ -360,8 +365,13 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
     followerIdentity.check(uuids.follower);
     if (this.#record.indexUuids === undefined) {
       // Checked from memory while the daemon runs; every later write of the record keeps them too.
+      // Stored in its own turn among the transitions (not awaited: a pause waiting for this start
+      // must not wait for it), so it never writes over a pause or resume stored meanwhile.
       this.#foundUuids = expected;
-      await this.#persist((r) => r).catch((err: unknown) => this.#logger.warn(`cannot record the index uuids yet: ${(err as Error).message}`));
+      void this.#serialise(async () => {
+        if (this.#record.indexUuids !== undefined || this.#phase.state === IndexFollowerStates.closed) return;
+        await this.#persist((r) => r).catch((err: unknown) => this.#logger.warn(`cannot record the index uuids yet: ${(err as Error).message}`));
+      });
     }
     const initial = await state.loadCheckpoints(this.key);
     const checkpoints = new CheckpointBatcher(

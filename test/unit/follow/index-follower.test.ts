@@ -287,6 +287,10 @@ describe('IndexFollower', () => {
       expect(followerStatus(stats)).to.equal('failed');
       expect(logger.entries.some((e) => e.level === 'error' && /record cannot be saved/.test(e.message)), 'an error logged').to.equal(true);
       expect(s.state.followers.get(KEY)?.status, 'not stored yet').to.equal('active');
+      const unfollow = await refusalOf(s.follower.retire());
+      expect(unfollow.type).to.equal('state_write_exception');
+      expect(unfollow.message).to.match(/its pause is not stored in the state yet/);
+      expect(s.follower.state, 'the refused unfollow changed nothing').to.equal('paused');
 
       s.state.recordsUnwritable = false;
       await until(() => s.state.followers.get(KEY)?.status === 'paused', 5000, 'the paused record stored');
