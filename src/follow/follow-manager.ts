@@ -126,8 +126,7 @@ export class FollowManager {
   /** Removes the follow, leaving the follower index as an ordinary index. It must be paused first. */
   async unfollow(key: FollowerKey): Promise<void> {
     const follower = this.#get(key);
-    await follower.retire();
-    await this.#deps.state.deleteFollower(key);
+    await follower.retire(() => this.#deps.state.deleteFollower(key));
     this.#followers.delete(key);
     this.#deps.logger.info(`unfollowed ${key}: it is now an ordinary index`);
   }

@@ -250,10 +250,12 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
   }
 
   /**
-   * Closes a paused follower whose record says paused, for good (unfollow, promote); refused (a
-   * FollowError) while it follows. Checked in its turn, so a resume queued before it is seen.
+   * Removes a paused follower for good (unfollow, promote): checked in its turn, so a resume queued
+   * before it is seen; then `remove` deletes its state, and only once that succeeded is the follower
+   * closed. Refused (a FollowError) while it follows, while its pause is not stored, or when its
+   * state cannot be deleted; a refused removal changes nothing.
    */
-  retire(): Promise<void> {
+  retire(remove: () => Promise<void>): Promise<void> {
     return this.#serialise(async () => {
       const by = this.#pausedBy();
       // A pause by the unwritable state is meant to end by itself: only a user's pause unfollows.
@@ -262,6 +264,11 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       }
       if (this.#record.status !== 'paused') {
         throw new FollowError('state_write_exception', `cannot unfollow [${this.key}]: its pause is not stored in the state yet (state_exception in its stats); try again once the state takes writes`);
+      }
+      try {
+        await remove();
+      } catch (err) {
+        throw new FollowError('state_write_exception', `cannot unfollow [${this.key}]: its record cannot be deleted, nothing was changed: ${errorSummary(err).reason}`, { cause: err });
       }
       await this.#closeNow();
     });

@@ -167,6 +167,20 @@ describe('FollowManager', () => {
     expect(state.followers.get(KEY)?.status).to.equal('active');
   });
 
+  it('refuses an unfollow whose record cannot be deleted, changing nothing, and unfollows on the next one once it can', async () => {
+    leader.add('orders');
+    await manager.follow(REQUEST);
+    await manager.pause(KEY);
+    state.unwritable = true;
+    await expectRefused(() => manager.unfollow(KEY), 'state_write_exception', /^cannot unfollow \[follower\/orders-copy\]: its record cannot be deleted, nothing was changed: .*EROFS/);
+    expect(manager.has(KEY)).to.equal(true);
+    expect(manager.stats(KEY)[0]).to.include({ status: 'paused', state: 'paused' });
+    state.unwritable = false;
+    await manager.unfollow(KEY);
+    expect(manager.has(KEY)).to.equal(false);
+    expect(state.followers.has(KEY)).to.equal(false);
+  });
+
   it('promotes a follower: paused, its promotion point recorded from its checkpoints and its own max seq_no, then unfollowed', async () => {
     const orders = leader.add('orders');
     for (const id of ['a', 'b', 'c']) orders.index(id);

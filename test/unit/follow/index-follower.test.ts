@@ -287,7 +287,11 @@ describe('IndexFollower', () => {
       expect(followerStatus(stats)).to.equal('failed');
       expect(logger.entries.some((e) => e.level === 'error' && /record cannot be saved/.test(e.message)), 'an error logged').to.equal(true);
       expect(s.state.followers.get(KEY)?.status, 'not stored yet').to.equal('active');
-      const unfollow = await refusalOf(s.follower.retire());
+      let removed = false;
+      const unfollow = await refusalOf(s.follower.retire(async () => {
+        removed = true;
+      }));
+      expect(removed, 'nothing removed').to.equal(false);
       expect(unfollow.type).to.equal('state_write_exception');
       expect(unfollow.message).to.match(/its pause is not stored in the state yet/);
       expect(s.follower.state, 'the refused unfollow changed nothing').to.equal('paused');
