@@ -206,7 +206,7 @@ export class LeaderRound {
 function followFailure(err: unknown): { retry: boolean; type: string; reason: string } {
   const verdict = classify(err instanceof FollowError && err.cause !== undefined ? err.cause : err);
   const retry = verdict.action !== 'fatal' || verdict.autoFollowRetries;
-  if (err instanceof FollowError) return { retry, type: err.type, reason: err.message };
+  if (err instanceof FollowError) return { retry, ...errorSummary(err) };
   return { retry, ...errorSummary(err, verdict.action === 'aborted' ? 'request aborted' : verdict.reason) };
 }
 

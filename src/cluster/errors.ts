@@ -53,8 +53,7 @@ export class ClusterError extends Error {
   /** A compact, log-safe summary: `{type, reason}` as CCR reports `fatal_exception`. */
   toJSON(): { type: string; reason: string; status?: number; cluster: string } {
     return {
-      type: this.type,
-      reason: this.message,
+      ...errorSummary(this),
       ...(this.statusCode === undefined ? {} : { status: this.statusCode }),
       cluster: this.alias,
     };
