@@ -21,9 +21,8 @@
  * changes the phase only once the write succeeded: refused, it changes nothing and says why. A
  * fatal error pauses at once (the shards cannot go on); if its record cannot be stored then, the
  * failure is logged, shown in stats (`state_exception`) and the write tried again every few
- * seconds. A write that lost a conditional check (`StateConflictError`: the stored record changed,
- * e.g. an earlier write timed out but landed) re-reads the record and applies the change once more
- * to what is stored.
+ * seconds. Every write goes through `StoredRecord` (stored-record.ts), which also re-reads a record
+ * that changed in the state and applies the change to it once.
  *
  * A follower built from a record that says paused starts `paused` (a fatal error when the record
  * keeps one, else the user); one that says active starts `starting`, and begin() starts it.
@@ -37,7 +36,7 @@ import type { FollowParams } from '../shard/follow-params.js';
 import { ShardFollowTask } from '../shard/shard-follow-task.js';
 import type { ShardStats } from '../shard/shard-stats.js';
 import {
-  type FatalException, type FollowerRecord, type FollowStatus, followerKey, StateConflictError, type StateStore, StateWriteError,
+  type FatalException, type FollowerRecord, followerKey, type FollowStatus, type StateStore, StateWriteError,
 } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import type { Sleep } from '../util/sleep.js';
@@ -49,6 +48,7 @@ import { LeaderIndexWatcher } from './leader-index-watcher.js';
 import { MetadataSync } from './metadata-sync.js';
 import { PausedLag } from './paused-lag-probe.js';
 import { StateProbe } from './state-probe.js';
+import { type RecordChange, StoredRecord } from './stored-record.js';
 import { WriteGate } from './write-gate.js';
 import { FollowerShardWriterImpl, LeaderShardReaderImpl } from './shard-io.js';
 import { ShardReconcilerImpl } from './shard-reconciler.js';
@@ -132,12 +132,9 @@ export interface FollowerIndexStats {
   readonly shards: ShardStats[];
 }
 
-/** A change to a follower's record, applied to what is stored (again, after a conflict). */
-type RecordChange = (stored: FollowerRecord) => FollowerRecord;
-
 export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
-  /** As stored: changed only by a write that succeeded (or by re-reading it). */
-  #record: FollowerRecord;
+  /** The record as stored, and the one way to change it (stored-record.ts). */
+  readonly #stored: StoredRecord;
   readonly #deps: IndexFollowerDeps;
   readonly #logger: Logger;
   #phase: Phase;
@@ -158,26 +155,24 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
   #unsaved: { readonly change: RecordChange; readonly exception: FatalException } | undefined;
   #catchUp: CatchUpLogger | undefined;
   #identities: IndexIdentity[] = [];
-  /** The uuids found at the first start, until the record stores them (kept by every later write). */
-  #foundUuids: FollowerRecord['indexUuids'];
 
   constructor(record: FollowerRecord, deps: IndexFollowerDeps) {
     super();
-    this.#record = record;
     this.#deps = deps;
-    this.#logger = deps.logger.child({ follower: this.key, leader: `${record.leaderCluster}/${record.leaderIndex}` });
+    this.#logger = deps.logger.child({ follower: followerKey(record.followerCluster, record.followerIndex), leader: `${record.leaderCluster}/${record.leaderIndex}` });
+    this.#stored = new StoredRecord(record, deps.state, this.#logger);
     this.#phase = record.status === 'active' ? { state: IndexFollowerStates.starting }
       : { state: IndexFollowerStates.paused, reason: record.fatalException ? { by: 'fatal', exception: record.fatalException } : { by: 'user' } };
     this.#pausedLag = new PausedLag((signal) => deps.connect(record.leaderCluster, signal), record.leaderIndex, this.#logger);
   }
 
   get key(): string {
-    return followerKey(this.#record.followerCluster, this.#record.followerIndex);
+    return this.#stored.key;
   }
 
   /** The record as stored. */
   get record(): FollowerRecord {
-    return this.#record;
+    return this.#stored.current;
   }
 
   get state(): IndexFollowerState {
@@ -186,7 +181,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
 
   /** Whether the follower follows (starting, active) or not (paused; closed keeps its last). */
   get status(): FollowStatus {
-    return this.#phase.state === IndexFollowerStates.paused ? 'paused' : this.#phase.state === IndexFollowerStates.closed ? this.#record.status : 'active';
+    return this.#phase.state === IndexFollowerStates.paused ? 'paused' : this.#phase.state === IndexFollowerStates.closed ? this.#stored.current.status : 'active';
   }
 
   /** Why the follower is paused by an error (a fatal one, or the state unwritable); undefined otherwise. */
@@ -262,7 +257,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       if (by === undefined || by === 'state_unwritable') {
         throw new FollowError('illegal_state_exception', `cannot unfollow [${this.key}] while it is following; pause it first`);
       }
-      if (this.#record.status !== 'paused') {
+      if (this.#stored.current.status !== 'paused') {
         throw new FollowError('state_write_exception', `cannot unfollow [${this.key}]: its pause is not stored in the state yet (state_exception in its stats); try again once the state takes writes`);
       }
       try {
@@ -280,7 +275,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
   }
 
   get params(): FollowParams {
-    return { ...this.#deps.params, ...(this.#record.params as unknown as FollowParams) };
+    return { ...this.#deps.params, ...(this.#stored.current.params as unknown as FollowParams) };
   }
 
   stats(): FollowerIndexStats {
@@ -303,10 +298,10 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       };
     });
     return {
-      index: this.#record.followerIndex,
-      remote_cluster: this.#record.leaderCluster,
-      leader_index: this.#record.leaderIndex,
-      follower_cluster: this.#record.followerCluster,
+      index: this.#stored.current.followerIndex,
+      remote_cluster: this.#stored.current.leaderCluster,
+      leader_index: this.#stored.current.leaderIndex,
+      follower_cluster: this.#stored.current.followerCluster,
       status: this.status,
       state: this.#phase.state,
       total_global_checkpoint_lag: shards.reduce((sum, s) => sum + s.lag_operations, 0),
@@ -341,7 +336,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
   async #startTasks(signal: AbortSignal): Promise<void> {
     const { state, logger } = this.#deps;
     const params = this.params;
-    const record = this.#record;
+    const record = this.#stored.current;
     const { leader, follower, shards, uuids } = await retry(async () => {
       const leader = await this.#deps.connect(record.leaderCluster, signal);
       const follower = await this.#deps.connect(record.followerCluster, signal);
@@ -365,19 +360,19 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
     });
     // Same indices as when this follow first started (a resume or a daemon restart after they were
     // re-created must not continue): the uuids are kept in the follower's record.
-    const expected = this.#record.indexUuids ?? this.#foundUuids ?? uuids;
+    const expected = this.#stored.indexUuids ?? uuids;
     const leaderIdentity = new IndexIdentity(leader, record.leaderIndex, 'leader', expected.leader);
     const followerIdentity = new IndexIdentity(follower, record.followerIndex, 'follower', expected.follower);
     leaderIdentity.check(uuids.leader);
     followerIdentity.check(uuids.follower);
-    if (this.#record.indexUuids === undefined) {
+    if (record.indexUuids === undefined) {
       // Checked from memory while the daemon runs; every later write of the record keeps them too.
       // Stored in its own turn among the transitions (not awaited: a pause waiting for this start
       // must not wait for it), so it never writes over a pause or resume stored meanwhile.
-      this.#foundUuids = expected;
+      this.#stored.found(expected);
       void this.#serialise(async () => {
-        if (this.#record.indexUuids !== undefined || this.#phase.state === IndexFollowerStates.closed) return;
-        await this.#persist((r) => r).catch((err: unknown) => this.#logger.warn(`cannot record the index uuids yet: ${(err as Error).message}`));
+        if (this.#stored.current.indexUuids !== undefined || this.#phase.state === IndexFollowerStates.closed) return;
+        await this.#stored.write((r) => r).catch((err: unknown) => this.#logger.warn(`cannot record the index uuids yet: ${(err as Error).message}`));
       });
     }
     const initial = await state.loadCheckpoints(this.key);
@@ -485,7 +480,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
   /** Writes the change, or refuses the user's `action` with a FollowError saying why: nothing changed. */
   async #persistOrRefuse(action: 'pause' | 'resume', change: RecordChange): Promise<void> {
     try {
-      await this.#persist(change);
+      await this.#stored.write(change);
     } catch (err) {
       const { type, reason } = errorSummary(err);
       this.#logger.error(`cannot ${action}: the follower's record cannot be saved: ${reason}`, { type });
@@ -500,7 +495,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
    */
   async #persistOrRetry(change: RecordChange): Promise<void> {
     try {
-      await this.#persist(change);
+      await this.#stored.write(change);
     } catch (err) {
       const exception: FatalException = { ...errorSummary(err), at: new Date().toISOString() };
       this.#logger.error(`the follower's record cannot be saved, trying again every ${this.#deps.stateProbeMs ?? STATE_PROBE_MS} ms: ${exception.reason}`, { type: exception.type });
@@ -508,36 +503,11 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       this.#startStateProbe(async () => {
         const unsaved = this.#unsaved;
         if (unsaved === undefined) return;
-        await this.#persist(unsaved.change);
+        await this.#stored.write(unsaved.change);
         this.#unsaved = undefined;
         this.#logger.info("the follower's record is saved again");
       });
     }
-  }
-
-  /**
-   * Writes `change(stored record)`; the memory changes only when the write lands. A write that
-   * lost a conditional check re-reads the record and applies the change to it, once.
-   */
-  async #persist(change: RecordChange): Promise<void> {
-    const next = this.#withFoundUuids(change(this.#record));
-    try {
-      await this.#deps.state.putFollower(next);
-      this.#record = next;
-    } catch (err) {
-      if (!(err instanceof StateConflictError)) throw err;
-      const stored = await this.#deps.state.getFollower(this.key);
-      if (stored === undefined) throw err; // removed meanwhile (unfollowed elsewhere): nothing to apply the change to
-      this.#record = stored;
-      this.#logger.warn(`the follower's record changed in the state since it was read; applying the change to the stored one: ${err.message}`);
-      const again = this.#withFoundUuids(change(stored));
-      await this.#deps.state.putFollower(again);
-      this.#record = again;
-    }
-  }
-
-  #withFoundUuids(record: FollowerRecord): FollowerRecord {
-    return record.indexUuids === undefined && this.#foundUuids !== undefined ? { ...record, indexUuids: this.#foundUuids } : record;
   }
 
   /** `attempt` runs in its turn among the transitions, every STATE_PROBE_MS until it resolves. */
