@@ -13,6 +13,7 @@
  * still starting followers.
  */
 import { ClusterRegistry, UnknownClusterError } from '../cluster/cluster-registry.js';
+import { errorSummary } from '../cluster/errors.js';
 import { resolveIndices } from '../cluster/index-discovery.js';
 import { FollowError, toFollowError } from '../follow/follow-errors.js';
 import type { AutoFollowPatternRecord, StateStore } from '../state/state-store.js';
@@ -21,7 +22,7 @@ import { type Candidate, candidatesOf, existingEntries } from './auto-follow-dec
 import { parsePatternSpec } from './auto-follow-pattern.js';
 import { type AutoFollowStatsView, combineStats, PatternStats, type PatternStatsView } from './auto-follow-stats.js';
 import { LeaderPoller } from './leader-poller.js';
-import { errorSummary, type FollowerPort, LeaderRound, type PatternEntry } from './leader-round.js';
+import { type FollowerPort, LeaderRound, type PatternEntry } from './leader-round.js';
 import { KeyedQueue } from '../util/keyed-queue.js';
 
 export type { FollowerPort } from './leader-round.js';

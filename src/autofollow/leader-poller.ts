@@ -11,13 +11,13 @@
  * - `stopped`  — final.
  *
  * Errors never end the loop (a daemon with one unreachable leader keeps serving the others): a
- * failed round is tried again through `retry()` (shard/retry-policy.ts), fatal errors too
+ * failed round is tried again through `retry()` (cluster/retry.ts), fatal errors too
  * (`retryFatal`), after a backoff that starts at the interval and doubles up to `MAX_BACKOFF_MS`,
  * so a leader that is down or refuses us is not hammered while someone fixes it. Every failure is
  * reported (`onError`, with `classify`'s verdict); a round that succeeds starts the backoff over.
  * Aborted while stopping → the end.
  */
-import { retry, RetryPolicy } from '../shard/retry-policy.js';
+import { retry, RetryPolicy } from '../cluster/retry.js';
 import type { Logger } from '../util/logger.js';
 import { sleep as realSleep, type Sleep } from '../util/sleep.js';
 

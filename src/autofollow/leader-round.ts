@@ -7,7 +7,7 @@
  */
 import { classify } from '../cluster/classify.js';
 import type { ClusterRegistry } from '../cluster/cluster-registry.js';
-import { ClusterError } from '../cluster/errors.js';
+import { errorSummary } from '../cluster/errors.js';
 import { indexDetails, type IndexDetails, resolveIndices } from '../cluster/index-discovery.js';
 import { FollowError } from '../follow/follow-errors.js';
 import type { FollowRequest } from '../follow/follow-manager.js';
@@ -206,14 +206,7 @@ export class LeaderRound {
 function followFailure(err: unknown): { retry: boolean; type: string; reason: string } {
   const verdict = classify(err instanceof FollowError && err.cause !== undefined ? err.cause : err);
   const retry = verdict.action !== 'fatal' || verdict.autoFollowRetries;
-  if (err instanceof FollowError) return { retry, type: err.type, reason: err.message };
+  if (err instanceof FollowError) return { retry, ...errorSummary(err) };
   return { retry, ...errorSummary(err, verdict.action === 'aborted' ? 'request aborted' : verdict.reason) };
-}
-
-export function errorSummary(err: unknown, reason?: string): { type: string; reason: string } {
-  if (err instanceof FollowError) return { type: err.type, reason: err.message };
-  if (err instanceof ClusterError) return { type: err.type, reason: reason ?? err.message };
-  if (err instanceof Error) return { type: err.name === 'Error' ? 'exception' : err.name, reason: reason ?? err.message };
-  return { type: 'exception', reason: reason ?? String(err) };
 }
 

@@ -4,7 +4,7 @@
  * nothing else reads status codes, `error.type` or errno, and no error is given a status or type it
  * did not come with so that this answers as wanted: what ccr-follow finds out itself (a shard not
  * started, an index re-created under its name) has its own error class in errors.ts and its own row
- * here. Retrying is `retry()` (shard/retry-policy.ts), which asks this function.
+ * here. Retrying is `retry()` (cluster/retry.ts), which asks this function.
  *
  * The answer is an action (retry, fatal, aborted) and, for retry and fatal, the `kind` of the row
  * that matched: what the error means, for the few callers that word an outcome differently (a
@@ -13,13 +13,14 @@
  * Unknown errors are fatal: a replicator that retries what it does not understand hides problems
  * from the operator forever, while a paused follower with a clear reason gets fixed.
  */
-import { ClusterError, type ClusterErrorKind, UnknownClusterError } from './errors.js';
+import { ClusterError, type ClusterErrorKind, IllegalReplicationStateError, UnknownClusterError } from './errors.js';
 
 /** What a retried error means. */
 export type RetryKind = 'unreachable' | 'timeout' | 'shard_unavailable' | 'nodes_changing' | 'overloaded' | 'blocked' | 'unavailable';
 /** What a fatal error means. */
 export type FatalKind =
-  | 'tls' | 'security' | 'unknown_cluster' | 'index_not_found' | 'index_replaced' | 'not_found' | 'protocol' | 'refused' | 'unexpected';
+  | 'tls' | 'security' | 'unknown_cluster' | 'index_not_found' | 'index_replaced' | 'not_found' | 'protocol' | 'illegal_state'
+  | 'refused' | 'unexpected';
 export type ErrorKind = RetryKind | FatalKind;
 
 export type Classification =
@@ -93,10 +94,26 @@ const BY_TYPE: Readonly<Record<string, Row>> = {
   unavailable_shards_exception: retry('shard_unavailable', 'shards unavailable'),
   shard_not_found_exception: retry('shard_unavailable', 'shard not found on the node (relocating or recovering)'),
   primary_missing_action_exception: retry('shard_unavailable', 'primary shard missing'),
+  // A shard copy in a state that cannot serve the request while it starts, recovers, relocates or
+  // closes (a relocation, a rolling restart): Elasticsearch's and OpenSearch's
+  // IllegalIndexShardStateException and its index_shard_* subclasses, which answer 404 or 500 (so
+  // the status rows would call them fatal). CCR retries them (ShardFollowNodeTask.shouldRetry).
+  illegal_index_shard_state_exception: retry('shard_unavailable', 'shard in a state that cannot serve the request'),
+  index_shard_closed_exception: retry('shard_unavailable', 'shard closed (relocating or closing)'),
+  index_shard_not_started_exception: retry('shard_unavailable', 'shard not started yet'),
+  index_shard_not_recovering_exception: retry('shard_unavailable', 'shard not recovering'),
+  index_shard_recovering_exception: retry('shard_unavailable', 'shard recovering'),
+  index_shard_relocated_exception: retry('shard_unavailable', 'shard relocated'),
+  index_shard_started_exception: retry('shard_unavailable', 'shard already started'),
+  // Lucene's AlreadyClosedException: a shard's engine or reader closed under the request (a
+  // relocation, a node shutting down). CCR retries it.
+  already_closed_exception: retry('shard_unavailable', 'shard engine closed under the request'),
   // Nodes joining or leaving the cluster.
   node_not_connected_exception: retry('nodes_changing', 'node not connected'),
   node_disconnected_exception: retry('nodes_changing', 'node disconnected'),
   node_closed_exception: retry('nodes_changing', 'node closing'),
+  // A node that left between choosing it and asking it (CCR retries it too).
+  no_such_node_exception: retry('nodes_changing', 'node left the cluster'),
   connect_transport_exception: retry('nodes_changing', 'transport connection failed'),
   master_not_discovered_exception: retry('nodes_changing', 'no elected master'),
   cluster_manager_not_discovered_exception: retry('nodes_changing', 'no elected cluster manager'),
@@ -131,12 +148,20 @@ const BY_STATUS: Readonly<Record<number, Row>> = {
  */
 const OTHER_RESPONSE: Row = { action: 'fatal', kind: 'refused' };
 
+/**
+ * Something ccr-follow checks about its own work did not hold (`IllegalReplicationStateError`): an
+ * answer that does not match its request, a promise of its own broken. Going on could lose or
+ * invent documents; the message says what was found.
+ */
+const ILLEGAL_STATE: Row = { action: 'fatal', kind: 'illegal_state', says: 'illegal replication state' };
+
 /** Not from the cluster layer: a bug or something unforeseen. Unknown, hence fatal. */
 const NOT_FROM_A_CLUSTER: Row = { action: 'fatal', kind: 'unexpected', says: 'unexpected error' };
 
 /** The whole table, for the tests and docs/architecture.md. */
 export const CLASSIFY_TABLE = {
-  byClass: BY_CLASS, byType: BY_TYPE, byStatus: BY_STATUS, unknownCluster: UNKNOWN_CLUSTER, otherResponse: OTHER_RESPONSE, notFromACluster: NOT_FROM_A_CLUSTER,
+  byClass: BY_CLASS, byType: BY_TYPE, byStatus: BY_STATUS, unknownCluster: UNKNOWN_CLUSTER, illegalState: ILLEGAL_STATE,
+  otherResponse: OTHER_RESPONSE, notFromACluster: NOT_FROM_A_CLUSTER,
 } as const;
 
 export function classify(err: unknown): Classification {
@@ -144,6 +169,7 @@ export function classify(err: unknown): Classification {
   // the caller aborted.
   if (isAbort(err) || (err instanceof ClusterError && err.kind === 'aborted')) return { action: 'aborted' };
   if (err instanceof UnknownClusterError) return verdict(UNKNOWN_CLUSTER, err.message);
+  if (err instanceof IllegalReplicationStateError) return verdict(ILLEGAL_STATE, err.message);
   if (!(err instanceof ClusterError)) return verdict(NOT_FROM_A_CLUSTER, err instanceof Error ? err.message : String(err));
   const byClass = BY_CLASS[err.kind as Exclude<ClusterErrorKind, 'aborted'>];
   if (byClass !== undefined) return verdict(byClass, byClass.action === 'retry' ? err.reason : err.message);

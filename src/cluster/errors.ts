@@ -53,8 +53,7 @@ export class ClusterError extends Error {
   /** A compact, log-safe summary: `{type, reason}` as CCR reports `fatal_exception`. */
   toJSON(): { type: string; reason: string; status?: number; cluster: string } {
     return {
-      type: this.type,
-      reason: this.message,
+      ...errorSummary(this),
       ...(this.statusCode === undefined ? {} : { status: this.statusCode }),
       cluster: this.alias,
     };
@@ -188,6 +187,40 @@ export class IndexReplacedError extends ClusterError {
   override get type(): string {
     return 'index_not_found_exception';
   }
+}
+
+/**
+ * Something ccr-follow checks about its own work did not hold: an answer that does not match its
+ * request (a bulk answering another number of items than it was sent), or a promise of its own
+ * broken (asked to make visible what no checkpoint covered). Not a ClusterError: no cluster said
+ * so. Reported as Elasticsearch reports a state it cannot continue from.
+ */
+export class IllegalReplicationStateError extends Error {
+  readonly type = 'illegal_state_exception';
+  constructor(message: string) {
+    super(message);
+    this.name = 'IllegalReplicationStateError';
+  }
+}
+
+/** An error as stats, records and logs show it: CCR's `{type, reason}` (`fatal_exception`, `read_exceptions`, …). */
+export interface ErrorSummary {
+  readonly type: string;
+  readonly reason: string;
+}
+
+/**
+ * The one way an error becomes the `{type, reason}` that stats and records carry. `type` is the
+ * error's own `type` when it has one — the cluster's `error.type`, or the name Elasticsearch gives
+ * a condition ccr-follow found itself (ClusterError, FollowError, IllegalReplicationStateError,
+ * the state's errors) — else its class name (`exception` for a plain Error). `reason` is its
+ * message unless the caller has a better one (classify's verdict). Describes only: what an error
+ * means is classify's decision.
+ */
+export function errorSummary(err: unknown, reason?: string): ErrorSummary {
+  if (!(err instanceof Error)) return { type: 'exception', reason: reason ?? String(err) };
+  const own = (err as { readonly type?: unknown }).type;
+  return { type: typeof own === 'string' ? own : err.name === 'Error' ? 'exception' : err.name, reason: reason ?? err.message };
 }
 
 /** A cluster alias the config does not define. Not a ClusterError: no cluster was asked. */

@@ -1,6 +1,6 @@
 /**
  * A tiny adapter over the two official clients: one `request()` for both, with client retries
- * off (`shard/retry-policy.ts` is the only retry layer) and every client error converted once
+ * off (`retry.ts` is the only retry layer) and every client error converted once
  * into the `ClusterError` family. Nothing outside `cluster/` sees either client.
  *
  * TLS: both clients get the same Node TLS options (`tlsOptions`). A `tls.fingerprint` is first

@@ -14,7 +14,9 @@ export type FollowErrorType =
   | 'unknown_cluster_exception'
   | 'cluster_unavailable_exception'
   /** A cluster refused ccr-follow's credentials or privileges. */
-  | 'security_exception';
+  | 'security_exception'
+  /** The follow's record could not be saved: nothing was changed; try again once the state takes writes. */
+  | 'state_write_exception';
 
 const STATUS: Readonly<Record<FollowErrorType, number>> = {
   illegal_argument_exception: 400,
@@ -25,6 +27,7 @@ const STATUS: Readonly<Record<FollowErrorType, number>> = {
   unknown_cluster_exception: 400,
   cluster_unavailable_exception: 502,
   security_exception: 403,
+  state_write_exception: 503,
 };
 
 export class FollowError extends Error {

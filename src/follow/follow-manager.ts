@@ -5,8 +5,9 @@
 import { ClusterRegistry, UnknownClusterError } from '../cluster/cluster-registry.js';
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { DEFAULT_FOLLOW_PARAMS, parseFollowParams, FollowParamsError, type FollowParams } from '../shard/follow-params.js';
+import { errorSummary } from '../cluster/errors.js';
 import {
-  followerKey, StateCorruptError, type FollowerKey, type FollowerRecord, type PromotedShard, type PromotionRecord, type PromotionRun,
+  followerKey, recordKey, StateCorruptError, type FollowerKey, type FollowerRecord, type PromotedShard, type PromotionRecord, type PromotionRun,
   type RecoveryPoint, type ShardCheckpoints, type StateStore,
 } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
@@ -122,7 +123,7 @@ export class FollowManager {
         followerCluster: req.followerCluster, followerIndex: req.followerIndex,
         params: params as unknown as Record<string, number>, status: 'active', createdAt: new Date().toISOString(),
       };
-      await this.#deps.state.putFollower(record);
+      await this.#saveNewRecord(record, follower);
       const indexFollower = this.#build(record);
       this.#followers.set(key, indexFollower);
       indexFollower.begin();
@@ -134,20 +135,13 @@ export class FollowManager {
     }
   }
 
+  /** Refused when it is paused already (unless by the state's error, which a user's pause replaces). */
   async pause(key: FollowerKey): Promise<void> {
-    const follower = this.#get(key);
-    // A pause while the state cannot be written would end by itself once it can: a user's pause replaces it.
-    if (follower.desiredStatus === 'paused' && follower.pauseReason?.by !== 'state_unwritable') {
-      throw new FollowError('illegal_state_exception', `cannot pause [${key}]: it is not following (already paused)`);
-    }
-    await follower.pause();
+    await this.#get(key).pause();
   }
 
   async resume(key: FollowerKey, paramOverrides: Readonly<Record<string, unknown>> = {}): Promise<void> {
     const follower = this.#get(key);
-    if (follower.desiredStatus === 'active') {
-      throw new FollowError('illegal_state_exception', `cannot resume [${key}]: it is already following`);
-    }
     // As in CCR, parameters given on resume replace the stored ones; the rest keep their values.
     await follower.resume(this.#parseParams(paramOverrides, follower.params));
   }
@@ -155,11 +149,7 @@ export class FollowManager {
   /** Removes the follow, leaving the follower index as an ordinary index. It must be paused first. */
   async unfollow(key: FollowerKey): Promise<void> {
     const follower = this.#get(key);
-    if (follower.desiredStatus !== 'paused' || follower.record.status !== 'paused') {
-      throw new FollowError('illegal_state_exception', `cannot unfollow [${key}] while it is following; pause it first`);
-    }
-    await follower.close();
-    await this.#deps.state.deleteFollower(key);
+    await follower.retire(() => this.#deps.state.deleteFollower(key));
     this.#followers.delete(key);
     this.#deps.logger.info(`unfollowed ${key}: it is now an ordinary index`);
   }
@@ -200,7 +190,7 @@ export class FollowManager {
   /** Pauses a follower about to be promoted, unless it is paused already (by a user or an error). */
   async pauseForPromotion(key: FollowerKey): Promise<void> {
     const follower = this.#get(key);
-    if (follower.desiredStatus !== 'paused') await follower.pause();
+    if (follower.status !== 'paused' || follower.pauseReason?.by === 'state_unwritable') await follower.pause();
   }
 
   /** What a paused follower would lack if promoted at `at` (recovery-point.ts). */
@@ -229,10 +219,11 @@ export class FollowManager {
   info(key?: FollowerKey): FollowerInfo[] {
     return this.#select(key).map((f) => {
       const r = f.record;
+      const fatal = f.fatalException;
       return {
         follower_index: r.followerIndex, follower_cluster: r.followerCluster, remote_cluster: r.leaderCluster,
-        leader_index: r.leaderIndex, status: r.status, parameters: f.params,
-        ...(r.fatalException ? { fatal_exception: { ...r.fatalException } } : {}),
+        leader_index: r.leaderIndex, status: f.status, parameters: f.params,
+        ...(fatal ? { fatal_exception: { ...fatal } } : {}),
       };
     });
   }
@@ -272,6 +263,30 @@ export class FollowManager {
 
   #recoveryPoint(follower: IndexFollower, checkpoints: ShardCheckpoints, promotedAt: number): RecoveryPoint {
     return recoveryPoint({ shards: follower.stats().shards, checkpoints, leaderSeenAt: follower.leaderSeenAt(), statsAt: Date.now(), promotedAt });
+  }
+
+  /**
+   * Saves the record of a follow whose follower index was just created. When it cannot be saved,
+   * the follow would be lost at the next restart and the index would block the next attempt, so
+   * the index is deleted again (it holds nothing yet): a refused follow leaves nothing behind. The
+   * error says what happened to the index.
+   */
+  async #saveNewRecord(record: FollowerRecord, follower: ClusterClient): Promise<void> {
+    try {
+      await this.#deps.state.putFollower(record);
+    } catch (err) {
+      const { reason } = errorSummary(err);
+      const index = `follower index [${record.followerIndex}] on [${record.followerCluster}]`;
+      let outcome: string;
+      try {
+        await follower.deleteIndex(record.followerIndex);
+        outcome = `the ${index} created for it was deleted again; nothing was changed`;
+      } catch (deleteErr) {
+        outcome = `the ${index} created for it could not be deleted (${errorSummary(deleteErr).reason}): delete it before following again`;
+      }
+      this.#deps.logger.error(`cannot follow into ${recordKey(record)}: its record cannot be saved: ${reason}; ${outcome}`);
+      throw new FollowError('state_write_exception', `cannot follow: the record of the follow cannot be saved (${reason}); ${outcome}`, { cause: err });
+    }
   }
 
   #build(record: FollowerRecord): IndexFollower {

@@ -3,8 +3,11 @@
  * persistence; decides what a shard's failure means for the index (docs/architecture.md, shard
  * step 9).
  *
- * States (`IndexFollowerStates`), entered only through the `#enter…()` helpers, which check the
- * move is allowed (TRANSITIONS), log it and emit `state-change`:
+ * Its status lives in one place, the phase (`IndexFollowerStates`), which is also the status the
+ * follower is meant to have: `starting` and `active` mean following, `paused` not. The phase
+ * changes only in serialised transitions (pause, resume, close, a fatal error, the state
+ * unwritable, the state probe), one at a time, and only through the `#enter…()` helpers, which
+ * check the move is allowed (TRANSITIONS), log it and emit `state-change`:
  * - `starting` — reading leader metadata and checkpoints (retried while the leader is unreachable).
  *                → `active`; → `paused` (pause(), a fatal error, the state unwritable); → `closed`.
  * - `active`   — shard tasks running. → `paused` (same three reasons); → `closed`.
@@ -14,27 +17,39 @@
  *                user pauses a follower paused by the state (the user's pause wins); → `closed`.
  * - `closed`   — the daemon is shutting down or the follow was removed; final.
  *
+ * `record` is the follower's record as stored. A user's pause or resume writes it first and
+ * changes the phase only once the write succeeded: refused, it changes nothing and says why. A
+ * fatal error pauses at once (the shards cannot go on); if its record cannot be stored then, the
+ * failure is logged, shown in stats (`state_exception`) and the write tried again every few
+ * seconds. Every write goes through `StoredRecord` (stored-record.ts), which also re-reads a record
+ * that changed in the state and applies the change to it once.
+ *
  * A follower built from a record that says paused starts `paused` (a fatal error when the record
  * keeps one, else the user); one that says active starts `starting`, and begin() starts it.
  */
 import { EventEmitter } from 'node:events';
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { classify } from '../cluster/classify.js';
+import { ClusterIndexNotFoundError, errorSummary, type ErrorSummary } from '../cluster/errors.js';
+import { retry, RetryPolicy } from '../cluster/retry.js';
 import { DEFAULT_FOLLOW_PARAMS, type FollowParams } from '../shard/follow-params.js';
-import { retry, RetryPolicy } from '../shard/retry-policy.js';
 import { ShardFollowTask } from '../shard/shard-follow-task.js';
 import type { ShardStats } from '../shard/shard-stats.js';
-import type { FatalException, FollowerRecord, StateStore } from '../state/state-store.js';
-import { followerKey, type StateWriteError } from '../state/state-store.js';
+import {
+  type FatalException, type FollowerRecord, followerKey, type FollowStatus, type StateStore, StateWriteError,
+} from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import type { Sleep } from '../util/sleep.js';
-import { formatDuration } from '../util/units.js';
+import { CatchUpLogger } from './catch-up-logger.js';
 import { CheckpointBatcher } from './checkpoint-batcher.js';
 import { FollowerMaxSeqNos } from './follower-seq-nos.js';
+import { FollowError } from './follow-errors.js';
 import { IndexIdentity } from './index-identity.js';
 import { LeaderIndexWatcher } from './leader-index-watcher.js';
-import { PausedLagProbe } from './paused-lag-probe.js';
 import { MetadataSync } from './metadata-sync.js';
+import { PausedLag } from './paused-lag-probe.js';
+import { StateProbe } from './state-probe.js';
+import { type RecordChange, StoredRecord } from './stored-record.js';
 import type { WriteBudget, WriteBudgets, WriteBudgetStats } from './write-budget.js';
 import { WriteGate } from './write-gate.js';
 import { FollowerShardWriterImpl, LeaderShardReaderImpl } from './shard-io.js';
@@ -42,14 +57,9 @@ import { ShardReconcilerImpl } from './shard-reconciler.js';
 
 /** How often the leader's metadata versions are checked when no documents flow. */
 const METADATA_POLL_MS = 2000;
-/** How often the follower checks whether it has caught up, for the "caught up" log line. */
-const CATCH_UP_CHECK_MS = 1000;
-/** A catch-up after less lag than this is not logged: a written leader is always briefly behind. */
-const CATCH_UP_LOG_MIN_LAG_MS = 10_000;
 /**
- * While a follower is paused because its checkpoints could not be written (the state directory is
- * full or read-only), how often it tries again: one small file write, cheap enough to make recovery
- * quick.
+ * While a follower's state cannot be written (its checkpoints, or the record of a pause), how
+ * often it tries again: one small write, cheap enough to make recovery quick.
  */
 const STATE_PROBE_MS = 2000;
 
@@ -94,7 +104,7 @@ export interface IndexFollowerDeps {
   readonly checkpointIntervalMs?: number;
   /** For tests: the sleep between start attempts. */
   readonly sleep?: Sleep;
-  /** For tests: how often a follower paused by an unwritable state tries to write it again. */
+  /** For tests: how often a follower whose state cannot be written tries to write it again. */
   readonly stateProbeMs?: number;
   /** The shared bulk budgets per follower cluster (write-budget.ts); absent: each shard's own limit only. */
   readonly writeBudgets?: WriteBudgets;
@@ -105,13 +115,18 @@ export interface FollowerIndexStats {
   readonly remote_cluster: string;
   readonly leader_index: string;
   readonly follower_cluster: string;
-  readonly status: 'active' | 'paused';
+  readonly status: FollowStatus;
   readonly state: IndexFollowerState;
   readonly total_global_checkpoint_lag: number;
   readonly operations_written: number;
   readonly operations_deleted: number;
   readonly foreign_writes_detected: number;
   readonly fatal_exception?: FatalException;
+  /**
+   * The last write of this follower's record that failed, while what the record should say is not
+   * stored yet (it is tried again every few seconds); absent once a write lands.
+   */
+  readonly state_exception?: FatalException;
   /**
    * True once the leader's global checkpoint of every shard has been read since the shard tasks
    * started: before that, a shard's `leader_global_checkpoint` is only the follower's own
@@ -136,7 +151,8 @@ export interface FollowerShardStats extends ShardStats {
 }
 
 export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
-  #record: FollowerRecord;
+  /** The record as stored, and the one way to change it (stored-record.ts). */
+  readonly #stored: StoredRecord;
   readonly #deps: IndexFollowerDeps;
   readonly #logger: Logger;
   #phase: Phase;
@@ -147,45 +163,49 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
   #metadata: MetadataSync | undefined;
   #metadataWatch: Promise<void> | undefined;
   #starting: Promise<void> | undefined;
-  /**
-   * The status the latest pause / resume / fatal error asked for, set at once (the recorded status
-   * changes only when the transition is done), so a second concurrent pause is refused.
-   */
-  #desiredStatus: 'active' | 'paused';
-  /** Serialises pause/resume/close so they never interleave. */
+  /** Serialises every transition, so they never interleave. */
   #transition: Promise<void> = Promise.resolve();
-  /** While paused: watches the leader so stats still report lag (paused-lag-probe.ts). */
-  #pausedProbe: { abort: AbortController; probe?: PausedLagProbe } | undefined;
-  /** Set while paused because the state could not be written: retries the write, then resumes. */
-  #stateProbe: NodeJS.Timeout | undefined;
-  #catchUpTimer: NodeJS.Timeout | undefined;
+  /** While paused: watches the leader so stats still report lag. */
+  readonly #pausedLag: PausedLag;
+  /** Set while a write of the state is tried again (state-probe.ts). */
+  #stateProbe: StateProbe | undefined;
+  /** The failed write of the record that the probe tries again. */
+  #unsaved: { readonly change: RecordChange; readonly exception: FatalException } | undefined;
+  #catchUp: CatchUpLogger | undefined;
   #identities: IndexIdentity[] = [];
   #followerSeqNos = new FollowerMaxSeqNos();
 
   constructor(record: FollowerRecord, deps: IndexFollowerDeps) {
     super();
-    this.#record = record;
     this.#deps = deps;
-    this.#logger = deps.logger.child({ follower: this.key, leader: `${record.leaderCluster}/${record.leaderIndex}` });
+    this.#logger = deps.logger.child({ follower: followerKey(record.followerCluster, record.followerIndex), leader: `${record.leaderCluster}/${record.leaderIndex}` });
+    this.#stored = new StoredRecord(record, deps.state, this.#logger);
     this.#phase = record.status === 'active' ? { state: IndexFollowerStates.starting }
       : { state: IndexFollowerStates.paused, reason: record.fatalException ? { by: 'fatal', exception: record.fatalException } : { by: 'user' } };
-    this.#desiredStatus = record.status;
-  }
-
-  get desiredStatus(): 'active' | 'paused' {
-    return this.#desiredStatus;
+    this.#pausedLag = new PausedLag((signal) => deps.connect(record.leaderCluster, signal), record.leaderIndex, this.#logger);
   }
 
   get key(): string {
-    return followerKey(this.#record.followerCluster, this.#record.followerIndex);
+    return this.#stored.key;
   }
 
+  /** The record as stored. */
   get record(): FollowerRecord {
-    return this.#record;
+    return this.#stored.current;
   }
 
   get state(): IndexFollowerState {
     return this.#phase.state;
+  }
+
+  /** Whether the follower follows (starting, active) or not (paused; closed keeps its last). */
+  get status(): FollowStatus {
+    return this.#phase.state === IndexFollowerStates.paused ? 'paused' : this.#phase.state === IndexFollowerStates.closed ? this.#stored.current.status : 'active';
+  }
+
+  /** Why the follower is paused by an error (a fatal one, or the state unwritable); undefined otherwise. */
+  get fatalException(): FatalException | undefined {
+    return this.#phase.state === IndexFollowerStates.paused && this.#phase.reason.by !== 'user' ? this.#phase.reason.exception : undefined;
   }
 
   /** Why the follower is paused; undefined when it is not. */
@@ -195,68 +215,102 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
 
   /** Starts following if the record says active (daemon start, or a new follow). */
   begin(): void {
-    if (this.#record.status === 'active' && this.#phase.state === IndexFollowerStates.starting && this.#startAbort === undefined) this.#launch();
+    if (this.#phase.state === IndexFollowerStates.starting && this.#startAbort === undefined) this.#launch();
   }
 
+  /**
+   * A user's pause: the record says paused first, then the tasks stop. Refused (a FollowError) when
+   * the follower is paused already — unless by the state's error, which a user's pause replaces —
+   * or when the record cannot be saved; a refused pause changes nothing.
+   */
   pause(): Promise<void> {
-    this.#desiredStatus = 'paused';
     return this.#serialise(async () => {
       const phase = this.#phase;
       if (phase.state === IndexFollowerStates.closed) return;
-      if (phase.state === IndexFollowerStates.paused && phase.reason.by !== 'state_unwritable') return;
+      if (phase.state === IndexFollowerStates.paused && phase.reason.by !== 'state_unwritable') {
+        throw new FollowError('illegal_state_exception', `cannot pause [${this.key}]: it is not following (already paused)`);
+      }
+      // Paused by the user now, not by an error (the state's is the only one a pause can replace).
+      await this.#persistOrRefuse('pause', ({ fatalException: _replaced, ...rest }) => ({ ...rest, status: 'paused' }));
       this.#stopStateProbe(); // a user's pause wins over the automatic resumption
       await this.#stopTasks();
       this.#enterPaused({ by: 'user' });
-      // Paused by the user now, not by the state's error (the only one a pause can replace).
-      const { fatalException: _replaced, ...rest } = this.#record;
-      await this.#persist({ ...rest, status: 'paused' });
-      this.#startPausedProbe();
+      this.#startPausedLag();
       this.#logger.info('follower paused', { reason: 'pause requested' });
     });
   }
 
+  /**
+   * Resumes a paused follower with `params`: the record says active (its error cleared) first,
+   * then the tasks start. Refused (a FollowError) when it is following already, or when the record
+   * cannot be saved; a refused resume changes nothing, so the next one can succeed.
+   */
   resume(params: FollowParams): Promise<void> {
-    this.#desiredStatus = 'active';
     return this.#serialise(async () => {
-      if (this.#phase.state !== IndexFollowerStates.paused) return;
-      await this.#stopPausedProbe();
-      const { fatalException: _cleared, ...rest } = this.#record;
-      await this.#persist({ ...rest, status: 'active', params: params as unknown as Record<string, number> });
-      this.#stopStateProbe(); // only now: if the state is still unwritable, the probe keeps trying
+      if (this.#phase.state === IndexFollowerStates.closed) return;
+      if (this.#phase.state !== IndexFollowerStates.paused) {
+        throw new FollowError('illegal_state_exception', `cannot resume [${this.key}]: it is already following`);
+      }
+      await this.#persistOrRefuse('resume', ({ fatalException: _cleared, ...rest }) => ({
+        ...rest, status: 'active', params: params as unknown as Record<string, number>,
+      }));
+      this.#stopStateProbe();
+      this.#unsaved = undefined;
+      await this.#pausedLag.stop();
       this.#logger.info('follower resumed');
       this.#enterStarting();
       this.#launch();
     });
   }
 
-  /** Stops everything and persists checkpoints, leaving the recorded status as it is (shutdown). */
-  close(): Promise<void> {
+  /**
+   * Removes a paused follower for good (unfollow, promote): checked in its turn, so a resume queued
+   * before it is seen; then `remove` deletes its state, and only once that succeeded is the follower
+   * closed. Refused (a FollowError) while it follows, while its pause is not stored, or when its
+   * state cannot be deleted; a refused removal changes nothing.
+   */
+  retire(remove: () => Promise<void>): Promise<void> {
     return this.#serialise(async () => {
-      if (this.#phase.state === IndexFollowerStates.closed) return;
-      this.#stopStateProbe();
-      await this.#stopTasks();
-      await this.#stopPausedProbe();
-      this.#enterClosed();
+      const by = this.#pausedBy();
+      // A pause by the unwritable state is meant to end by itself: only a user's pause unfollows.
+      if (by === undefined || by === 'state_unwritable') {
+        throw new FollowError('illegal_state_exception', `cannot unfollow [${this.key}] while it is following; pause it first`);
+      }
+      if (this.#stored.current.status !== 'paused') {
+        throw new FollowError('state_write_exception', `cannot unfollow [${this.key}]: its pause is not stored in the state yet (state_exception in its stats); try again once the state takes writes`);
+      }
+      try {
+        await remove();
+      } catch (err) {
+        throw new FollowError('state_write_exception', `cannot unfollow [${this.key}]: its record cannot be deleted, nothing was changed: ${errorSummary(err).reason}`, { cause: err });
+      }
+      await this.#closeNow();
     });
   }
 
+  /** Stops everything and persists checkpoints, leaving the recorded status as it is (shutdown). */
+  close(): Promise<void> {
+    return this.#serialise(() => this.#closeNow());
+  }
+
   get params(): FollowParams {
-    return { ...this.#deps.params, ...(this.#record.params as unknown as FollowParams) };
+    return { ...this.#deps.params, ...(this.#stored.current.params as unknown as FollowParams) };
   }
 
   stats(): FollowerIndexStats {
     const versions = this.#metadata?.followerVersions;
-    const probe = this.#phase.state === IndexFollowerStates.paused ? this.#pausedProbe?.probe : undefined;
+    const paused = this.#phase.state === IndexFollowerStates.paused;
+    const fatal = this.fatalException;
     const budget = this.#writeBudget(this.params)?.stats();
     // As in CCR's stats, where only shards carry fatal_exception: an index paused by an error its
     // metadata sync (not a shard) met still shows it on every shard.
-    const indexFatal = this.#record.fatalException ? { type: this.#record.fatalException.type, reason: this.#record.fatalException.reason } : undefined;
+    const indexFatal: ErrorSummary | undefined = fatal ? { type: fatal.type, reason: fatal.reason } : undefined;
     const shards = this.#tasks.map((t) => {
-      const own = withPausedLag(t.stats(), probe);
+      const own = paused ? this.#pausedLag.overlay(t.stats()) : t.stats();
       return {
-        remote_cluster: this.#record.leaderCluster,
-        leader_index: this.#record.leaderIndex,
-        follower_index: this.#record.followerIndex,
+        remote_cluster: this.#stored.current.leaderCluster,
+        leader_index: this.#stored.current.leaderIndex,
+        follower_index: this.#stored.current.followerIndex,
         ...own,
         follower_max_seq_no: this.#followerSeqNos.of(own.shard_id),
         ...(indexFatal && own.fatal_exception === undefined ? { fatal_exception: indexFatal } : {}),
@@ -268,17 +322,18 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       };
     });
     return {
-      index: this.#record.followerIndex,
-      remote_cluster: this.#record.leaderCluster,
-      leader_index: this.#record.leaderIndex,
-      follower_cluster: this.#record.followerCluster,
-      status: this.#record.status,
+      index: this.#stored.current.followerIndex,
+      remote_cluster: this.#stored.current.leaderCluster,
+      leader_index: this.#stored.current.leaderIndex,
+      follower_cluster: this.#stored.current.followerCluster,
+      status: this.status,
       state: this.#phase.state,
       total_global_checkpoint_lag: shards.reduce((sum, s) => sum + s.lag_operations, 0),
       operations_written: shards.reduce((sum, s) => sum + s.operations_written, 0),
       operations_deleted: shards.reduce((sum, s) => sum + s.operations_deleted, 0),
       foreign_writes_detected: shards.reduce((sum, s) => sum + s.foreign_writes_detected, 0),
-      ...(this.#record.fatalException ? { fatal_exception: this.#record.fatalException } : {}),
+      ...(fatal ? { fatal_exception: fatal } : {}),
+      ...(this.#unsaved ? { state_exception: this.#unsaved.exception } : {}),
       ...(budget ? { write_concurrency: budget } : {}),
       leader_checkpoints_seen: this.#phase.state === IndexFollowerStates.active && shards.length > 0
         && shards.every((s) => this.#watcher?.latest(s.shard_id) !== undefined),
@@ -291,7 +346,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
    * the lag probe. Undefined when neither has had an answer since the tasks were last started.
    */
   leaderSeenAt(): number | undefined {
-    const times = [this.#watcher?.lastAnswerAt, this.#pausedProbe?.probe?.lastAnswerAt].filter((t): t is number => t !== undefined);
+    const times = [this.#watcher?.lastAnswerAt, this.#pausedLag.lastAnswerAt].filter((t): t is number => t !== undefined);
     return times.length === 0 ? undefined : Math.max(...times);
   }
 
@@ -315,15 +370,21 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
   async #startTasks(signal: AbortSignal): Promise<void> {
     const { state, logger } = this.#deps;
     const params = this.params;
+    const record = this.#stored.current;
     const { leader, follower, shards, uuids } = await retry(async () => {
-      const leader = await this.#deps.connect(this.#record.leaderCluster, signal);
-      const follower = await this.#deps.connect(this.#record.followerCluster, signal);
+      const leader = await this.#deps.connect(record.leaderCluster, signal);
+      const follower = await this.#deps.connect(record.followerCluster, signal);
       const [leaderMeta, followerExists] = await Promise.all([
-        leader.indexMetadata(this.#record.leaderIndex, signal),
-        follower.indexExists(this.#record.followerIndex, signal),
+        leader.indexMetadata(record.leaderIndex, signal),
+        follower.indexExists(record.followerIndex, signal),
       ]);
-      if (!followerExists) throw new Error(`follower index [${this.#record.followerIndex}] no longer exists on [${this.#record.followerCluster}]`);
-      const uuids = { leader: leaderMeta.uuid, follower: await follower.indexUuid(this.#record.followerIndex, signal) };
+      if (!followerExists) {
+        throw new ClusterIndexNotFoundError({
+          alias: record.followerCluster, operation: 'find the follower index',
+          reason: `follower index [${record.followerIndex}] no longer exists on [${record.followerCluster}]`,
+        });
+      }
+      const uuids = { leader: leaderMeta.uuid, follower: await follower.indexUuid(record.followerIndex, signal) };
       return { leader, follower, shards: leaderMeta.numberOfShards, uuids };
     }, {
       signal, policy: new RetryPolicy(params.max_retry_delay), ...(this.#deps.sleep ? { sleep: this.#deps.sleep } : {}),
@@ -333,39 +394,40 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
     });
     // Same indices as when this follow first started (a resume or a daemon restart after they were
     // re-created must not continue): the uuids are kept in the follower's record.
-    const expected = this.#record.indexUuids ?? uuids;
-    const leaderIdentity = new IndexIdentity(leader, this.#record.leaderIndex, 'leader', expected.leader);
-    const followerIdentity = new IndexIdentity(follower, this.#record.followerIndex, 'follower', expected.follower);
+    const expected = this.#stored.indexUuids ?? uuids;
+    const leaderIdentity = new IndexIdentity(leader, record.leaderIndex, 'leader', expected.leader);
+    const followerIdentity = new IndexIdentity(follower, record.followerIndex, 'follower', expected.follower);
     leaderIdentity.check(uuids.leader);
     followerIdentity.check(uuids.follower);
-    if (this.#record.indexUuids === undefined) {
-      try {
-        await this.#persist({ ...this.#record, indexUuids: expected });
-      } catch (err) {
-        // #persist keeps them in memory first, so they are still checked while the daemon runs;
-        // the record's next write (or the next daemon start) stores them.
-        this.#logger.warn(`cannot record the index uuids yet: ${(err as Error).message}`);
-      }
+    if (record.indexUuids === undefined) {
+      // Checked from memory while the daemon runs; every later write of the record keeps them too.
+      // Stored in its own turn among the transitions (not awaited: a pause waiting for this start
+      // must not wait for it), so it never writes over a pause or resume stored meanwhile.
+      this.#stored.found(expected);
+      void this.#serialise(async () => {
+        if (this.#stored.current.indexUuids !== undefined || this.#phase.state === IndexFollowerStates.closed) return;
+        await this.#stored.write((r) => r).catch((err: unknown) => this.#logger.warn(`cannot record the index uuids yet: ${(err as Error).message}`));
+      });
     }
     const initial = await state.loadCheckpoints(this.key);
     const checkpoints = new CheckpointBatcher(
       this.key, state, logger, initial, this.#deps.checkpointIntervalMs, (err) => void this.#onStateUnwritable(err),
     );
-    const watcher = new LeaderIndexWatcher(leader, this.#record.leaderIndex);
+    const watcher = new LeaderIndexWatcher(leader, record.leaderIndex);
     const gate = new WriteGate();
     const metadata = new MetadataSync({
-      leader, leaderIndex: this.#record.leaderIndex, follower, followerIndex: this.#record.followerIndex, gate, logger: this.#logger,
+      leader, leaderIndex: record.leaderIndex, follower, followerIndex: record.followerIndex, gate, logger: this.#logger,
       leaderIdentity, followerIdentity,
     });
-    const writer = new FollowerShardWriterImpl(follower, this.#record.followerIndex, gate, this.#writeBudget(params));
-    const followerSeqNos = new FollowerMaxSeqNos(await follower.shardSeqNos(this.#record.followerIndex, signal).catch(() => []));
+    const writer = new FollowerShardWriterImpl(follower, record.followerIndex, gate, this.#writeBudget(params));
+    const followerSeqNos = new FollowerMaxSeqNos(await follower.shardSeqNos(record.followerIndex, signal).catch(() => []));
     const tasks: ShardFollowTask[] = [];
     for (let shard = 0; shard < shards; shard += 1) {
       const reader = new LeaderShardReaderImpl(
-        leader, this.#record.leaderIndex, shard, watcher, metadata, params.max_read_request_operation_count, leaderIdentity,
+        leader, record.leaderIndex, shard, watcher, metadata, params.max_read_request_operation_count, leaderIdentity,
       );
       const reconciler = new ShardReconcilerImpl({
-        leader, leaderIndex: this.#record.leaderIndex, follower, followerIndex: this.#record.followerIndex, shard,
+        leader, leaderIndex: record.leaderIndex, follower, followerIndex: record.followerIndex, shard,
         repairForeignWrites: params.repair_foreign_writes === 1, logger: this.#logger, leaderIdentity,
       });
       const task = new ShardFollowTask(
@@ -391,7 +453,9 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
     this.#enterActive();
     for (const task of tasks) task.start();
     this.#logger.info(`following ${shards} shard(s)`, { checkpoints: checkpoints.snapshot() });
-    this.#watchCatchUp();
+    this.#catchUp = new CatchUpLogger({
+      stats: () => this.#tasks.map((t) => t.stats()), leaderSeen: (shard) => this.#watcher?.latest(shard) !== undefined,
+    }, this.#logger);
   }
 
   /**
@@ -400,52 +464,24 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
    */
   #writeBudget(params: FollowParams): WriteBudget | undefined {
     if (params.max_outstanding_write_requests !== DEFAULT_FOLLOW_PARAMS.max_outstanding_write_requests) return undefined;
-    return this.#deps.writeBudgets?.of(this.#record.followerCluster);
+    return this.#deps.writeBudgets?.of(this.#stored.current.followerCluster);
   }
 
   /**
-   * Logs, once each: that the follower caught up after a start (bootstrap or resume), and that it
-   * caught up again after falling at least CATCH_UP_LOG_MIN_LAG_MS behind.
+   * A shard (or the start) failed for good: pause the whole index with the reason, as CCR does.
+   * The tasks stop whatever the state says; a record that cannot say so is tried again.
    */
-  #watchCatchUp(): void {
-    const startedAt = Date.now();
-    let behindSince: number | undefined = startedAt;
-    let afterStart = true;
-    let maxLagMillis = 0;
-    this.#catchUpTimer = setInterval(() => {
-      const stats = this.#tasks.map((t) => t.stats());
-      if (!stats.every((s) => this.#watcher?.latest(s.shard_id) !== undefined)) return;
-      const now = Date.now();
-      if (stats.some((s) => s.lag_operations > 0)) {
-        behindSince ??= now;
-        maxLagMillis = Math.max(maxLagMillis, ...stats.map((s) => s.lag_millis));
-        return;
-      }
-      if (behindSince === undefined) return;
-      const written = stats.reduce((sum, s) => sum + s.operations_written, 0);
-      if (afterStart) this.#logger.info(`caught up with the leader ${formatDuration(now - startedAt)} after starting`, { operations_written: written });
-      else if (maxLagMillis >= CATCH_UP_LOG_MIN_LAG_MS) this.#logger.info(`caught up after being ${formatDuration(maxLagMillis)} behind`);
-      behindSince = undefined;
-      afterStart = false;
-      maxLagMillis = 0;
-    }, CATCH_UP_CHECK_MS);
-    this.#catchUpTimer.unref();
-  }
-
-  /** A shard (or the start) failed for good: pause the whole index with the reason, as CCR does. */
   #onFatal(err: unknown): Promise<void> {
     if (classify(err).action === 'aborted') return Promise.resolve();
     const error = err instanceof Error ? err : new Error(String(err));
-    const json = (error as { toJSON?: () => { type: string; reason: string } }).toJSON?.();
-    const fatal: FatalException = { type: json?.type ?? error.name, reason: json?.reason ?? error.message, at: new Date().toISOString() };
-    if (this.#phase.state !== IndexFollowerStates.closed) this.#desiredStatus = 'paused';
+    const fatal: FatalException = { ...errorSummary(error), at: new Date().toISOString() };
     return this.#serialise(async () => {
       if (this.#phase.state === IndexFollowerStates.closed || this.#phase.state === IndexFollowerStates.paused) return;
       this.#logger.error(`follower paused after a fatal error: ${fatal.reason}`, { type: fatal.type });
       await this.#stopTasks();
       this.#enterPaused({ by: 'fatal', exception: fatal, error });
-      await this.#persist({ ...this.#record, status: 'paused', fatalException: fatal });
-      this.#startPausedProbe();
+      this.#startPausedLag();
+      await this.#persistOrRetry((r) => ({ ...r, status: 'paused', fatalException: fatal }));
     });
   }
 
@@ -457,73 +493,95 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
    * follower from the checkpoints it had applied as soon as one succeeds. `resume` works too.
    */
   #onStateUnwritable(err: StateWriteError): Promise<void> {
-    if (this.#phase.state !== IndexFollowerStates.closed) this.#desiredStatus = 'paused';
     return this.#serialise(async () => {
       if (this.#phase.state !== IndexFollowerStates.active && this.#phase.state !== IndexFollowerStates.starting) return;
       const reason = `checkpoints cannot be saved: ${err.message}; following resumes by itself once it is writable again`;
-      this.#logger.error(`follower paused: ${reason}`, { type: 'state_write_exception', state_dir: err.dir, code: err.code });
+      this.#logger.error(`follower paused: ${reason}`, { type: err.type, state_dir: err.dir, code: err.code });
       await this.#stopTasks();
-      const exception: FatalException = { type: 'state_write_exception', reason, at: new Date().toISOString() };
+      const exception: FatalException = { type: err.type, reason, at: new Date().toISOString() };
       this.#enterPaused({ by: 'state_unwritable', exception, error: err });
-      this.#record = { ...this.#record, status: 'paused', fatalException: exception };
-      this.#startPausedProbe();
-      this.#scheduleStateProbe();
-    });
-  }
-
-  #scheduleStateProbe(): void {
-    this.#stateProbe = setTimeout(() => {
-      void this.#serialise(async () => {
-        if (this.#stateProbe === undefined || this.#phase.state !== IndexFollowerStates.paused) return;
-        try {
-          // The checkpoints applied before the pause, then the record: both must land to resume.
-          await this.#deps.state.saveCheckpoints(this.key, this.checkpoints());
-          const { fatalException: _cleared, ...rest } = this.#record;
-          const resumed: FollowerRecord = { ...rest, status: 'active' };
-          await this.#deps.state.putFollower(resumed); // not #persist: on failure the record must stay paused
-          this.#record = resumed;
-        } catch (err) {
-          this.#logger.debug(`state still not writable: ${(err as Error).message}`);
-          this.#scheduleStateProbe();
-          return;
-        }
-        this.#stateProbe = undefined;
-        this.#desiredStatus = 'active';
-        await this.#stopPausedProbe();
-        this.#logger.info('state directory writable again: follower resumed', { checkpoints: this.checkpoints() });
+      this.#startPausedLag();
+      this.#startStateProbe(async () => {
+        if (this.#pausedBy() !== 'state_unwritable') return;
+        // The checkpoints applied before the pause: once they land, following can go on from them.
+        await this.#deps.state.saveCheckpoints(this.key, this.checkpoints());
+        await this.#pausedLag.stop();
+        this.#logger.info('state writable again: follower resumed', { checkpoints: this.checkpoints() });
         this.#enterStarting();
         this.#launch();
       });
-    }, this.#deps.stateProbeMs ?? STATE_PROBE_MS);
-    this.#stateProbe.unref();
+    });
+  }
+
+  /** Only a follower whose tasks ran has shard stats to lay the leader's progress over. */
+  #startPausedLag(): void {
+    if (this.#tasks.length > 0) this.#pausedLag.start(this.checkpoints());
+  }
+
+  #pausedBy(): PauseReason['by'] | undefined {
+    return this.#phase.state === IndexFollowerStates.paused ? this.#phase.reason.by : undefined;
+  }
+
+  /** Writes the change, or refuses the user's `action` with a FollowError saying why: nothing changed. */
+  async #persistOrRefuse(action: 'pause' | 'resume', change: RecordChange): Promise<void> {
+    try {
+      await this.#stored.write(change);
+    } catch (err) {
+      const { type, reason } = errorSummary(err);
+      this.#logger.error(`cannot ${action}: the follower's record cannot be saved: ${reason}`, { type });
+      throw new FollowError('state_write_exception', `cannot ${action} [${this.key}]: its record cannot be saved, nothing was changed: ${reason}`, { cause: err });
+    }
+  }
+
+  /**
+   * Writes the change the phase already made; when it cannot be saved, logs it, shows it in stats
+   * (`state_exception`) and tries it again every STATE_PROBE_MS until it lands or a later
+   * transition writes the record.
+   */
+  async #persistOrRetry(change: RecordChange): Promise<void> {
+    try {
+      await this.#stored.write(change);
+    } catch (err) {
+      const exception: FatalException = { ...errorSummary(err), at: new Date().toISOString() };
+      this.#logger.error(`the follower's record cannot be saved, trying again every ${this.#deps.stateProbeMs ?? STATE_PROBE_MS} ms: ${exception.reason}`, { type: exception.type });
+      this.#unsaved = { change, exception };
+      this.#startStateProbe(async () => {
+        const unsaved = this.#unsaved;
+        if (unsaved === undefined) return;
+        await this.#stored.write(unsaved.change);
+        this.#unsaved = undefined;
+        this.#logger.info("the follower's record is saved again");
+      });
+    }
+  }
+
+  /** `attempt` runs in its turn among the transitions, every STATE_PROBE_MS until it resolves. */
+  #startStateProbe(attempt: () => Promise<void>): void {
+    this.#stateProbe?.stop();
+    const probe: StateProbe = new StateProbe(this.#deps.stateProbeMs ?? STATE_PROBE_MS, () => this.#serialise(async () => {
+      if (probe.stopped || this.#stateProbe !== probe) return;
+      await attempt();
+      this.#stateProbe = undefined;
+    }), this.#logger);
+    this.#stateProbe = probe;
   }
 
   #stopStateProbe(): void {
-    clearTimeout(this.#stateProbe);
+    this.#stateProbe?.stop();
     this.#stateProbe = undefined;
   }
 
-  /** Best effort: without a leader connection, a paused follower reports its last known lag. */
-  #startPausedProbe(): void {
-    if (this.#pausedProbe || this.#tasks.length === 0) return;
-    const entry: { abort: AbortController; probe?: PausedLagProbe } = { abort: new AbortController() };
-    this.#pausedProbe = entry;
-    const checkpoints = { ...this.checkpoints() };
-    this.#deps.connect(this.#record.leaderCluster, entry.abort.signal).then((leader) => {
-      if (!entry.abort.signal.aborted) entry.probe = new PausedLagProbe(leader, this.#record.leaderIndex, checkpoints);
-    }, (err: unknown) => this.#logger.debug(`paused-lag probe not started: ${(err as Error).message}`));
-  }
-
-  async #stopPausedProbe(): Promise<void> {
-    const entry = this.#pausedProbe;
-    this.#pausedProbe = undefined;
-    entry?.abort.abort();
-    await entry?.probe?.close();
+  async #closeNow(): Promise<void> {
+    if (this.#phase.state === IndexFollowerStates.closed) return;
+    this.#stopStateProbe();
+    await this.#stopTasks();
+    await this.#pausedLag.stop();
+    this.#enterClosed();
   }
 
   async #stopTasks(): Promise<void> {
-    clearInterval(this.#catchUpTimer);
-    this.#catchUpTimer = undefined;
+    this.#catchUp?.stop();
+    this.#catchUp = undefined;
     this.#startAbort?.abort();
     await this.#starting;
     const results = await Promise.allSettled(this.#tasks.map((t) => t.stop()));
@@ -534,11 +592,6 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
     for (const r of results) {
       if (r.status === 'rejected') this.#logger.error(`shard task did not stop cleanly: ${String(r.reason)}`);
     }
-  }
-
-  async #persist(record: FollowerRecord): Promise<void> {
-    this.#record = record;
-    await this.#deps.state.putFollower(record);
   }
 
   // ---- state changes: the only writers of #phase -----------------------------------------------
@@ -585,18 +638,4 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
     this.#transition = next.catch(() => undefined);
     return next;
   }
-}
-
-/** A stopped task's last stats, with lag from what the leader holds now (paused followers only). */
-function withPausedLag(stats: ShardStats, probe: PausedLagProbe | undefined): ShardStats {
-  const seen = probe?.shard(stats.shard_id);
-  if (!probe || !seen) return stats;
-  const leaderGlobalCheckpoint = Math.max(stats.leader_global_checkpoint, seen.leaderGlobalCheckpoint);
-  const probeLag = seen.behindSince === undefined ? 0 : probe.now() - seen.behindSince;
-  return {
-    ...stats,
-    leader_global_checkpoint: leaderGlobalCheckpoint,
-    lag_operations: Math.max(0, leaderGlobalCheckpoint - stats.follower_global_checkpoint),
-    lag_millis: Math.max(stats.lag_millis, probeLag),
-  };
 }

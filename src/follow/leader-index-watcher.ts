@@ -17,7 +17,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { ClusterClient } from '../cluster/cluster-client.js';
-import { ClusterShardUnavailableError } from '../cluster/errors.js';
+import { ClusterShardUnavailableError, IllegalReplicationStateError } from '../cluster/errors.js';
 import type { ShardSeqNoState } from '../cluster/types.js';
 import type { LeaderCheckpoint } from '../shard/ports.js';
 import { abortError, raceAbort, sleep as realSleep, type Sleep } from '../util/sleep.js';
@@ -116,7 +116,7 @@ export class LeaderIndexWatcher {
     if (signal.aborted) throw abortError();
     if ((this.#visibleUpTo.get(shard) ?? -1) >= seqNo) return;
     const known = this.#latest.get(shard)?.globalCheckpoint ?? -1;
-    if (known < seqNo) throw new Error(`shard ${shard}: seq_no ${seqNo} is above every global checkpoint seen (${known})`);
+    if (known < seqNo) throw new IllegalReplicationStateError(`shard ${shard}: seq_no ${seqNo} is above every global checkpoint seen (${known})`);
     const current = this.#current;
     if (current && (current.covers.get(shard) ?? -1) >= seqNo) return raceAbort(current.done, signal);
     // The next refresh takes its coverage when it starts, from checkpoints that only grow: it covers `seqNo`.

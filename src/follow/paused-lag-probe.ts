@@ -9,6 +9,8 @@
  * is the last seen, never invented.
  */
 import type { ClusterClient } from '../cluster/cluster-client.js';
+import type { ShardStats } from '../shard/shard-stats.js';
+import type { Logger } from '../util/logger.js';
 import { sleep } from '../util/sleep.js';
 
 export interface PausedShardLag {
@@ -66,5 +68,57 @@ export class PausedLagProbe {
     const leaderGlobalCheckpoint = Math.max(globalCheckpoint, before?.leaderGlobalCheckpoint ?? -1);
     const behind = leaderGlobalCheckpoint > (this.checkpoints[shard] ?? -1);
     this.#shards.set(shard, { leaderGlobalCheckpoint, behindSince: behind ? (before?.behindSince ?? this.now()) : undefined });
+  }
+}
+
+/**
+ * The paused-lag probe of one paused follower, if any: started when it pauses, stopped when it
+ * resumes or closes, and laid over the stopped tasks' last stats. Best effort: without a leader
+ * connection, a paused follower reports its last known lag.
+ */
+export class PausedLag {
+  #entry: { readonly abort: AbortController; probe?: PausedLagProbe } | undefined;
+
+  constructor(
+    private readonly connect: (signal: AbortSignal) => Promise<ClusterClient>,
+    private readonly leaderIndex: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** `checkpoints`: the follower's checkpoints as the pause left them. No-op when running. */
+  start(checkpoints: Readonly<Record<number, number>>): void {
+    if (this.#entry) return;
+    const entry: { readonly abort: AbortController; probe?: PausedLagProbe } = { abort: new AbortController() };
+    this.#entry = entry;
+    this.connect(entry.abort.signal).then((leader) => {
+      if (!entry.abort.signal.aborted) entry.probe = new PausedLagProbe(leader, this.leaderIndex, { ...checkpoints });
+    }, (err: unknown) => this.logger.debug(`paused-lag probe not started: ${(err as Error).message}`));
+  }
+
+  async stop(): Promise<void> {
+    const entry = this.#entry;
+    this.#entry = undefined;
+    entry?.abort.abort();
+    await entry?.probe?.close();
+  }
+
+  /** A stopped task's last stats, with lag from what the leader holds now (paused followers only). */
+  /** When the probe last had an answer from the leader (epoch ms), if it ran. */
+  get lastAnswerAt(): number | undefined {
+    return this.#entry?.probe?.lastAnswerAt;
+  }
+
+  overlay(stats: ShardStats): ShardStats {
+    const probe = this.#entry?.probe;
+    const seen = probe?.shard(stats.shard_id);
+    if (!probe || !seen) return stats;
+    const leaderGlobalCheckpoint = Math.max(stats.leader_global_checkpoint, seen.leaderGlobalCheckpoint);
+    const probeLag = seen.behindSince === undefined ? 0 : probe.now() - seen.behindSince;
+    return {
+      ...stats,
+      leader_global_checkpoint: leaderGlobalCheckpoint,
+      lag_operations: Math.max(0, leaderGlobalCheckpoint - stats.follower_global_checkpoint),
+      lag_millis: Math.max(stats.lag_millis, probeLag),
+    };
   }
 }

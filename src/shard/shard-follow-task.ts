@@ -16,6 +16,7 @@
  */
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { classify } from '../cluster/classify.js';
+import { errorSummary, IllegalReplicationStateError } from '../cluster/errors.js';
 import type { ExternalOp, SeqNoHit } from '../cluster/types.js';
 import { sleep as realSleep, type Sleep } from '../util/sleep.js';
 import type { Logger } from '../util/logger.js';
@@ -23,7 +24,7 @@ import { DEFAULT_FOLLOW_PARAMS, type FollowParams } from './follow-params.js';
 import type { FollowerShardWriter, LeaderCheckpoint, LeaderShardReader, ShardReconciler, ShardTaskDeps } from './ports.js';
 import { externalVersion } from './external-version.js';
 import { ReconcileScheduler } from './reconcile-scheduler.js';
-import { retry, RetryPolicy } from './retry-policy.js';
+import { retry, RetryPolicy } from '../cluster/retry.js';
 import { SeqNoTracker } from './seq-no-tracker.js';
 import { WriteBuffer } from './write-buffer.js';
 import type { ShardExceptionEntry, ShardStats } from './shard-stats.js';
@@ -359,7 +360,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
       const done = await this.#withRetries('write', () => pending[0]!.hit.seqNo, this.#writeAbort.signal, async () => {
         const started = this.#now();
         const results = await this.#writer.write(pending.map(toExternalOp), this.#writeAbort.signal);
-        if (results.length !== pending.length) throw new Error(`bulk answered ${results.length} items for ${pending.length} operations`);
+        if (results.length !== pending.length) throw new IllegalReplicationStateError(`bulk answered ${results.length} items for ${pending.length} operations`);
         this.#successfulWriteRequests += 1;
         this.#totalWriteTimeMillis += this.#now() - started;
         const again: BufferedHit[] = [];
@@ -413,7 +414,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   }
 
   /**
-   * Runs `fn` through `retry()` (retry-policy.ts): what `classify` calls retryable is counted,
+   * Runs `fn` through `retry()` (cluster/retry.ts): what `classify` calls retryable is counted,
    * recorded and tried again after a backoff; a fatal error fails the task; an abort of `signal`
    * (stop, failure) returns ABORTED. Never throws.
    */
@@ -435,7 +436,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   }
 
   #recordException(kind: 'read' | 'write' | 'reconcile', fromSeqNo: number, attempt: number, err: unknown, reason: string): void {
-    const exception = describe(err);
+    const exception = errorSummary(err);
     this.#recentExceptions.push({ kind, from_seq_no: fromSeqNo, retries: attempt, at: new Date(this.#now()).toISOString(), exception });
     if (this.#recentExceptions.length > RECENT_EXCEPTIONS) this.#recentExceptions.shift();
     // Log the first failure of a request and then every 20th, so a long outage does not flood the log.
@@ -512,7 +513,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
       time_since_last_read_millis: now - this.#lastReadAt,
       lag_operations: Math.max(0, this.#leaderGlobalCheckpoint - checkpoint),
       lag_millis: this.#unappliedSince.length === 0 ? 0 : now - this.#unappliedSince[0]!.seenAt,
-      ...(this.#failure ? { fatal_exception: describe(this.#failure) } : {}),
+      ...(this.#failure ? { fatal_exception: errorSummary(this.#failure) } : {}),
     };
   }
 }
@@ -532,12 +533,4 @@ function withinBytes(hits: readonly SeqNoHit[], maxBytes: number): readonly SeqN
 function toExternalOp(b: BufferedHit): ExternalOp {
   // The version grows with the leader's seq_no: later operations always win, replays are no-ops.
   return { op: 'index', id: b.hit.id, routing: b.hit.routing, version: externalVersion(b.hit.seqNo), sourceJson: b.hit.sourceBytes ?? b.hit.sourceJson };
-}
-
-function describe(err: unknown): { type: string; reason: string } {
-  if (err instanceof Error) {
-    const json = (err as { toJSON?: () => { type: string; reason: string } }).toJSON?.();
-    return json ? { type: json.type, reason: json.reason } : { type: err.name, reason: err.message };
-  }
-  return { type: 'Error', reason: String(err) };
 }

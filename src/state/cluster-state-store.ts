@@ -22,8 +22,8 @@ import {
   checkStored, decodePromotion, encodeCheckpoints, encodeFollower, encodeHandled, encodePattern, encodePromotion, type Stored,
 } from './record-validation.js';
 import {
-  type AutoFollowPatternRecord, AutoFollowPatternNotFoundError, checkPatternName, type FollowerKey, type FollowerRecord,
-  FollowerNotFoundError, type HandledLeaderIndex, type PromotionRecord, type ShardCheckpoints, type StateStore, recordKey,
+  type AutoFollowPatternRecord, AutoFollowPatternNotFoundError, checkPatternKey, type FollowerKey, type FollowerRecord,
+  FollowerNotFoundError, type HandledLeaderIndex, type PromotionRecord, type ShardCheckpoints, StateConflictError, type StateStore, recordKey,
 } from './state-store.js';
 import { KeyedQueue } from '../util/keyed-queue.js';
 import type { StateLock } from './state-lock.js';
@@ -53,13 +53,6 @@ export interface StateDocuments {
   put(id: string, source: Readonly<Record<string, unknown>>, condition: WriteCondition): Promise<DocVersion | 'conflict'>;
   /** No error when absent. */
   delete(id: string): Promise<void>;
-}
-
-export class StateConflictError extends Error {
-  override readonly name = 'StateConflictError';
-  constructor(readonly location: string, readonly id: string) {
-    super(`state document ${id} in ${location} was changed by another daemon since this one read it; re-read it and try again`);
-  }
 }
 
 type Kind = 'follower' | 'checkpoints' | 'pattern' | 'handled' | 'promotion';
@@ -143,7 +136,7 @@ export class ClusterStateStore implements StateStore {
   }
 
   async getAutoFollowPattern(name: string): Promise<AutoFollowPatternRecord | undefined> {
-    const found = await this.#get('pattern', checkPatternName(name));
+    const found = await this.#get('pattern', checkPatternKey(name));
     return found && checkPatternRecordName(decodePattern(found.stored, found.location), name, found.location);
   }
 
@@ -153,18 +146,18 @@ export class ClusterStateStore implements StateStore {
   }
 
   async deleteAutoFollowPattern(name: string): Promise<void> {
-    checkPatternName(name);
+    checkPatternKey(name);
     await this.#serialise(docId('pattern', name), () => this.#delete(docId('pattern', name)));
     await this.#serialise(docId('handled', name), () => this.#delete(docId('handled', name)));
   }
 
   async loadHandledIndices(name: string): Promise<HandledLeaderIndex[]> {
-    const found = await this.#get('handled', checkPatternName(name));
+    const found = await this.#get('handled', checkPatternKey(name));
     return found ? decodeHandled(found.stored, name, found.location) : [];
   }
 
   async saveHandledIndices(name: string, indices: readonly HandledLeaderIndex[]): Promise<void> {
-    const stored = encodeHandled(checkPatternName(name), indices);
+    const stored = encodeHandled(checkPatternKey(name), indices);
     await this.#serialise(docId('handled', name), async () => {
       if (!(await this.docs.get(docId('pattern', name)))) throw new AutoFollowPatternNotFoundError(name);
       await this.#putMerged('handled', name, stored, (current) => {

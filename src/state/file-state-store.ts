@@ -53,7 +53,7 @@ import {
 import {
   type AutoFollowPatternRecord,
   AutoFollowPatternNotFoundError,
-  checkPatternName,
+  checkPatternKey,
   type FollowerKey,
   type FollowerRecord,
   FollowerNotFoundError,
@@ -275,7 +275,7 @@ export class FileStateStore implements StateStore {
   }
 
   #patternFile(kind: typeof PATTERNS | typeof HANDLED, name: string): string {
-    return nodePath.join(this.dir, kind, `${encodeURIComponent(checkPatternName(name))}.json`);
+    return nodePath.join(this.dir, kind, `${encodeURIComponent(checkPatternKey(name))}.json`);
   }
 
   /** Runs `write` after every earlier write to `file` has settled, so writes land in call order. */

@@ -15,7 +15,7 @@
  */
 import {
   type AutoFollowPatternRecord,
-  checkPatternName,
+  checkPatternKey,
   type FatalException,
   type FollowerKey,
   type FollowerRecord,
@@ -85,7 +85,7 @@ export function checkFollowerKey(record: FollowerRecord, expected: FollowerKey, 
   return record;
 }
 
-export function parseFollowerRecord(value: unknown, location: string): FollowerRecord {
+function parseFollowerRecord(value: unknown, location: string): FollowerRecord {
   // Annotated so TypeScript treats a call as the end of the path (narrowing after it).
   const bad: (what: string) => never = (what) => {
     throw new StateCorruptError(location, `follower.${what}`);
@@ -127,7 +127,7 @@ export function parseFollowerRecord(value: unknown, location: string): FollowerR
 }
 
 /** Exactly the record's fields, in a fixed order, so stray properties are never persisted. */
-export function pickFollowerRecord(record: FollowerRecord): FollowerRecord {
+function pickFollowerRecord(record: FollowerRecord): FollowerRecord {
   return {
     leaderCluster: record.leaderCluster,
     leaderIndex: record.leaderIndex,
@@ -192,7 +192,7 @@ export function checkPatternRecordName(record: AutoFollowPatternRecord, expected
   return record;
 }
 
-export function parsePatternRecord(value: unknown, location: string): AutoFollowPatternRecord {
+function parsePatternRecord(value: unknown, location: string): AutoFollowPatternRecord {
   const bad: (what: string) => never = (what) => {
     throw new StateCorruptError(location, `pattern.${what}`);
   };
@@ -228,9 +228,9 @@ export function parsePatternRecord(value: unknown, location: string): AutoFollow
 }
 
 /** Exactly the pattern's fields, in a fixed order. */
-export function pickPattern(record: AutoFollowPatternRecord): AutoFollowPatternRecord {
+function pickPattern(record: AutoFollowPatternRecord): AutoFollowPatternRecord {
   return {
-    name: checkPatternName(record.name),
+    name: checkPatternKey(record.name),
     remoteCluster: record.remoteCluster,
     followerCluster: record.followerCluster,
     leaderIndexPatterns: [...record.leaderIndexPatterns],

@@ -219,8 +219,11 @@ export class AutoFollowPatternNotFoundError extends Error {
   }
 }
 
-/** Throws unless `name` can key a pattern: non-empty, without `/`. */
-export function checkPatternName(name: string): string {
+/**
+ * Throws unless `name` can key a pattern's records: non-empty, without `/`. Only what the backends
+ * need; the full naming rule is the auto-follow part's (`invalidPatternNameReason`).
+ */
+export function checkPatternKey(name: string): string {
   if (typeof name !== 'string' || name === '' || name.includes('/')) {
     throw new RangeError(`invalid auto-follow pattern name ${JSON.stringify(name)}: expected a non-empty name without "/"`);
   }
@@ -243,14 +246,36 @@ export class StateCorruptError extends Error {
 }
 
 /**
- * The state could not be written: the directory (or the store behind it) is read-only, full, or
- * refuses this process. `code` is the errno name (`EACCES`, `ENOSPC`, `EROFS`, ...). Nothing was
- * changed: a failed write leaves the previous content whole, so the store can be written again as
- * soon as the cause is gone.
+ * The state could not be written: the directory (or the index behind the cluster backend) is
+ * read-only, full, or refuses this process. `code` says why: the errno name for a directory
+ * (`EACCES`, `ENOSPC`, `EROFS`, ...), classify's kind for an index (`security`, `blocked`, ...).
+ * `advice`, when given, says what to change (a privilege, a setting). Nothing was changed: a
+ * failed write leaves the previous content whole, so the store can be written again as soon as
+ * the cause is gone.
  */
 export class StateWriteError extends Error {
   override readonly name = 'StateWriteError';
-  constructor(readonly dir: string, readonly code: string, readonly target: string, options: { cause: Error }) {
-    super(`cannot write to the state directory ${dir}: ${code} (${options.cause.message})`, options);
+  /** As stats and records show it. */
+  readonly type = 'state_write_exception';
+  constructor(
+    readonly dir: string, readonly code: string, readonly target: string,
+    options: { cause: Error; where?: 'directory' | 'index'; advice?: string },
+  ) {
+    super(`cannot write to the state ${options.where ?? 'directory'} ${dir}: ${code} (${options.cause.message})${options.advice ? `; ${options.advice}` : ''}`,
+      { cause: options.cause });
+  }
+}
+
+/**
+ * A conditional write lost: the stored record changed since this store last read it (another
+ * daemon, or a write of this one that timed out but landed). Nothing was written; re-read the
+ * record (`getFollower`, which also learns its version) and apply the change to what is stored.
+ */
+export class StateConflictError extends Error {
+  override readonly name = 'StateConflictError';
+  /** As stats and records show it. */
+  readonly type = 'state_conflict_exception';
+  constructor(readonly location: string, readonly id: string) {
+    super(`state document ${id} in ${location} was changed by another daemon since this one read it; re-read it and try again`);
   }
 }

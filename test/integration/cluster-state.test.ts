@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import type { ClusterClient } from '../../src/cluster/cluster-client.js';
 import { openClusterState } from '../../src/daemon/cluster-state.js';
-import { StateConflictError } from '../../src/state/cluster-state-store.js';
+import { StateConflictError } from '../../src/state/state-store.js';
 import { LOCK_ID, StateInUseError } from '../../src/state/state-lock.js';
 import { FollowerNotFoundError, type FollowerRecord } from '../../src/state/state-store.js';
 import { testClusters, uniqueName } from '../helpers/clusters.js';

@@ -304,7 +304,7 @@ describe('fault: the state directory is full or read-only', function () {
           const resumedMs = Date.now() - endedAt;
           await waitForCaughtUp(daemon.daemon, leader, leaderIndex, followerIndex, 180_000);
           const convergeMs = Date.now() - endedAt;
-          const resumedLog = logger.entries.find((e) => e.message.startsWith('state directory writable again'));
+          const resumedLog = logger.entries.find((e) => e.message.startsWith('state writable again'));
           const resumedFrom = resumedLog?.meta['checkpoints'] as Record<string, number> | undefined;
           expect(resumedFrom, 'checkpoints the follower resumed from').to.not.equal(undefined);
           for (let shard = 0; shard < SHARDS; shard += 1) {

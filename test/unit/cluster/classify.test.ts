@@ -10,6 +10,7 @@ import {
   ClusterShardUnavailableError,
   ClusterTimeoutError,
   ClusterTlsError,
+  IllegalReplicationStateError,
   IndexReplacedError,
   tlsProblemOf,
   UnknownClusterError,
@@ -68,10 +69,21 @@ const table: Array<[string, unknown, Expected]> = [
   ['503 unavailable_shards_exception', response(503, 'unavailable_shards_exception'), 'retry:shard_unavailable'],
   ['404 shard_not_found_exception (relocating)', response(404, 'shard_not_found_exception'), 'retry:shard_unavailable'],
   ['503 primary_missing_action_exception', response(503, 'primary_missing_action_exception'), 'retry:shard_unavailable'],
+  // A shard copy starting, recovering, relocating or closing (CCR's shouldRetry list): Elasticsearch
+  // answers IllegalIndexShardStateException and its subclasses with 404, which alone would be fatal.
+  ['404 illegal_index_shard_state_exception', response(404, 'illegal_index_shard_state_exception'), 'retry:shard_unavailable'],
+  ['404 index_shard_closed_exception (a relocation)', response(404, 'index_shard_closed_exception'), 'retry:shard_unavailable'],
+  ['404 index_shard_not_started_exception', response(404, 'index_shard_not_started_exception'), 'retry:shard_unavailable'],
+  ['404 index_shard_not_recovering_exception', response(404, 'index_shard_not_recovering_exception'), 'retry:shard_unavailable'],
+  ['404 index_shard_recovering_exception', response(404, 'index_shard_recovering_exception'), 'retry:shard_unavailable'],
+  ['404 index_shard_relocated_exception', response(404, 'index_shard_relocated_exception'), 'retry:shard_unavailable'],
+  ['404 index_shard_started_exception', response(404, 'index_shard_started_exception'), 'retry:shard_unavailable'],
+  ['500 already_closed_exception (an engine closed under the request)', response(500, 'already_closed_exception'), 'retry:shard_unavailable'],
   ['500 node_not_connected_exception', response(500, 'node_not_connected_exception'), 'retry:nodes_changing'],
   ['500 node_disconnected_exception', response(500, 'node_disconnected_exception'), 'retry:nodes_changing'],
   ['500 node_closed_exception', response(500, 'node_closed_exception'), 'retry:nodes_changing'],
   ['500 connect_transport_exception', response(500, 'connect_transport_exception'), 'retry:nodes_changing'],
+  ['404 no_such_node_exception', response(404, 'no_such_node_exception'), 'retry:nodes_changing'],
   ['503 master_not_discovered_exception', response(503, 'master_not_discovered_exception'), 'retry:nodes_changing'],
   ['503 cluster_manager_not_discovered_exception', response(503, 'cluster_manager_not_discovered_exception'), 'retry:nodes_changing'],
   ['503 process_cluster_event_timeout_exception', response(503, 'process_cluster_event_timeout_exception'), 'retry:nodes_changing'],
@@ -93,6 +105,8 @@ const table: Array<[string, unknown, Expected]> = [
   ['400 illegal_argument_exception', response(400, 'illegal_argument_exception'), 'fatal:refused'],
   ['500 with an unknown type', response(500, 'some_new_exception'), 'fatal:refused'],
   ['a response without status or type', new ClusterResponseError(details({})), 'fatal:refused'],
+  // ---- what ccr-follow checks about its own work ----
+  ['a bulk answering another number of items than it was sent', new IllegalReplicationStateError('bulk answered 2 items for 3 operations'), 'fatal:illegal_state'],
   // ---- not from the cluster layer: unknown, hence fatal ----
   ['a plain Error', new Error('boom'), 'fatal:unexpected'],
   ['a TypeError', new TypeError('x is undefined'), 'fatal:unexpected'],
@@ -139,6 +153,7 @@ describe('classify', () => {
       .to.include({ type: 'index_not_found_exception', cluster: 'leader' }).and.not.have.property('status');
     expect(response(400, 'mapper_parsing_exception').toJSON().type).to.equal('mapper_parsing_exception');
     expect(new ClusterProtocolError(details({})).toJSON().type).to.equal('ClusterProtocolError');
+    expect(new IllegalReplicationStateError('x').type).to.equal('illegal_state_exception');
   });
 
   it('gives a reason naming the cause of a fatal cluster error', () => {

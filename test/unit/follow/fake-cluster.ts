@@ -184,6 +184,11 @@ export class FakeCluster {
     created.mappings = structuredClone(body.mappings);
   }
 
+  async deleteIndex(index: string, signal?: AbortSignal): Promise<void> {
+    this.#index('deleteIndex', index, signal);
+    this.indices.delete(index);
+  }
+
   async putMapping(index: string, mappings: Record<string, unknown>, signal?: AbortSignal): Promise<void> {
     const i = this.#index('putMapping', index, signal);
     i.mappings = structuredClone(mappings);

@@ -134,6 +134,54 @@ describe('FollowManager', () => {
     await expectRefused(() => manager.pause(KEY), 'illegal_state_exception', /already paused/);
   });
 
+  it('leaves no follower index behind when the record of a new follow cannot be saved, and says so', async () => {
+    leader.add('orders').index('a');
+    state.recordsUnwritable = true;
+    await expectRefused(() => manager.follow(REQUEST), 'state_write_exception',
+      /^cannot follow: the record of the follow cannot be saved \(.*EACCES.*\); the follower index \[orders-copy\] on \[follower\] created for it was deleted again; nothing was changed$/);
+    expect(follower.indices.has('orders-copy'), 'the follower index deleted again').to.equal(false);
+    expect(manager.has(KEY)).to.equal(false);
+
+    state.recordsUnwritable = false;
+    await manager.follow(REQUEST);
+    await until(() => follower.indices.get('orders-copy')?.docs.has('a') === true, 5000, 'the follow, tried again');
+  });
+
+  it('says when the follower index of a refused follow could not be deleted either', async () => {
+    leader.add('orders');
+    state.recordsUnwritable = true;
+    follower.failNext('deleteIndex', () => new ClusterConnectionError({ alias: 'follower', operation: 'delete index', reason: 'socket hang up' }));
+    await expectRefused(() => manager.follow(REQUEST), 'state_write_exception',
+      /created for it could not be deleted \(.*socket hang up.*\): delete it before following again$/);
+  });
+
+  it('refuses a resume whose record cannot be saved, and resumes on the next one once it can', async () => {
+    leader.add('orders');
+    await manager.follow(REQUEST);
+    await manager.pause(KEY);
+    state.recordsUnwritable = true;
+    await expectRefused(() => manager.resume(KEY), 'state_write_exception', /^cannot resume \[follower\/orders-copy\]: its record cannot be saved, nothing was changed/);
+    expect(manager.info(KEY)[0]).to.include({ status: 'paused' });
+    state.recordsUnwritable = false;
+    await manager.resume(KEY);
+    expect(manager.info(KEY)[0]).to.include({ status: 'active' });
+    expect(state.followers.get(KEY)?.status).to.equal('active');
+  });
+
+  it('refuses an unfollow whose record cannot be deleted, changing nothing, and unfollows on the next one once it can', async () => {
+    leader.add('orders');
+    await manager.follow(REQUEST);
+    await manager.pause(KEY);
+    state.unwritable = true;
+    await expectRefused(() => manager.unfollow(KEY), 'state_write_exception', /^cannot unfollow \[follower\/orders-copy\]: its record cannot be deleted, nothing was changed: .*EROFS/);
+    expect(manager.has(KEY)).to.equal(true);
+    expect(manager.stats(KEY)[0]).to.include({ status: 'paused', state: 'paused' });
+    state.unwritable = false;
+    await manager.unfollow(KEY);
+    expect(manager.has(KEY)).to.equal(false);
+    expect(state.followers.has(KEY)).to.equal(false);
+  });
+
   it('promotes a follower: paused, its promotion point recorded from its checkpoints and its own max seq_no, then unfollowed', async () => {
     const orders = leader.add('orders');
     for (const id of ['a', 'b', 'c']) orders.index(id);

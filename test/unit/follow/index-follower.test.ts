@@ -6,12 +6,13 @@
  * writes and then takes them again); replication itself is tested against real nodes.
  */
 import { expect } from 'chai';
-import { ClusterConnectionError, ClusterResponseError, IndexReplacedError } from '../../../src/cluster/errors.js';
+import { ClusterConnectionError, ClusterIndexNotFoundError, ClusterResponseError, IndexReplacedError } from '../../../src/cluster/errors.js';
+import { FollowError } from '../../../src/follow/follow-errors.js';
 import { followerStatus } from '../../../src/follow/follower-status.js';
 import { IndexFollower, type IndexFollowerState, type PauseReason } from '../../../src/follow/index-follower.js';
 import { DEFAULT_FOLLOW_PARAMS, type FollowParams } from '../../../src/shard/follow-params.js';
 import { followerKey, type FollowerRecord } from '../../../src/state/state-store.js';
-import { silentLogger } from '../../../src/util/logger.js';
+import { type Logger, memoryLogger, silentLogger } from '../../../src/util/logger.js';
 import { FakeSleep, turns, until } from '../shard/fakes.js';
 import { FakeCluster, type FakeIndex } from './fake-cluster.js';
 import { MemoryStateStore } from './memory-state-store.js';
@@ -40,7 +41,7 @@ describe('IndexFollower', () => {
     for (const f of built.splice(0)) await f.close();
   });
 
-  function setup(opts: { record?: Partial<FollowerRecord>; stateProbeMs?: number } = {}): Setup {
+  function setup(opts: { record?: Partial<FollowerRecord>; stateProbeMs?: number; logger?: Logger } = {}): Setup {
     const leader = new FakeCluster('leader');
     const followerCluster = new FakeCluster('follower');
     const leaderIndex = leader.add('orders');
@@ -59,7 +60,7 @@ describe('IndexFollower', () => {
         if (failure) throw failure;
         return alias === 'leader' ? leader.client : followerCluster.client;
       },
-      state, logger: silentLogger, params: PARAMS, checkpointIntervalMs: 5, sleep: sleep.sleep, stateProbeMs: opts.stateProbeMs ?? 10,
+      state, logger: opts.logger ?? silentLogger, params: PARAMS, checkpointIntervalMs: 5, sleep: sleep.sleep, stateProbeMs: opts.stateProbeMs ?? 10,
     });
     built.push(follower);
     const changes: string[] = [];
@@ -108,7 +109,7 @@ describe('IndexFollower', () => {
     const stats = s.follower.stats();
     expect(stats.fatal_exception?.reason).to.include('unable to authenticate');
     expect(followerStatus(stats)).to.equal('failed');
-    expect(s.follower.desiredStatus).to.equal('paused');
+    expect(s.follower.status).to.equal('paused');
   });
 
   it('refuses a leader index deleted and created again since the follow started, writing nothing', async () => {
@@ -197,8 +198,9 @@ describe('IndexFollower', () => {
     expect(s.follower.pauseReason).to.deep.equal({ by: 'user' });
     expect(s.changes.slice(-2)).to.deep.equal(['active→paused(state_unwritable)', 'paused→paused(user)']);
     expect(s.state.followers.get(KEY)?.status).to.equal('paused');
-    // A second pause changes nothing.
-    await s.follower.pause();
+    // A second pause is refused, and changes nothing.
+    const refused = await s.follower.pause().then(() => undefined, (e: unknown) => e);
+    expect(refused).to.be.instanceOf(FollowError).with.property('type', 'illegal_state_exception');
     expect(s.changes).to.have.length(3);
   });
 
@@ -226,5 +228,109 @@ describe('IndexFollower', () => {
     await s.follower.close();
     expect(s.changes).to.deep.equal(['starting→closed']);
     expect(s.state.followers.get(KEY)?.indexUuids).to.equal(undefined);
+  });
+  describe('its record', () => {
+    const refusalOf = async (p: Promise<unknown>): Promise<FollowError> => {
+      const err = await p.then(() => undefined, (e: unknown) => e);
+      expect(err, 'a FollowError').to.be.instanceOf(FollowError);
+      return err as FollowError;
+    };
+
+    it('refuses a resume whose record cannot be saved, changing nothing, and resumes on the next one once it can', async () => {
+      const s = setup({ record: { status: 'paused' } });
+      s.state.recordsUnwritable = true;
+      const refused = await refusalOf(s.follower.resume(PARAMS));
+      expect(refused.type).to.equal('state_write_exception');
+      expect(refused.message).to.match(/^cannot resume \[follower\/orders-copy\]: its record cannot be saved, nothing was changed: .*EACCES/);
+      expect(s.follower.state).to.equal('paused');
+      expect(s.follower.stats()).to.include({ status: 'paused', state: 'paused' });
+      expect(s.state.followers.get(KEY)?.status).to.equal('paused');
+      expect(s.leader.calls, 'nothing started').to.deep.equal([]);
+
+      s.state.recordsUnwritable = false;
+      await s.follower.resume(PARAMS);
+      await reach(s.follower, 'active');
+      expect(s.state.followers.get(KEY)?.status).to.equal('active');
+      expect(s.changes).to.deep.equal(['paused→starting', 'starting→active']);
+    });
+
+    it('refuses a pause whose record cannot be saved, and keeps following', async () => {
+      const s = setup();
+      s.follower.begin();
+      await reach(s.follower, 'active');
+      s.state.recordsUnwritable = true;
+      const refused = await refusalOf(s.follower.pause());
+      expect(refused.type).to.equal('state_write_exception');
+      expect(refused.message).to.match(/^cannot pause \[follower\/orders-copy\]: its record cannot be saved, nothing was changed/);
+      expect(s.follower.state).to.equal('active');
+      s.leaderIndex.index('after-the-refused-pause');
+      await until(() => s.followerIndex.docs.has('after-the-refused-pause'), 5000, 'the document written after the refused pause');
+      expect(s.state.followers.get(KEY)?.status).to.equal('active');
+    });
+
+    it('pauses on a fatal error whose record cannot be saved, logs it, shows it in stats, and stores it once it can', async () => {
+      const logger = memoryLogger();
+      const s = setup({ logger, stateProbeMs: 10 });
+      s.follower.begin();
+      await reach(s.follower, 'active');
+      s.state.recordsUnwritable = true;
+      s.followerCluster.failNext('bulkExternal', () => new ClusterResponseError({
+        alias: 'follower', operation: 'write documents', statusCode: 400, esType: 'mapper_parsing_exception', reason: 'failed to parse field [price]',
+      }));
+      s.leaderIndex.index('a');
+      await reach(s.follower, 'paused');
+      expect(s.follower.pauseReason?.by).to.equal('fatal');
+      await until(() => s.follower.stats().state_exception !== undefined, 5000, 'the failed write in stats');
+      const stats = s.follower.stats();
+      expect(stats.state_exception?.type).to.equal('state_write_exception');
+      expect(stats.fatal_exception?.type).to.equal('mapper_parsing_exception');
+      expect(followerStatus(stats)).to.equal('failed');
+      expect(logger.entries.some((e) => e.level === 'error' && /record cannot be saved/.test(e.message)), 'an error logged').to.equal(true);
+      expect(s.state.followers.get(KEY)?.status, 'not stored yet').to.equal('active');
+      let removed = false;
+      const unfollow = await refusalOf(s.follower.retire(async () => {
+        removed = true;
+      }));
+      expect(removed, 'nothing removed').to.equal(false);
+      expect(unfollow.type).to.equal('state_write_exception');
+      expect(unfollow.message).to.match(/its pause is not stored in the state yet/);
+      expect(s.follower.state, 'the refused unfollow changed nothing').to.equal('paused');
+
+      s.state.recordsUnwritable = false;
+      await until(() => s.state.followers.get(KEY)?.status === 'paused', 5000, 'the paused record stored');
+      expect(s.state.followers.get(KEY)?.fatalException?.type).to.equal('mapper_parsing_exception');
+      await until(() => s.follower.stats().state_exception === undefined, 5000, 'stats without the failed write');
+    });
+
+    it('re-reads a record that changed in the state, and applies its change to what is stored, once', async () => {
+      const s = setup();
+      s.follower.begin();
+      await reach(s.follower, 'active');
+      const stored = s.state.followers.get(KEY)!;
+      // A write of this daemon that timed out but landed: the store no longer knows the record's version.
+      s.state.conflictNext = { ...stored, params: { max_retry_delay: 1234 } };
+      await s.follower.pause();
+      expect(s.follower.state).to.equal('paused');
+      expect(s.state.followers.get(KEY)).to.include({ status: 'paused' });
+      expect(s.state.followers.get(KEY)?.params, 'the stored record, changed').to.deep.equal({ max_retry_delay: 1234 });
+      expect(s.state.writes.filter((w) => w.startsWith('putFollower'))).to.have.length.above(2);
+
+      await s.follower.resume(PARAMS);
+      await reach(s.follower, 'active');
+      expect(s.state.followers.get(KEY)?.status).to.equal('active');
+    });
+
+    it('pauses with index_not_found_exception when the follower index is gone', async () => {
+      const s = setup();
+      s.followerCluster.indices.delete('orders-copy');
+      s.follower.begin();
+      await reach(s.follower, 'paused');
+      const reason = s.follower.pauseReason;
+      if (reason?.by !== 'fatal') throw new Error(`paused by ${reason?.by}`);
+      expect(reason.error).to.be.instanceOf(ClusterIndexNotFoundError);
+      expect(reason.exception).to.include({ type: 'index_not_found_exception' });
+      expect(reason.exception.reason).to.include('follower index [orders-copy] no longer exists on [follower]');
+      expect(s.sleep.calls, 'not retried').to.have.length(0);
+    });
   });
 });

@@ -191,6 +191,7 @@ describe('LeaderIndexWatcher', () => {
       await know(5);
       const err = await watcher.ensureVisible(0, 6, never).then(() => undefined, (e: Error) => e);
       expect(err?.message).to.include('seq_no 6 is above every global checkpoint seen');
+      expect(classify(err)).to.include({ action: 'fatal', kind: 'illegal_state' });
     });
   });
 });

@@ -1,10 +1,12 @@
 /**
  * A StateStore in memory, for unit tests of what the follow part does with its state: whose writes
- * can be refused on demand (`unwritable`), as a full or read-only state directory refuses them.
+ * can be refused on demand (`unwritable`, or only the follower records: `recordsUnwritable`), as a
+ * full or read-only state refuses them, and whose next record write can lose its conditional check
+ * (`conflictNext`), as the cluster backend's does when the stored record changed since it was read.
  */
 import {
   type AutoFollowPatternRecord, followerKey, type FollowerKey, type FollowerRecord, type HandledLeaderIndex, type PromotionRecord, type ShardCheckpoints,
-  StateCorruptError, type StateStore, StateWriteError,
+  StateConflictError, StateCorruptError, type StateStore, StateWriteError,
 } from '../../../src/state/state-store.js';
 
 export class MemoryStateStore implements StateStore {
@@ -15,6 +17,13 @@ export class MemoryStateStore implements StateStore {
   readonly corruptCheckpoints = new Set<FollowerKey>();
   /** While true, every write is refused with a StateWriteError. */
   unwritable = false;
+  /** While true, follower record writes (not checkpoints) are refused with a StateWriteError. */
+  recordsUnwritable = false;
+  /**
+   * Set: the next putFollower stores this record instead (another write landed first, e.g. one
+   * that timed out), and is refused with a StateConflictError; a getFollower then reads it.
+   */
+  conflictNext: FollowerRecord | undefined;
   /** Every write, as `method key`. */
   readonly writes: string[] = [];
 
@@ -29,6 +38,13 @@ export class MemoryStateStore implements StateStore {
   async putFollower(record: FollowerRecord): Promise<void> {
     const key = followerKey(record.followerCluster, record.followerIndex);
     this.#write('putFollower', key);
+    if (this.recordsUnwritable) throw new StateWriteError('/state', 'EACCES', `putFollower ${key}`, { cause: new Error('permission denied') });
+    const landedFirst = this.conflictNext;
+    if (landedFirst) {
+      this.conflictNext = undefined;
+      this.followers.set(key, landedFirst);
+      throw new StateConflictError('memory', `follower:${key}`);
+    }
     this.followers.set(key, record);
   }
 

@@ -500,6 +500,7 @@ describe('ShardFollowTask', () => {
       h.task.start();
       await until(() => h.task.state === 'failed');
       expect(h.failures[0]?.message).to.match(/bulk answered \d+ items for \d+ operations/);
+      expect(h.task.stats().fatal_exception?.type, 'a condition found by ccr-follow, named as Elasticsearch names it').to.equal('illegal_state_exception');
       expect(h.task.checkpoint).to.equal(-1);
     });
   });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { checkPatternName, followerKey } from '../../../src/state/state-store.js';
+import { checkPatternKey, followerKey } from '../../../src/state/state-store.js';
 
 describe('followerKey', () => {
   it('joins cluster and index with a slash', () => {
@@ -12,13 +12,13 @@ describe('followerKey', () => {
   });
 });
 
-describe('checkPatternName', () => {
+describe('checkPatternKey', () => {
   it('accepts any non-empty name without a slash', () => {
-    expect(checkPatternName('daily logs')).to.equal('daily logs');
+    expect(checkPatternKey('daily logs')).to.equal('daily logs');
   });
 
   it('refuses an empty name or one with a slash', () => {
-    expect(() => checkPatternName('')).to.throw(RangeError);
-    expect(() => checkPatternName('a/b')).to.throw(RangeError, 'a/b');
+    expect(() => checkPatternKey('')).to.throw(RangeError);
+    expect(() => checkPatternKey('a/b')).to.throw(RangeError, 'a/b');
   });
 });

@@ -3,12 +3,13 @@
  * loop, `retry()`: run an attempt; when it fails, ask `classify`; try again what is retryable after
  * a capped, jittered exponential backoff (`RetryPolicy`, as Elasticsearch CCR's `computeDelay`),
  * in a sleep the caller's signal cuts short; hand back what is fatal. The shard task (every
- * request), the follower index's start and the auto-follow poller all retry through it.
+ * request), the follower index's start, the auto-follow poller and the cluster state store's writes
+ * all retry through it.
  *
  * Each call keeps its own attempt counter, so one struggling request does not slow the others, and
  * a success ends it: the next request starts from the first delay again.
  */
-import { classify } from '../cluster/classify.js';
+import { classify } from './classify.js';
 import { abortError, sleep as realSleep, type Sleep } from '../util/sleep.js';
 
 /** The first delay's ceiling, unless a policy says otherwise; it doubles with every attempt. */
@@ -44,7 +45,7 @@ export interface RetriedFailure {
   readonly delayMs: number;
 }
 
-export interface RetryOptions {
+interface RetryOptions {
   /** Cuts the sleep short and ends the loop: `retry` then rejects with an AbortError. */
   readonly signal: AbortSignal;
   readonly policy: RetryPolicy;
@@ -55,13 +56,19 @@ export interface RetryOptions {
    * fatal error ends the loop at once.
    */
   readonly retryFatal?: boolean;
+  /**
+   * Gives up after this many attempts, rejecting with the last error: for a caller that has its own
+   * answer to an error that lasts (the state store: the follower pauses and probes). Unbounded if absent.
+   */
+  readonly maxAttempts?: number;
   /** Each failure that will be retried, before its sleep: to count, log or report it. */
   readonly onRetry?: (failure: RetriedFailure) => void;
 }
 
 /**
  * Runs `attempt` (given its number, from 1) until it resolves, and resolves with its value. Rejects
- * with the attempt's own error when `classify` calls it fatal (unless `retryFatal`), and with an
+ * with the attempt's own error when `classify` calls it fatal (unless `retryFatal`) or the
+ * `maxAttempts`-th attempt fails, and with an
  * AbortError once `signal` is aborted. An attempt that failed as aborted while `signal` is not is
  * retried: shared work (a refresh, a uuid read) was cut short on another caller's behalf, not ours.
  */
@@ -76,6 +83,7 @@ export async function retry<T>(attempt: (n: number) => Promise<T>, options: Retr
       if (signal.aborted) throw abortError();
       const verdict = classify(err);
       if (verdict.action === 'fatal' && options.retryFatal !== true) throw err;
+      if (options.maxAttempts !== undefined && n >= options.maxAttempts) throw err;
       const delayMs = policy.delayMs(n);
       const reason = verdict.action === 'aborted' ? 'aborted by another caller' : verdict.reason;
       onRetry?.({ error: err, action: verdict.action === 'fatal' ? 'fatal' : 'retry', reason, attempt: n, delayMs });

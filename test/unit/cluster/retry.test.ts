@@ -4,9 +4,9 @@
  */
 import { expect } from 'chai';
 import { ClusterAbortedError, ClusterConnectionError, ClusterResponseError } from '../../../src/cluster/errors.js';
-import { retry, RetryPolicy, type RetriedFailure } from '../../../src/shard/retry-policy.js';
+import { retry, RetryPolicy, type RetriedFailure } from '../../../src/cluster/retry.js';
 import { abortError } from '../../../src/util/sleep.js';
-import { FakeSleep } from './fakes.js';
+import { FakeSleep } from '../shard/fakes.js';
 
 const unreachable = (): Error => new ClusterConnectionError({ alias: 'leader', operation: 'search', reason: 'connect ECONNREFUSED' });
 const throttled = (): Error => new ClusterResponseError({ alias: 'follower', operation: 'bulk', statusCode: 429, esType: 'es_rejected_execution_exception', reason: 'queue full' });
@@ -61,6 +61,15 @@ describe('retry', () => {
     expect(run.calls).to.deep.equal([1, 2]);
     expect(sleep.calls).to.have.length(1);
     expect(retried).to.have.length(1);
+  });
+
+  it('with maxAttempts, rejects with the last retryable error once that many attempts failed', async () => {
+    const last = throttled();
+    const run = attempts(unreachable, unreachable, () => last, unreachable);
+    const failure = await retry(run.fn, { ...options(), maxAttempts: 3 }).then(() => undefined, (e: unknown) => e);
+    expect(failure).to.equal(last);
+    expect(run.calls).to.deep.equal([1, 2, 3]);
+    expect(sleep.calls.map((c) => c.ms)).to.deep.equal([50, 100]);
   });
 
   it('treats an unknown error as fatal', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { RetryPolicy } from '../../../src/shard/retry-policy.js';
+import { RetryPolicy } from '../../../src/cluster/retry.js';
 import { mulberry32 } from '../../helpers/prng.js';
 
 /** The un-jittered ceiling of attempt `n`: 50 ms doubling, capped. */
