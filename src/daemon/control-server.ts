@@ -25,6 +25,8 @@ import { mountReplicationApi } from './api/opensearch-replication.js';
 import { ControlAuth, refusalReason } from './control-auth.js';
 import { checkQuery, ControlRequestError, shown, type QuerySpec } from './control-input.js';
 import { buildMetrics, METRICS_CONTENT_TYPE } from './metrics.js';
+import type { FollowerHistory } from './follower-history.js';
+import { registerHistoryRoute } from './history-api.js';
 import { registerPromoteManyRoute, type PromoteMany } from './promote-many-api.js';
 import { STATUS_PAGE_HTML } from './status-page.js';
 
@@ -44,6 +46,8 @@ export interface ControlServerDeps {
   readonly token?: string;
   /** `POST /_ccr/promote` (promote-many-api.ts); without it the route does not exist. */
   readonly promoteMany?: PromoteMany;
+  /** `GET /_status/history` (history-api.ts); without it the route does not exist. */
+  readonly history?: FollowerHistory;
 }
 
 /**
@@ -153,6 +157,7 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
   mountReplicationApi(app, { manager, autoFollow });
 
   if (deps.promoteMany) registerPromoteManyRoute(app, deps.promoteMany);
+  if (deps.history) registerHistoryRoute(app, deps.history);
 
   return app;
 }

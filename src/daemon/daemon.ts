@@ -15,6 +15,7 @@ import type { Logger } from '../util/logger.js';
 import type { DaemonConfig } from './config.js';
 import { checkControlBinding } from './control-auth.js';
 import { buildControlServer } from './control-server.js';
+import { FollowerHistory } from './follower-history.js';
 import { promoteManyService } from './promote-many-api.js';
 import { VERSION } from './version.js';
 
@@ -27,6 +28,8 @@ export interface DaemonOptions {
   readonly checkpointIntervalMs?: number;
   /** How often auto-follow asks each leader cluster for new indices (default 2 s); tests shorten it. */
   readonly autoFollowPollIntervalMs?: number;
+  /** How often each follower is sampled for the status page's history (default 10 s); tests shorten it. */
+  readonly historyIntervalMs?: number;
 }
 
 export class Daemon {
@@ -36,6 +39,7 @@ export class Daemon {
   readonly manager: FollowManager;
   readonly autoFollow: AutoFollowCoordinator;
   readonly #server: FastifyInstance;
+  readonly #history: FollowerHistory;
   #stopping: Promise<void> | undefined;
   readonly url: string;
   /** Resolves with the reason when the daemon stopped by itself (it lost the state it worked on). */
@@ -43,7 +47,7 @@ export class Daemon {
   #stoppedByItself: (reason: string) => void = () => undefined;
 
   private constructor(parts: {
-    logger: Logger; state: StateStore; clusters: ClusterRegistry; manager: FollowManager; autoFollow: AutoFollowCoordinator; server: FastifyInstance; url: string;
+    logger: Logger; state: StateStore; clusters: ClusterRegistry; manager: FollowManager; autoFollow: AutoFollowCoordinator; server: FastifyInstance; history: FollowerHistory; url: string;
   }) {
     this.stoppedByItself = new Promise((resolve) => (this.#stoppedByItself = resolve));
     this.#logger = parts.logger;
@@ -52,6 +56,7 @@ export class Daemon {
     this.manager = parts.manager;
     this.autoFollow = parts.autoFollow;
     this.#server = parts.server;
+    this.#history = parts.history;
     this.url = parts.url;
   }
 
@@ -73,7 +78,8 @@ export class Daemon {
     const manager = new FollowManager({ clusters, state, logger, checkpointIntervalMs: options.checkpointIntervalMs });
     const autoFollow = new AutoFollowCoordinator({ clusters, state, followers: manager, logger, pollIntervalMs: options.autoFollowPollIntervalMs });
     const promoteMany = promoteManyService({ manager, autoFollow, state, clusters, logger });
-    const server = buildControlServer({ manager, autoFollow, logger, version: VERSION, token: config.control.token, promoteMany });
+    const history = new FollowerHistory({ stats: () => manager.stats(), intervalMs: options.historyIntervalMs });
+    const server = buildControlServer({ manager, autoFollow, logger, version: VERSION, token: config.control.token, promoteMany, history });
     try {
       await manager.restore();
       // After the followers: a pattern's first round must see them, or it would follow again.
@@ -81,7 +87,8 @@ export class Daemon {
       const address = await server.listen({ host: config.control.host, port: config.control.port });
       const where = config.stateCluster ? { state_cluster: `${config.stateCluster.alias}/${config.stateCluster.index}` } : { state_dir: config.stateDir };
       logger.info(`ccr-follow ${VERSION} daemon listening on ${address}`, { ...where, clusters: clusters.aliases });
-      const daemon = new Daemon({ logger, state, clusters, manager, autoFollow, server, url: address });
+      const daemon = new Daemon({ logger, state, clusters, manager, autoFollow, server, history, url: address });
+      history.start();
       onLockLost = (reason) => daemon.#lockLost(reason);
       if (lostBeforeStart !== undefined) daemon.#lockLost(lostBeforeStart);
       return daemon;
@@ -116,6 +123,7 @@ export class Daemon {
         failures.push(err);
       }
     };
+    this.#history.stop();
     await step(() => this.#server.close());
     // Before the followers: no round may start a follower while they are being stopped.
     await step(() => this.autoFollow.close());

@@ -36,7 +36,7 @@ export async function startTestDaemon(opts: { leader: TestCluster; follower: Tes
     ...defaultConfig(stateDir), clusters, stateDir, control: { host: '127.0.0.1', port: 0 },
     ...(opts.stateIndex === undefined ? {} : { stateCluster: { alias: 'follower', index: opts.stateIndex } }),
   };
-  const daemon = await Daemon.start({ config, logger: opts.logger ?? silentLogger, clusters: new ClusterRegistry(clusters), checkpointIntervalMs: 200 });
+  const daemon = await Daemon.start({ config, logger: opts.logger ?? silentLogger, clusters: new ClusterRegistry(clusters), checkpointIntervalMs: 200, historyIntervalMs: 1000 });
   return { daemon, stateDir, stop: () => daemon.stop() };
 }
 
