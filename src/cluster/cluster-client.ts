@@ -121,14 +121,17 @@ export class ClusterClient {
     const res = await this.#transport.request<Buffer>(operation, {
       method: 'POST',
       path: `/${encodeURIComponent(index)}/_bulk`,
-      // Status and error only: ids are the request's own, and the follower's seq_nos are not used.
-      query: { filter_path: 'errors,items.*.status,items.*.error' },
+      // Ids are the request's own; the follower's seq_nos give its shards' max_seq_no (stats).
+      query: { filter_path: 'errors,items.*.status,items.*.error,items.*._seq_no' },
       ndjson: externalBulkBody(ops),
       rawResponse: true,
     }, signal);
-    // Almost every answer says no item failed: then nothing else in it needs reading.
-    if (BULK_WITHOUT_ERRORS.test(res.body.subarray(0, 32).toString('latin1'))) return ops.map((op) => ({ outcome: 'applied', id: op.id }));
-    type Item = Record<string, { status: number; error?: { type?: string; reason?: string; caused_by?: unknown } }>;
+    // Almost every answer says no item failed: then only each item's seq_no is read, in order, without building the answer.
+    if (BULK_WITHOUT_ERRORS.test(res.body.subarray(0, 32).toString('latin1'))) {
+      const seqNos = Array.from(res.body.toString('latin1').matchAll(ITEM_SEQ_NO), (m) => Number(m[1]));
+      return ops.map((op, i) => ({ outcome: 'applied', id: op.id, ...(seqNos.length === ops.length ? { seqNo: seqNos[i]! } : {}) }));
+    }
+    type Item = Record<string, { status: number; _seq_no?: number; error?: { type?: string; reason?: string; caused_by?: unknown } }>;
     const body = this.#read(res.body, operation, (b) => JSON.parse(b.toString('utf8'))) as { items?: Item[] };
     if (body.items?.length !== ops.length) {
       throw new ClusterProtocolError({ alias: this.alias, operation, reason: `sent ${ops.length} operations, got ${body.items?.length ?? 0} results` });
@@ -136,7 +139,7 @@ export class ClusterClient {
     return body.items.map((wrapped, i) => {
       const item = Object.values(wrapped)[0]!;
       const id = ops[i]!.id;
-      if (item.status < 300) return { outcome: 'applied', id };
+      if (item.status < 300) return { outcome: 'applied', id, ...(item._seq_no === undefined ? {} : { seqNo: item._seq_no }) };
       if (item.status === 409) return { outcome: 'already_applied', id };
       const { esType, reason } = describeErrorBody({ error: item.error });
       const error = new ClusterResponseError({
@@ -535,6 +538,8 @@ const EMPTY_OBJECT = Buffer.from('{}');
 
 /** A bulk answer filtered to `errors,items…` that says no item failed (both flavors put `errors` first once `took` is filtered out). */
 const BULK_WITHOUT_ERRORS = /^\s*\{\s*"errors"\s*:\s*false\b/;
+/** An item's `_seq_no` in such an answer (no error text there that could hold the same words). */
+const ITEM_SEQ_NO = /"_seq_no"\s*:\s*(\d+)/g;
 
 /**
  * The ndjson body of an external-version bulk, written into one buffer: action lines as text,

@@ -27,6 +27,8 @@ export class FollowerMaxSeqNos {
         this.#observe(shard, items);
         return items;
       },
+      // The shared bulk budget's limit must reach the shard task through this wrapper too.
+      ...(writer.concurrencyLimit ? { concurrencyLimit: () => writer.concurrencyLimit!() } : {}),
     };
   }
 

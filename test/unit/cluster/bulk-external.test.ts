@@ -43,14 +43,21 @@ describe('ClusterClient.bulkExternal', () => {
     const transport = new OneAnswer('follower', '{"errors":false,"items":[]}');
     const results = await clientOver(transport).bulkExternal('idx', OPS);
     expect(results).to.deep.equal([{ outcome: 'applied', id: 'a' }, { outcome: 'applied', id: 'ü"2' }, { outcome: 'applied', id: 'c' }]);
-    expect(transport.sent[0]?.query?.['filter_path']).to.equal('errors,items.*.status,items.*.error');
+    expect(transport.sent[0]?.query?.['filter_path']).to.equal('errors,items.*.status,items.*.error,items.*._seq_no');
+  });
+
+  it('takes each applied item\'s seq_no from an answer without failures, in order', async () => {
+    const answer = '{"errors":false,"items":[{"index":{"_seq_no":41,"status":201}},{"index":{"_seq_no":7,"status":200}},{"delete":{"_seq_no":42,"status":200}}]}';
+    const results = await clientOver(new OneAnswer('follower', answer)).bulkExternal('idx', OPS);
+    expect(results).to.deep.equal([{ outcome: 'applied', id: 'a', seqNo: 41 }, { outcome: 'applied', id: 'ü"2', seqNo: 7 }, { outcome: 'applied', id: 'c', seqNo: 42 }]);
   });
 
   it('reads each item when some failed: applied, already there (409) and failed with its error', async () => {
-    const answer = '{"errors":true,"items":[{"index":{"status":201}},{"index":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"newer"}}},'
+    const answer = '{"errors":true,"items":[{"index":{"_seq_no":3,"status":201}},{"index":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"newer"}}},'
       + '{"delete":{"status":429,"error":{"type":"es_rejected_execution_exception","reason":"queue full"}}}]}';
     const results = await clientOver(new OneAnswer('follower', answer)).bulkExternal('idx', OPS);
     expect(results.map((r) => r.outcome)).to.deep.equal(['applied', 'already_applied', 'failed']);
+    expect(results[0]).to.deep.equal({ outcome: 'applied', id: 'a', seqNo: 3 });
     const failed = results[2];
     expect(failed?.outcome === 'failed' && failed.error).to.be.instanceOf(ClusterResponseError);
     expect(failed?.outcome === 'failed' && failed.error.statusCode).to.equal(429);
