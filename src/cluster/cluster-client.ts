@@ -309,7 +309,12 @@ export class ClusterClient {
       path: `/_cluster/state/metadata/${encodeURIComponent(index)}`,
       query: { filter_path: 'metadata.indices.*.state,metadata.indices.*.mapping_version,metadata.indices.*.settings_version,metadata.indices.*.aliases_version,metadata.indices.*.routing_num_shards,metadata.indices.*.settings.index.uuid' },
     }, signal);
-    const found = Object.values(res.body.metadata?.indices ?? {})[0];
+    // By its own name: asked for one backing index of a data stream, the cluster state answers
+    // every backing index of the stream (another's uuid would look like a re-created index).
+    // An alias is answered under its one concrete index.
+    const indices = res.body.metadata?.indices ?? {};
+    const entries = Object.values(indices);
+    const found = Object.hasOwn(indices, index) ? indices[index] : entries.length === 1 ? entries[0] : undefined;
     if (!found) {
       throw new ClusterIndexNotFoundError({ alias: this.alias, operation: 'read index versions', reason: `no such index [${index}]` });
     }
