@@ -122,7 +122,8 @@ async function runPair(cfg: BenchConfig, pair: PairName, skipped: string[]): Pro
           r.tail = tail;
           const t = ok(tail);
           if (t) log(`${pair} rep ${rep}: tail written ${rate(t.writtenPerSecond)}, replicated ${rate(t.replicatedPerSecond)} (${t.replicatedRatio.toFixed(2)}), drain ${t.drainSeconds.toFixed(1)} s, daemon ${t.daemonCpuPer100k.toFixed(2)} CPU-s/100k, ${shape(t.requests)}, ${t.leaderRefreshesPerSecond.toFixed(1)} leader refreshes/s`);
-          const lagRate = (t?.writtenPerSecond ?? ceilingResult.docsPerSecond / 2) / 2;
+          // A fixed rate (BENCH_LAG_RATE, 5000 docs/s) that every run can compare; 0: half of what the leader took in the tail.
+          const lagRate = cfg.lagRate > 0 ? cfg.lagRate : (t?.writtenPerSecond ?? ceilingResult.docsPerSecond / 2) / 2;
           if (has('lag')) r.lag = await attempt('lag', () => lagAtRate(ctx, phaseParams, lagRate, cfg.seconds));
           const l = ok(r.lag);
           if (l) log(`${pair} rep ${rep}: lag at ${rate(l.docsPerSecond)}: applied p50/p99/max ${l.appliedMs.p50.toFixed(0)}/${l.appliedMs.p99.toFixed(0)}/${l.appliedMs.max.toFixed(0)} ms, searchable ${l.searchableMs.p50.toFixed(0)}/${l.searchableMs.p99.toFixed(0)}/${l.searchableMs.max.toFixed(0)} ms (${l.probes} probes, ${l.lost} lost), daemon ${l.daemonCpuPer100k.toFixed(2)} CPU-s/100k, ${shape(l.requests)}, ${l.leaderRefreshesPerSecond.toFixed(1)} leader refreshes/s`);

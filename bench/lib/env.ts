@@ -30,6 +30,8 @@ export interface BenchConfig {
   readonly phases: readonly string[];
   /** Indices of the many-indices bootstrap (BENCH_MANY, 20), sharing BENCH_DOCS between them. */
   readonly many: number;
+  /** Documents per second of the lag phase (BENCH_LAG_RATE, 5000; 0: half of what the leader took in the tail). */
+  readonly lagRate: number;
 }
 
 function int(name: string, def: number): number {
@@ -68,5 +70,6 @@ export function readConfig(): BenchConfig {
     heap: process.env['BENCH_HEAP'] ?? '1g',
     phases: (process.env['BENCH_PHASES'] ?? 'ceiling,ccr,many,tools,tail,lag,blocked').split(',').map((p) => p.trim()),
     many: int('BENCH_MANY', 20),
+    lagRate: process.env['BENCH_LAG_RATE'] === '0' ? 0 : int('BENCH_LAG_RATE', 5000),
   };
 }

@@ -115,7 +115,7 @@ function modeRows(m: ModeResult, cfg: BenchConfig): Row[] {
     { label: '&nbsp;&nbsp;operations per read / per bulk', values: [], digits: 0 },
     { label: '&nbsp;&nbsp;&nbsp;&nbsp;per read', values: tail((t) => t.requests.opsPerRead), digits: 0 },
     { label: '&nbsp;&nbsp;&nbsp;&nbsp;per bulk', values: tail((t) => t.requests.opsPerWrite), digits: 0 },
-    { label: `lag at half the tail's write rate (${lagRate ? Math.round(lagRate) : '?'} docs/s, ${cfg.seconds} s, refresh 1 s), ms:`, values: [], digits: 0 },
+    { label: `lag at ${cfg.lagRate > 0 ? 'a fixed rate' : 'half the tail\'s write rate'} (${lagRate ? Math.round(lagRate) : '?'} docs/s, ${cfg.seconds} s, refresh 1 s), ms:`, values: [], digits: 0 },
     { label: '&nbsp;&nbsp;to applied (realtime GET), p50', values: lag((l) => l.appliedMs.p50), digits: 0 },
     { label: '&nbsp;&nbsp;to applied, p99', values: lag((l) => l.appliedMs.p99), digits: 0, goal: '≤ 500', test: (v) => v <= 500 },
     { label: '&nbsp;&nbsp;to applied, max', values: lag((l) => l.appliedMs.max), digits: 0 },
