@@ -10,7 +10,10 @@
  * follower that is no longer followed loses its buffer at the next sample.
  *
  * The throughput of a sample is the operations written since the previous sample over the time
- * between them; a counter that went backwards (the follower restarted its tasks) counts as 0.
+ * between them; a counter that went backwards (the follower restarted its tasks) counts as 0. A
+ * follower absent from the previous sample was started after it, with its counters at 0, so its
+ * first sample counts everything it wrote since then (a follower that copied its backlog within one
+ * interval would otherwise never show a rate).
  */
 import type { FollowerIndexStats } from '../follow/index-follower.js';
 import { followerStatus, FOLLOWER_STATUSES, type FollowerStatus } from '../follow/follower-status.js';
@@ -115,6 +118,8 @@ export class FollowerHistory {
   readonly intervalMs: number;
   readonly capacity: number;
   readonly #rings = new Map<string, { cluster: string; index: string; ring: SampleRing }>();
+  /** When the previous sample of all followers was taken, if any. */
+  #lastSampleAt: number | undefined;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(deps: FollowerHistoryDeps) {
@@ -149,14 +154,20 @@ export class FollowerHistory {
       const key = `${f.follower_cluster}/${f.index}`;
       seen.add(key);
       let entry = this.#rings.get(key);
-      if (!entry) {
+      let since: { at: number; written: number } | undefined;
+      if (entry) {
+        const previousAt = entry.ring.lastAt();
+        if (previousAt !== undefined && entry.ring.lastWritten !== undefined) since = { at: previousAt, written: entry.ring.lastWritten };
+      } else {
         entry = { cluster: f.follower_cluster, index: f.index, ring: new SampleRing(this.capacity) };
         this.#rings.set(key, entry);
+        if (this.#lastSampleAt !== undefined) since = { at: this.#lastSampleAt, written: 0 };
       }
-      entry.ring.push(sampleOf(f, at, entry.ring));
+      entry.ring.push(sampleOf(f, at, since));
       entry.ring.lastWritten = f.operations_written;
     }
     for (const key of this.#rings.keys()) if (!seen.has(key)) this.#rings.delete(key);
+    this.#lastSampleAt = at;
   }
 
   /** Every follower's samples, oldest first, as the control API answers them. */
@@ -169,11 +180,11 @@ export class FollowerHistory {
   }
 }
 
-function sampleOf(f: FollowerIndexStats, at: number, ring: SampleRing): HistorySample {
+/** One sample of `f` at `at`; its rate counts the operations written since `since`, when known. */
+function sampleOf(f: FollowerIndexStats, at: number, since: { at: number; written: number } | undefined): HistorySample {
   const status = followerStatus(f);
-  const previousAt = ring.lastAt();
-  const written = ring.lastWritten === undefined || previousAt === undefined || at <= previousAt ? 0
-    : Math.max(0, f.operations_written - ring.lastWritten) * 1000 / (at - previousAt);
+  const written = since === undefined || at <= since.at ? 0
+    : Math.max(0, f.operations_written - since.written) * 1000 / (at - since.at);
   let lagMillis = 0;
   let bufferOps = 0;
   let bufferBytes = 0;

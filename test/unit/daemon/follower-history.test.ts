@@ -34,6 +34,15 @@ describe('FollowerHistory', () => {
     });
   });
 
+  it('counts a follower started between samples from the previous sample, so a backlog copied at once shows a rate', () => {
+    const h = scripted();
+    h.set([]);
+    h.tick(0);
+    h.set([follower({ operations_written: 2000 })]);
+    h.tick(10_000);
+    expect(h.history.view().followers[0]!.samples.map((s) => s.operations_written_per_second)).to.deep.equal([200]);
+  });
+
   it('keeps only the newest `capacity` samples, oldest first', () => {
     const h = scripted(3);
     for (let i = 0; i < 5; i++) {
