@@ -297,6 +297,7 @@ function view(entry: PatternEntry): AutoFollowPatternView {
       leader_index_patterns: [...r.leaderIndexPatterns],
       leader_index_exclusion_patterns: [...r.leaderIndexExclusionPatterns],
       follow_index_pattern: r.followIndexPattern,
+      ...(r.settings === undefined ? {} : { settings: { ...r.settings } }),
       ...r.params,
     },
     active_since: r.activeSince,

@@ -5,6 +5,7 @@
  */
 import type { AutoFollowPatternRecord } from '../state/state-store.js';
 import { FollowError } from '../follow/follow-errors.js';
+import { followerOwnSettings } from '../follow/follower-settings.js';
 import { invalidIndexNameReason } from '../follow/index-name.js';
 import { FollowParamsError, parseFollowParams } from '../shard/follow-params.js';
 
@@ -44,6 +45,7 @@ export function parsePatternSpec(name: string, body: Readonly<Record<string, unk
     leader_index_patterns: include,
     leader_index_exclusion_patterns: exclude = [],
     follow_index_pattern: template = DEFAULT_FOLLOW_INDEX_PATTERN,
+    settings: settingsInput,
     ...params
   } = body;
   if (typeof remoteCluster !== 'string' || remoteCluster === '') throw invalid('[remote_cluster] is required: the alias of the leader cluster');
@@ -60,7 +62,12 @@ export function parsePatternSpec(name: string, body: Readonly<Record<string, unk
   if (followerCluster === remoteCluster && template === LEADER_INDEX_PLACEHOLDER) {
     throw invalid(`follower cluster and remote cluster are both [${remoteCluster}]: a [follow_index_pattern] other than ${LEADER_INDEX_PLACEHOLDER} is needed`);
   }
-  return { remoteCluster, followerCluster, leaderIndexPatterns, leaderIndexExclusionPatterns, followIndexPattern: template, params: givenParams(params) };
+  // Checked here, so a pattern whose followers could never be created is refused when it is put.
+  const settings = settingsInput === undefined ? {} : followerOwnSettings(settingsInput, 'an auto-follow pattern');
+  return {
+    remoteCluster, followerCluster, leaderIndexPatterns, leaderIndexExclusionPatterns, followIndexPattern: template, params: givenParams(params),
+    ...(Object.keys(settings).length === 0 ? {} : { settings }),
+  };
 }
 
 /** The follower index name for `leaderIndex`: the template with every `{{leader_index}}` replaced. */

@@ -110,6 +110,7 @@ export class LeaderRound {
     try {
       await this.#deps.followers.follow({
         leaderCluster: record.remoteCluster, leaderIndex: candidate.name, followerCluster: record.followerCluster, followerIndex, params: record.params,
+        ...(record.settings === undefined ? {} : { settings: record.settings }),
       });
       entry.stats.followed();
       this.#logger.info(`auto-follow pattern [${record.name}] follows ${record.remoteCluster}/${candidate.name} into ${record.followerCluster}/${followerIndex}`);

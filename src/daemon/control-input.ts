@@ -38,7 +38,7 @@ export const FOLLOW_BODY: BodySpec = { fields: ['remote_cluster', 'leader_index'
 export const RESUME_BODY: BodySpec = { fields: [], followParams: true };
 /** `PUT /_ccr/auto_follow/<name>` (see auto-follow-pattern.ts for what each means). */
 export const PATTERN_BODY: BodySpec = {
-  fields: ['remote_cluster', 'follower_cluster', 'leader_index_patterns', 'leader_index_exclusion_patterns', 'follow_index_pattern'],
+  fields: ['remote_cluster', 'follower_cluster', 'leader_index_patterns', 'leader_index_exclusion_patterns', 'follow_index_pattern', 'settings'],
   followParams: true,
 };
 /** Pause, unfollow, and the auto-follow delete / pause / resume: nothing, or `{}`. */

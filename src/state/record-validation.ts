@@ -211,6 +211,10 @@ function parsePatternRecord(value: unknown, location: string): AutoFollowPattern
   }
   const status = value.status;
   if (!STATUSES.includes(status as FollowStatus)) bad(`status: expected one of ${STATUSES.join(', ')}`);
+  const settings = value.settings;
+  if (settings !== undefined && (!isObject(settings) || !Object.values(settings).every((v) => v === null || ['string', 'number', 'boolean'].includes(typeof v)))) {
+    bad('settings: expected an object of strings, numbers, booleans or nulls');
+  }
   const leaderIndexPatterns = list('leaderIndexPatterns');
   if (leaderIndexPatterns.length === 0) bad('leaderIndexPatterns: expected at least one pattern');
   return pickPattern({
@@ -221,6 +225,7 @@ function parsePatternRecord(value: unknown, location: string): AutoFollowPattern
     leaderIndexExclusionPatterns: list('leaderIndexExclusionPatterns'),
     followIndexPattern: text('followIndexPattern'),
     params: params as Record<string, number>,
+    ...(settings === undefined ? {} : { settings: settings as Record<string, string | number | boolean | null> }),
     status: status as FollowStatus,
     createdAt: text('createdAt'),
     activeSince: text('activeSince'),
@@ -237,6 +242,7 @@ function pickPattern(record: AutoFollowPatternRecord): AutoFollowPatternRecord {
     leaderIndexExclusionPatterns: [...record.leaderIndexExclusionPatterns],
     followIndexPattern: record.followIndexPattern,
     params: { ...record.params },
+    ...(record.settings === undefined ? {} : { settings: { ...record.settings } }),
     status: record.status,
     createdAt: record.createdAt,
     activeSince: record.activeSince,

@@ -56,6 +56,8 @@ export interface AutoFollowPatternRecord {
   readonly followIndexPattern: string;
   /** Only the follow parameters the user gave, already parsed to numbers; the rest take defaults. */
   readonly params: Readonly<Record<string, number>>;
+  /** Index settings every follower it creates is given (flat names; follower-settings.ts says which), when any. */
+  readonly settings?: Readonly<Record<string, string | number | boolean | null>>;
   readonly status: FollowStatus;
   /** ISO 8601 time of the first put: when two patterns match one index, the earlier one follows it. */
   readonly createdAt: string;

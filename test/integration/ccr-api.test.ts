@@ -197,12 +197,15 @@ describe('the Elasticsearch CCR API, as documented, under a cluster prefix', fun
         const prefix = uniqueName('af');
         expect(await call('PUT', `/follower/_ccr/auto_follow/${name}?master_timeout=30s`, {
           remote_cluster: 'leader', leader_index_patterns: [`${prefix}-*`], follow_index_pattern: '{{leader_index}}-copy', max_read_request_size: '2mb',
+          settings: { index: { refresh_interval: '2s' }, 'index.number_of_replicas': 0 },
         })).to.deep.equal({ status: 200, body: { acknowledged: true } });
         const got = await call<{ patterns: { name: string; pattern: Record<string, unknown> }[] }>('GET', `/follower/_ccr/auto_follow/${name}`);
         expect(got.body.patterns.map((p) => p.name)).to.deep.equal([name]);
         expect(got.body.patterns[0]!.pattern).to.deep.include({
           active: true, remote_cluster: 'leader', follower_cluster: 'follower', leader_index_patterns: [`${prefix}-*`],
           leader_index_exclusion_patterns: [], follow_index_pattern: '{{leader_index}}-copy', max_read_request_size: '2mb',
+          // As CCR shows a pattern's settings: nested, values as strings.
+          settings: { index: { refresh_interval: '2s', number_of_replicas: '0' } },
         });
         expect((await call<{ patterns: { name: string }[] }>('GET', '/follower/_ccr/auto_follow')).body.patterns.map((p) => p.name)).to.include(name);
         expectError(await call('GET', `/leader/_ccr/auto_follow/${name}`), 404, 'resource_not_found_exception', /is missing on \[leader\]/);
@@ -215,6 +218,8 @@ describe('the Elasticsearch CCR API, as documented, under a cluster prefix', fun
         await waitFor(() => pair.daemon.manager.has(`follower/${leaderIndex}-copy`), { timeoutMs: 60_000, message: 'the new index to be auto-followed' });
         await waitForCaughtUp(pair.daemon, pair.leader, leaderIndex, `${leaderIndex}-copy`);
         expect(await compareIndices(pair.leader, leaderIndex, pair.follower, `${leaderIndex}-copy`)).to.deep.equal([]);
+        const settings = await pair.follower.raw<Record<string, { settings: { index: Record<string, unknown> } }>>('read settings', { method: 'GET', path: `/${leaderIndex}-copy/_settings` });
+        expect(settings.body[`${leaderIndex}-copy`]!.settings.index, 'the pattern\'s settings on the follower it created').to.include({ refresh_interval: '2s', number_of_replicas: '0' });
 
         expect((await call('POST', `/follower/_ccr/auto_follow/${name}/pause`)).body).to.deep.equal({ acknowledged: true });
         expect((await call<{ patterns: { pattern: { active: boolean } }[] }>('GET', `/_ccr/auto_follow/${name}`)).body.patterns[0]!.pattern.active).to.equal(false);
@@ -245,7 +250,7 @@ describe('the Elasticsearch CCR API, as documented, under a cluster prefix', fun
           [await call('GET', '/follower/_ccr/stats?timeout=forever'), 400, 'illegal_argument_exception', /as a time value/],
           [await call('PUT', '/follower/_ccr/auto_follow/p1', { remote_cluster: 'leader', leader_index_patterns: ['x-*'], follower_cluster: 'leader' }), 400, 'illegal_argument_exception', /follower_cluster/],
           [await call('DELETE', `/follower/_ccr/auto_follow/${uniqueName('nope')}`), 404, 'resource_not_found_exception', /is missing/],
-          [await call('PUT', '/follower/_ccr/auto_follow/p2', { remote_cluster: 'leader', leader_index_patterns: ['x-*'], settings: { 'index.number_of_replicas': 0 } }), 400, 'illegal_argument_exception', /\[settings\] is not supported in auto-follow patterns/],
+          [await call('PUT', '/follower/_ccr/auto_follow/p2', { remote_cluster: 'leader', leader_index_patterns: ['x-*'], settings: { 'index.number_of_shards': 2 } }), 400, 'illegal_argument_exception', /cannot set \[index.number_of_shards\] on a follower index/],
         ];
         for (const [answer, status, type, reason] of refusals) expectError(answer, status, type, reason);
         expect(await everything()).to.deep.equal(before);

@@ -43,3 +43,21 @@ export function ccrParams(params: Readonly<Partial<FollowParams>>): Record<strin
   }
   return out;
 }
+
+/**
+ * Flat settings (`{"index.number_of_replicas": 0}`) as Elasticsearch prints a `Settings` object:
+ * nested by the dots of each name, every value a string (`{"index": {"number_of_replicas": "0"}}`).
+ */
+export function ccrSettings(flat: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const nested: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(flat)) {
+    const path = name.split('.');
+    let at = nested;
+    for (const part of path.slice(0, -1)) {
+      const inner = at[part];
+      at = (inner !== null && typeof inner === 'object' ? inner : (at[part] = {})) as Record<string, unknown>;
+    }
+    at[path[path.length - 1]!] = value === null ? null : String(value);
+  }
+  return nested;
+}

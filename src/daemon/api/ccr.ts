@@ -19,7 +19,7 @@ import {
   checkBody, checkClusterAlias, checkFollowerPath, checkIndexName, checkPatternName, ControlRequestError, FOLLOW_BODY, NO_BODY,
   objectBody, PATTERN_BODY, RESUME_BODY, stringField, type QuerySpec,
 } from '../control-input.js';
-import { ccrParams } from './ccr-units.js';
+import { ccrParams, ccrSettings } from './ccr-units.js';
 import { followerIndicesOf } from './index-expressions.js';
 
 export interface ApiDeps {
@@ -133,10 +133,6 @@ export function mountCcrApi(app: FastifyInstance, deps: ApiDeps): void {
       checkPatternName(req.params.name);
       const what = 'an auto-follow pattern';
       const body = objectBody(req.body, what);
-      if (body['settings'] !== undefined) {
-        throw new ControlRequestError('illegal_argument_exception',
-          '[settings] is not supported in auto-follow patterns yet: set the followers\' own settings with _ccr/follow\'s [settings] or the replication API\'s _update', 400);
-      }
       checkBody(body, PATTERN_BODY, what);
       const { cluster } = req.params;
       if (cluster !== undefined) {
@@ -210,7 +206,8 @@ function ccrPattern(view: AutoFollowPatternView): AutoFollowPatternView {
   for (const [name, value] of Object.entries(view.pattern)) {
     if (Object.hasOwn(FOLLOW_PARAMS, name) && typeof value === 'number') params[name as keyof FollowParams] = value;
   }
-  return { ...view, pattern: { ...view.pattern, ...ccrParams(params) } };
+  const settings = view.pattern['settings'] as Readonly<Record<string, unknown>> | undefined;
+  return { ...view, pattern: { ...view.pattern, ...(settings === undefined ? {} : { settings: ccrSettings(settings) }), ...ccrParams(params) } };
 }
 
 /** The follower key of a route that takes no parameters (a body, if any, must be `{}`). */

@@ -75,6 +75,16 @@ describe('auto-follow pattern', () => {
       expect(spec.leaderIndexExclusionPatterns).to.deep.equal(['logs-debug-*']);
     });
 
+    it('keeps the settings its followers are created with, flat, and refuses those a follower cannot set', () => {
+      const spec = parsePatternSpec('p', { remote_cluster: 'leader', leader_index_patterns: ['logs-*'], settings: { index: { number_of_replicas: 0 }, refresh_interval: '5s' } });
+      expect(spec.settings).to.deep.equal({ 'index.number_of_replicas': 0, 'index.refresh_interval': '5s' });
+      expect(parsePatternSpec('p', { remote_cluster: 'leader', leader_index_patterns: ['logs-*'], settings: {} })).to.not.have.property('settings');
+      expect(refusal(() => parsePatternSpec('p', { remote_cluster: 'leader', leader_index_patterns: ['logs-*'], settings: { 'index.number_of_shards': 1 } })).message)
+        .to.include('cannot set [index.number_of_shards] on a follower index');
+      expect(refusal(() => parsePatternSpec('p', { remote_cluster: 'leader', leader_index_patterns: ['logs-*'], settings: 'fast' })).message)
+        .to.include('[settings] of an auto-follow pattern must be an object');
+    });
+
     it('refuses a request without a remote cluster or patterns', () => {
       expect(refusal(() => parsePatternSpec('p', { leader_index_patterns: ['a*'] })).message).to.include('[remote_cluster]');
       expect(refusal(() => parsePatternSpec('p', { remote_cluster: 'leader' })).message).to.include('[leader_index_patterns]');
@@ -106,7 +116,7 @@ describe('auto-follow pattern', () => {
     });
 
     it('refuses unknown or bad follow parameters, naming them', () => {
-      expect(refusal(() => parsePatternSpec('p', { remote_cluster: 'leader', leader_index_patterns: ['a*'], settings: {} })).message).to.include('unknown follow parameter [settings]');
+      expect(refusal(() => parsePatternSpec('p', { remote_cluster: 'leader', leader_index_patterns: ['a*'], data_stream_name: 'x' })).message).to.include('unknown follow parameter [data_stream_name]');
       expect(refusal(() => parsePatternSpec('p', { remote_cluster: 'leader', leader_index_patterns: ['a*'], max_retry_delay: '-1s' })).message).to.include('max_retry_delay');
     });
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ccrByteSize, ccrParams, ccrTime } from '../../../src/daemon/api/ccr-units.js';
+import { ccrByteSize, ccrParams, ccrSettings, ccrTime } from '../../../src/daemon/api/ccr-units.js';
 import { DEFAULT_FOLLOW_PARAMS, parseFollowParams } from '../../../src/shard/follow-params.js';
 
 describe('CCR string forms of sizes and times', () => {
@@ -32,5 +32,10 @@ describe('CCR string forms of sizes and times', () => {
 
   it('shows repair_foreign_writes off as false', () => {
     expect(ccrParams({ repair_foreign_writes: 0 })).to.deep.equal({ repair_foreign_writes: false });
+  });
+
+  it('prints flat settings as Elasticsearch prints a Settings object: nested, values as strings', () => {
+    expect(ccrSettings({ 'index.number_of_replicas': 0, 'index.refresh_interval': '5s', 'index.routing.allocation.require.zone': null, 'index.hidden': false }))
+      .to.deep.equal({ index: { number_of_replicas: '0', refresh_interval: '5s', routing: { allocation: { require: { zone: null } } }, hidden: 'false' } });
   });
 });

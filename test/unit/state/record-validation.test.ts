@@ -193,6 +193,12 @@ describe('record-validation', () => {
       expect(back).to.not.have.property('extra');
     });
 
+    it('reads back a pattern\'s settings, and refuses settings that are not scalars', () => {
+      const withSettings = { ...PATTERN, settings: { 'index.number_of_replicas': 0, 'index.refresh_interval': '5s', 'index.routing.allocation.require.zone': null } };
+      expect(decodePattern(roundTrip(encodePattern(withSettings)), WHERE)).to.deep.equal(withSettings);
+      corrupt(() => decodePattern({ format: 1, pattern: { ...PATTERN, settings: { a: [1] } } }, WHERE), 'pattern.settings: expected an object of strings, numbers, booleans or nulls');
+    });
+
     it('refuses to write a pattern whose name cannot key it', () => {
       expect(thrown(() => encodePattern({ ...PATTERN, name: 'a/b' }))).to.be.instanceOf(RangeError);
       expect(thrown(() => encodePattern({ ...PATTERN, name: '' }))).to.be.instanceOf(RangeError);
