@@ -148,8 +148,11 @@ export function checkPatternName(name: string): void {
   if (reason) throw invalid(`invalid auto-follow pattern name [${shown(name)}]: ${reason}`);
 }
 
-/** What a query parameter holds: a time value (`30s`, `-1`) or an active shard count (`all`, `2`). */
-export type QueryKind = 'time' | 'active_shards';
+/**
+ * What a query parameter holds: a time value (`30s`, `-1`), an active shard count (`all`, `2`), a
+ * flag (`?pretty`, `?human=true`, `=false`), an answer format (`json`, `yaml`) or any text.
+ */
+export type QueryKind = 'time' | 'active_shards' | 'flag' | 'format' | 'text';
 /** The query parameters a route documents, by name. */
 export type QuerySpec = Readonly<Record<string, QueryKind>>;
 
@@ -172,6 +175,12 @@ export function checkQuery(query: unknown, path: string, spec: QuerySpec = {}): 
     }
     if (kind === 'active_shards' && !/^(all|\d{1,4})$/.test(value)) {
       throw invalid(`[${key}] must be "all" or a non-negative number of shard copies, got [${shown(value)}]`);
+    }
+    if (kind === 'flag' && !['', 'true', 'false'].includes(value)) {
+      throw invalid(`Failed to parse value [${shown(value)}] as only [true] or [false] are allowed.`);
+    }
+    if (kind === 'format' && !['json', 'yaml'].includes(value)) {
+      throw invalid(`[format] must be json or yaml, got [${shown(value)}]`);
     }
     given[key] = value;
   }

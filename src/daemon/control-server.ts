@@ -7,7 +7,8 @@
  *
  * What reaches a handler has been checked in this order, each step refusing with a 4xx and never
  * changing anything: the bearer token when one is configured (control-auth.ts, 401), only the
- * query parameters the route documents, in their forms (400), the body's size (413), its
+ * query parameters the route documents and the common ones (api/common-options.ts), in their
+ * forms (400), the body's size (413), its
  * Content-Type (415) and JSON syntax (400), then the
  * path parameters and the body's shape (control-input.ts, 400). Only then do the follow manager and
  * the auto-follow coordinator see the request, and they refuse bad values before they act.
@@ -20,6 +21,7 @@ import { FollowError } from '../follow/follow-errors.js';
 import type { FollowManager } from '../follow/follow-manager.js';
 import type { Logger } from '../util/logger.js';
 import { ApiError, errorBody } from './api/api-error.js';
+import { answerOptions, COMMON_QUERY, renderAnswer, type AnswerOptions } from './api/common-options.js';
 import { mountCcrApi } from './api/ccr.js';
 import { mountReplicationApi } from './api/opensearch-replication.js';
 import { ControlAuth, refusalReason } from './control-auth.js';
@@ -126,6 +128,8 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
   });
 
   const auth = deps.token === undefined ? undefined : new ControlAuth(deps.token, deps.logger);
+  /** The common options of each request that asked for any (checked with its query). */
+  const answerOptionsOf = new WeakMap<FastifyRequest, AnswerOptions>();
   // onRequest: before the body is read, so an unauthenticated client cannot make us buffer it.
   app.addHook('onRequest', async (req, reply) => {
     if (auth && !isStatusPageRequest(req)) {
@@ -138,8 +142,21 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
           .send(errorBody('security_exception', refusalReason(refusal), 401));
       }
     }
-    if (!req.is404) checkQuery(req.query, req.url.split('?')[0]!, req.routeOptions.config.query);
+    if (!req.is404) {
+      const given = checkQuery(req.query, req.url.split('?')[0]!, { ...COMMON_QUERY, ...req.routeOptions.config.query });
+      const options = answerOptions(given);
+      if (options) answerOptionsOf.set(req, options);
+    }
     return undefined;
+  });
+
+  // `?pretty`, `?human`, `?filter_path`, `?format=yaml` on every JSON answer, errors included.
+  app.addHook('onSend', async (req, reply, payload) => {
+    const options = answerOptionsOf.get(req);
+    const type = String(reply.getHeader('content-type') ?? '');
+    if (!options || typeof payload !== 'string' || !type.startsWith('application/json')) return payload;
+    if (options.yaml) void reply.header('content-type', 'application/yaml; charset=utf-8');
+    return renderAnswer(JSON.parse(payload), options);
   });
 
   // JSON for API clients (the CLI, curl -H 'Accept: application/json'), the status page for

@@ -4,6 +4,7 @@
  */
 import { ClusterRegistry, UnknownClusterError } from '../cluster/cluster-registry.js';
 import type { ClusterClient } from '../cluster/cluster-client.js';
+import { resolveIndices } from '../cluster/index-discovery.js';
 import { DEFAULT_FOLLOW_PARAMS, parseFollowParams, FollowParamsError, type FollowParams } from '../shard/follow-params.js';
 import { errorSummary } from '../cluster/errors.js';
 import {
@@ -32,6 +33,11 @@ export interface FollowRequest {
    * `wait_for_active_shards`); 0, the default, answers once its primaries have started.
    */
   readonly waitForActiveShards?: number | 'all';
+  /**
+   * For a leader index that is a backing index of a data stream: the name the follower is exposed
+   * under on the follower cluster (CCR's `data_stream_name`; by default the stream's own name).
+   */
+  readonly dataStreamName?: string;
 }
 
 export interface PromoteOptions {
@@ -95,6 +101,7 @@ export class FollowManager {
     const key = followerKey(req.followerCluster, req.followerIndex);
     this.#checkName('leader index', req.leaderIndex);
     this.#checkName('follower index', req.followerIndex);
+    if (req.dataStreamName !== undefined) this.#checkName('data stream', req.dataStreamName);
     const params = this.#parseParams(req.params ?? {});
     const ownSettings = req.settings === undefined ? {} : followerOwnSettings(req.settings, 'a follow request');
     this.#checkAlias(req.leaderCluster);
@@ -108,6 +115,7 @@ export class FollowManager {
       const follower = await this.#client(req.followerCluster);
       const leaderMeta = await this.#call(req.leaderCluster, () => leader.indexMetadata(req.leaderIndex), `leader index [${req.leaderIndex}]`);
       if (leaderMeta.state !== 'open') throw new FollowError('illegal_state_exception', `leader index [${req.leaderIndex}] is closed`);
+      const stream = await this.#streamName(req, leader);
       if (await this.#call(req.followerCluster, () => follower.indexExists(req.followerIndex))) {
         throw new FollowError('resource_already_exists_exception',
           `follower index [${req.followerIndex}] already exists on [${req.followerCluster}] and is not a follower; choose another name or delete it`);
@@ -117,6 +125,10 @@ export class FollowManager {
       const created = await this.#call(req.followerCluster, () => follower.createIndex(req.followerIndex, {
         settings: { ...followerCreationSettings(leaderMeta.settings, leaderMeta.routingNumShards), ...ownSettings },
         mappings: leaderMeta.mappings as Record<string, unknown>,
+        // Created with the index, so the name is there from the first document, or the follow is refused
+        // (an index of that name on the follower) before anything exists. An alias, not a data stream:
+        // see autofollow/stream-aliases.ts for why.
+        ...(stream === undefined ? {} : { aliases: { [stream]: {} } }),
       }, undefined, wait === 'all' ? 'all' : Math.max(1, wait)), `follower index [${req.followerIndex}]`);
       const record: FollowerRecord = {
         leaderCluster: req.leaderCluster, leaderIndex: req.leaderIndex,
@@ -306,6 +318,22 @@ export class FollowManager {
     const follower = this.#followers.get(key);
     if (!follower) throw new FollowError('resource_not_found_exception', `[${key}] is not a follower index`);
     return follower;
+  }
+
+  /**
+   * The data stream name the follower of a backing index is exposed under, as CCR's put follow
+   * creates the stream on the follower: `data_stream_name` when given, else the leader's stream's.
+   * Only backing indices (`.ds-…`) are looked up, so following an ordinary index costs no request.
+   */
+  async #streamName(req: FollowRequest, leader: ClusterClient): Promise<string | undefined> {
+    if (req.dataStreamName === undefined && !req.leaderIndex.startsWith('.ds-')) return undefined;
+    const resolved = await this.#call(req.leaderCluster, () => resolveIndices(leader, [req.leaderIndex]), `leader index [${req.leaderIndex}]`);
+    const stream = resolved.indices.find((i) => i.name === req.leaderIndex)?.dataStream;
+    if (stream === undefined && req.dataStreamName !== undefined) {
+      throw new FollowError('illegal_argument_exception',
+        `[data_stream_name] [${req.dataStreamName}] is given, but leader index [${req.leaderIndex}] is not a backing index of a data stream`);
+    }
+    return req.dataStreamName ?? stream;
   }
 
   #checkName(what: string, name: string): void {

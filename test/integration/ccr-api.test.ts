@@ -230,6 +230,31 @@ describe('the Elasticsearch CCR API, as documented, under a cluster prefix', fun
         await pair.daemon.manager.unfollow(`follower/${leaderIndex}-copy`);
       });
 
+      it('follows a backing index of a data stream, exposed under data_stream_name on the follower', async () => {
+        const p = uniqueName('ds');
+        const stream = `${p}-stream`;
+        await pair.leader.raw('put index template', {
+          method: 'PUT', path: `/_index_template/${p}-template`,
+          body: { index_patterns: [`${p}-stream*`], data_stream: {}, template: { settings: { 'index.number_of_shards': 1, 'index.number_of_replicas': 0 }, mappings: { properties: { '@timestamp': { type: 'date' }, n: { type: 'integer' } } } } },
+        });
+        const lines = Array.from({ length: 50 }, (_, i) => `{"create":{}}\n${JSON.stringify({ '@timestamp': new Date(Date.UTC(2026, 11, 7, 0, 0, i)).toISOString(), n: i })}\n`);
+        expect((await pair.leader.raw<{ errors: boolean }>('write to the stream', { method: 'POST', path: `/${stream}/_bulk`, query: { refresh: 'true' }, ndjson: lines.join('') })).body.errors).to.equal(false);
+        const resolved = await pair.leader.raw<{ data_streams: { backing_indices: string[] }[] }>('resolve', { method: 'GET', path: `/_resolve/index/${stream}`, query: { expand_wildcards: 'all' } });
+        const backing = resolved.body.data_streams[0]!.backing_indices[0]!;
+        pair.track('follower', backing);
+        const renamed = `${p}-copy`;
+
+        expect(await call('PUT', `/follower/${backing}/_ccr/follow`, { remote_cluster: 'leader', leader_index: backing, data_stream_name: renamed }))
+          .to.deep.include({ status: 200 });
+        await waitForCaughtUp(pair.daemon, pair.leader, backing, backing);
+        expect(await compareIndices(pair.leader, backing, pair.follower, backing)).to.deep.equal([]);
+        await pair.follower.refresh(backing);
+        const count = await pair.follower.raw<{ count: number }>('count by the new name', { method: 'GET', path: `/${renamed}/_count` });
+        expect(count.body.count, 'documents under data_stream_name on the follower').to.equal(50);
+        await pair.daemon.manager.pause(`follower/${backing}`);
+        await pair.daemon.manager.unfollow(`follower/${backing}`);
+      });
+
       it('refuses bad input with CCR\'s error shape and changes nothing', async () => {
         const leaderIndex = await leaderWith(1);
         const followerIndex = uniqueName('follower');
@@ -242,7 +267,8 @@ describe('the Elasticsearch CCR API, as documented, under a cluster prefix', fun
           [await call('PUT', `/follower/${followerIndex}/_ccr/follow?master_timeout=soon`, good), 400, 'illegal_argument_exception', /as a time value/],
           [await call('PUT', `/follower/${followerIndex}/_ccr/follow?timeout=1s`, good), 400, 'illegal_argument_exception', /unrecognized parameter: \[timeout\]/],
           [await call('PUT', `/follower/${followerIndex}/_ccr/follow`, { ...good, settings: { 'index.number_of_shards': 1 } }), 400, 'illegal_argument_exception', /cannot set \[index.number_of_shards\]/],
-          [await call('PUT', `/follower/${followerIndex}/_ccr/follow`, { ...good, data_stream_name: 'x' }), 400, 'illegal_argument_exception', /data_stream_name/],
+          [await call('PUT', `/follower/${followerIndex}/_ccr/follow`, { ...good, data_stream_name: 'x' }), 400, 'illegal_argument_exception', /\[data_stream_name\] \[x\] is given, but leader index \[.*\] is not a backing index of a data stream/],
+          [await call('PUT', `/follower/${followerIndex}/_ccr/follow`, { ...good, data_stream_name: 'Bad' }), 400, 'illegal_argument_exception', /invalid data stream name \[Bad\]/],
           [await call('PUT', `/follower/${followerIndex}/_ccr/follow`, { ...good, max_read_request_size: 'big' }), 400, 'illegal_argument_exception', /max_read_request_size/],
           [await call('PUT', `/follower/${followerIndex}/_ccr/follow`, { remote_cluster: 'leader' }), 400, 'illegal_argument_exception', /needs \[leader_index\]/],
           [await call('POST', `/follower/${followerIndex}/_ccr/pause_follow`), 404, 'resource_not_found_exception', /is not a follower index/],

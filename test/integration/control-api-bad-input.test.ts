@@ -369,7 +369,7 @@ class BadRequests {
         return { method: target[0], path: target[1], headers: { ...this.#auth, ...(contentType ? { 'content-type': contentType } : {}) }, body: Buffer.from(JSON.stringify(target[2])) };
       }
       case 'query-parameters': {
-        const query = this.#pick(['pretty', 'pretty=true', 'token=abc', 'remote_cluster=leader', 'a=1&b=2', 'wait_for_active_shards=lots', 'master_timeout=soon', '__proto__=x', 'x[y]=1']);
+        const query = this.#pick(['pretty=yes', 'human=1', 'format=xml', 'token=abc', 'remote_cluster=leader', 'a=1&b=2', 'wait_for_active_shards=lots', 'master_timeout=soon', '__proto__=x', 'x[y]=1']);
         const r = this.#pick([
           ['GET', '/_ccr/stats', undefined], ['GET', '/_ccr/info', undefined], ['GET', '/metrics', undefined],
           ['POST', `/follower/${followerIndex}/_ccr/pause_follow`, undefined], ['POST', `/follower/${followerIndex}/_ccr/unfollow`, undefined],

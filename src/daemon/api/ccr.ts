@@ -53,15 +53,13 @@ export function mountCcrApi(app: FastifyInstance, deps: ApiDeps): void {
     const { remote_cluster: remoteCluster, leader_index: leaderIndex, settings, data_stream_name: dataStreamName, ...params } = body;
     checkClusterAlias(stringField(body, 'remote_cluster', what, 'the alias of the leader cluster'), 'remote');
     checkIndexName(stringField(body, 'leader_index', what, 'the leader index'), 'leader');
-    if (dataStreamName !== undefined) {
-      throw new ControlRequestError('illegal_argument_exception',
-        '[data_stream_name] is not supported: follow a data stream\'s backing indices with an auto-follow pattern, which also creates the data stream\'s alias on the follower', 400);
-    }
+    if (dataStreamName !== undefined) stringField(body, 'data_stream_name', what, 'the name of the data stream on the follower');
     const wait = req.query.wait_for_active_shards;
     return manager.follow({
       leaderCluster: remoteCluster as string, leaderIndex: leaderIndex as string,
       followerCluster: req.params.cluster, followerIndex: req.params.index, params,
       ...(settings === undefined ? {} : { settings }),
+      ...(dataStreamName === undefined ? {} : { dataStreamName: dataStreamName as string }),
       ...(wait === undefined ? {} : { waitForActiveShards: wait === 'all' ? 'all' : Number(wait) }),
     });
   });
