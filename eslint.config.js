@@ -5,19 +5,21 @@ import tseslint from 'typescript-eslint';
 
 /** Local nodes for quickstart, the tests and the bench: no part of the replicator imports them. */
 const LOCAL_CLUSTER = 'local-cluster';
+const CLUSTER_METADATA = 'cluster-metadata';
 
 /** Each part may not import the parts listed against it (they sit above it, or beside the replicator). */
 const forbiddenImports = {
-  cluster: ['state', 'shard', 'follow', 'autofollow', 'verify', 'daemon', 'cli', LOCAL_CLUSTER],
-  verify: ['state', 'shard', 'follow', 'autofollow', 'daemon', 'cli', LOCAL_CLUSTER],
-  state: ['cluster', 'shard', 'follow', 'autofollow', 'verify', 'daemon', 'cli', LOCAL_CLUSTER],
-  shard: ['follow', 'autofollow', 'daemon', 'cli', LOCAL_CLUSTER],
-  follow: ['autofollow', 'daemon', 'cli', LOCAL_CLUSTER],
-  autofollow: ['daemon', 'cli', LOCAL_CLUSTER],
+  cluster: ['state', 'shard', 'follow', 'autofollow', CLUSTER_METADATA, 'verify', 'daemon', 'cli', LOCAL_CLUSTER],
+  verify: ['state', 'shard', 'follow', 'autofollow', CLUSTER_METADATA, 'daemon', 'cli', LOCAL_CLUSTER],
+  state: ['cluster', 'shard', 'follow', 'autofollow', CLUSTER_METADATA, 'verify', 'daemon', 'cli', LOCAL_CLUSTER],
+  shard: ['follow', 'autofollow', CLUSTER_METADATA, 'daemon', 'cli', LOCAL_CLUSTER],
+  follow: ['autofollow', CLUSTER_METADATA, 'daemon', 'cli', LOCAL_CLUSTER],
+  autofollow: [CLUSTER_METADATA, 'daemon', 'cli', LOCAL_CLUSTER],
+  [CLUSTER_METADATA]: ['shard', 'follow', 'autofollow', 'verify', 'daemon', 'cli', LOCAL_CLUSTER],
   daemon: ['cli', LOCAL_CLUSTER],
   cli: [LOCAL_CLUSTER],
   util: [LOCAL_CLUSTER],
-  [LOCAL_CLUSTER]: ['cluster', 'state', 'shard', 'follow', 'autofollow', 'verify', 'daemon', 'cli'],
+  [LOCAL_CLUSTER]: ['cluster', 'state', 'shard', 'follow', 'autofollow', CLUSTER_METADATA, 'verify', 'daemon', 'cli'],
 };
 
 /** Files of a part allowed what the rest of the part is not: quickstart starts local nodes. */

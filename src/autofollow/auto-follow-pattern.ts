@@ -8,6 +8,7 @@ import { FollowError } from '../follow/follow-errors.js';
 import { followerOwnSettings } from '../follow/follower-settings.js';
 import { invalidIndexNameReason } from '../follow/index-name.js';
 import { FollowParamsError, parseFollowParams } from '../shard/follow-params.js';
+import { wildcardMatch } from '../util/wildcard.js';
 
 export const LEADER_INDEX_PLACEHOLDER = '{{leader_index}}';
 /** CCR's default: the follower index has the leader index's name. */
@@ -73,23 +74,6 @@ export function parsePatternSpec(name: string, body: Readonly<Record<string, unk
 /** The follower index name for `leaderIndex`: the template with every `{{leader_index}}` replaced. */
 export function followerIndexName(template: string, leaderIndex: string): string {
   return template.replaceAll(LEADER_INDEX_PLACEHOLDER, leaderIndex);
-}
-
-/** Elasticsearch's simple wildcard match (`Regex.simpleMatch`): `*` is any run of characters, nothing else is special. */
-export function wildcardMatch(pattern: string, name: string): boolean {
-  const parts = pattern.split('*');
-  if (parts.length === 1) return pattern === name;
-  const first = parts[0]!;
-  const last = parts[parts.length - 1]!;
-  if (name.length < first.length + last.length || !name.startsWith(first) || !name.endsWith(last)) return false;
-  let at = first.length;
-  const end = name.length - last.length;
-  for (const middle of parts.slice(1, -1)) {
-    const found = name.indexOf(middle, at);
-    if (found < 0 || found + middle.length > end) return false;
-    at = found + middle.length;
-  }
-  return true;
 }
 
 /** Matches one of the patterns and none of the exclusions. */

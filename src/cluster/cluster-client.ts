@@ -7,6 +7,9 @@ import { ClusterIndexNotFoundError, ClusterProtocolError, ClusterResponseError, 
 import { createTransport, describeErrorBody, type Flavor, type RestTransport } from './rest-transport.js';
 import { detectFlavor } from './detect-flavor.js';
 import { chunkNames, expressionPath } from './index-expressions.js';
+import {
+  deleteRequest, KIND_NAMES, listRequest, parseList, putRequest, type MetadataItem, type MetadataKind,
+} from './metadata-items.js';
 import { parseLossless, parseWithRawValues, stringifyLossless, type RawJson } from './raw-json.js';
 import type {
   BulkItemResult, DocumentCondition, DocumentLookup, VersionedDocument, DocumentWrite, ClusterInfo, ExternalOp, IndexMetadata, IndexVersions, SeqNoHit, SeqNoSearch, ShardSeqNoState,
@@ -365,6 +368,22 @@ export class ClusterClient {
 
   async deleteIndex(index: string, signal?: AbortSignal): Promise<void> {
     await this.#transport.request('delete index', { method: 'DELETE', path: `/${encodeURIComponent(index)}` }, signal);
+  }
+
+  /** Every item of one kind of cluster metadata (metadata-items.ts), sorted by name; none when the cluster has none. */
+  async listMetadataItems(kind: MetadataKind, signal?: AbortSignal): Promise<MetadataItem[]> {
+    const res = await this.#transport.request<unknown>(`list ${KIND_NAMES[kind]}s`, listRequest(kind, this.info.flavor), signal);
+    return res.status === 404 ? [] : parseList(kind, this.info.flavor, res.body);
+  }
+
+  /** Creates or replaces one item (an ISM policy only if unchanged since it was read: see `writeCondition`). */
+  async putMetadataItem(item: MetadataItem, signal?: AbortSignal): Promise<void> {
+    await this.#transport.request(`put ${KIND_NAMES[item.kind]} [${item.name}]`, putRequest(item, this.info.flavor), signal);
+  }
+
+  /** Deletes one item; one already gone is not an error. */
+  async deleteMetadataItem(kind: MetadataKind, name: string, signal?: AbortSignal): Promise<void> {
+    await this.#transport.request(`delete ${KIND_NAMES[kind]} [${name}]`, deleteRequest(kind, name, this.info.flavor), signal);
   }
 
   /**

@@ -4,7 +4,7 @@
  * `-pattern` to leave out what an earlier item matched. A plain name that is not a follower index is
  * refused as CCR refuses it (404 `resource_not_found_exception`); a wildcard may match none.
  */
-import { wildcardMatch } from '../../autofollow/auto-follow-pattern.js';
+import { wildcardMatch } from '../../util/wildcard.js';
 import { FollowError } from '../../follow/follow-errors.js';
 import type { FollowManager } from '../../follow/follow-manager.js';
 import { followerKey, type FollowerKey } from '../../state/state-store.js';

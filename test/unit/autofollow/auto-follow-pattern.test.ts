@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import {
-  followerIndexName, invalidPatternNameReason, matchesPattern, parsePatternSpec, wildcardMatch,
+  followerIndexName, invalidPatternNameReason, matchesPattern, parsePatternSpec,
 } from '../../../src/autofollow/auto-follow-pattern.js';
+import { wildcardMatch } from '../../../src/util/wildcard.js';
 import { FollowError } from '../../../src/follow/follow-errors.js';
 
 function refusal(fn: () => unknown): FollowError {
