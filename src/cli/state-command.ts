@@ -47,7 +47,7 @@ export async function runStateMigrate(opts: { configFile: string | undefined; to
     const [from, to, fromName, toName] = opts.to === 'cluster' ? [local, remote, localName, remoteName] : [remote, local, remoteName, localName];
     const summary = await migrateState(from, to);
     io.out(`migrated ${summary.followers} follower(s) with ${summary.checkpoints} shard checkpoint(s) and ${summary.patterns} auto-follow pattern(s) `
-      + `with ${summary.handledIndices} handled index(es) and ${summary.promotions} promotion record(s) from ${fromName} to ${toName}; the source is unchanged.`);
+      + `with ${summary.handledIndices} handled index(es), ${summary.promotions} promotion record(s) and ${summary.metadataPatterns} cluster-metadata pattern(s) from ${fromName} to ${toName}; the source is unchanged.`);
     io.out(opts.to === 'cluster'
       ? 'The daemon uses the state index while daemon.state.cluster is set: start it again.'
       : 'Remove daemon.state from the config so that the daemon uses the state directory, then start it again.');

@@ -8,6 +8,7 @@
  *   follower:<key>        a FollowerRecord          checkpoints:<key>   its shard checkpoints
  *   pattern:<name>        an auto-follow pattern    handled:<name>      the leader indices it handled
  *   promotion:<key>       where a promoted follower index stood (ccr-follow promote)
+ *   metadata:<name>       a cluster-metadata pattern, with what its rounds put
  *   daemon-lock           which daemon uses this state, until when (see `StateLock`)
  *
  * Every write is conditional (`if_seq_no` / `if_primary_term`, or create-only for a record not seen
@@ -19,11 +20,12 @@
  */
 import {
   checkFollowerKey, checkPatternRecordName, decodeCheckpoints, decodeFollower, decodeHandled, decodePattern,
-  checkStored, decodePromotion, encodeCheckpoints, encodeFollower, encodeHandled, encodePattern, encodePromotion, type Stored,
+  checkStored, decodeMetadataPattern, decodePromotion, encodeCheckpoints, encodeFollower, encodeHandled, encodeMetadataPattern, encodePattern, encodePromotion,
+  type Stored,
 } from './record-validation.js';
 import {
   type AutoFollowPatternRecord, AutoFollowPatternNotFoundError, checkPatternKey, type FollowerKey, type FollowerRecord,
-  FollowerNotFoundError, type HandledLeaderIndex, type PromotionRecord, type ShardCheckpoints, StateConflictError, type StateStore, recordKey,
+  FollowerNotFoundError, type HandledLeaderIndex, type MetadataPatternRecord, type PromotionRecord, type ShardCheckpoints, StateConflictError, type StateStore, recordKey,
 } from './state-store.js';
 import { KeyedQueue } from '../util/keyed-queue.js';
 import type { StateLock } from './state-lock.js';
@@ -55,7 +57,7 @@ export interface StateDocuments {
   delete(id: string): Promise<void>;
 }
 
-type Kind = 'follower' | 'checkpoints' | 'pattern' | 'handled' | 'promotion';
+type Kind = 'follower' | 'checkpoints' | 'pattern' | 'handled' | 'promotion' | 'metadata';
 
 /** Rounds of read-merge-write before a checkpoint or handled-set write gives up (each lost to a newer write). */
 const MERGE_ROUNDS = 5;
@@ -183,6 +185,20 @@ export class ClusterStateStore implements StateStore {
 
   async listPromotions(): Promise<PromotionRecord[]> {
     return (await this.#list('promotion')).map(({ key, stored, location }) => decodePromotion(stored, key, location));
+  }
+
+  async listMetadataPatterns(): Promise<MetadataPatternRecord[]> {
+    return (await this.#list('metadata')).map(({ key, stored, location }) => decodeMetadataPattern(stored, key, location));
+  }
+
+  async putMetadataPattern(record: MetadataPatternRecord): Promise<void> {
+    const stored = encodeMetadataPattern(record);
+    await this.#serialise(docId('metadata', record.name), () => this.#putExact('metadata', record.name, stored));
+  }
+
+  async deleteMetadataPattern(name: string): Promise<void> {
+    checkPatternKey(name);
+    await this.#serialise(docId('metadata', name), () => this.#delete(docId('metadata', name)));
   }
 
   async close(): Promise<void> {

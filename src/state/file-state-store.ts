@@ -7,6 +7,7 @@
  *   <dir>/auto-follow/<name>.json      one AutoFollowPatternRecord per file
  *   <dir>/auto-follow-handled/<name>.json  the leader indices that pattern has handled
  *   <dir>/promotions/<key>.json        where a promoted follower index stood (ccr-follow promote)
+ *   <dir>/cluster-metadata/<name>.json one MetadataPatternRecord per file
  *
  * (`<key>` is `encodeURIComponent(followerKey)`, `<name>` `encodeURIComponent(pattern name)`.)
  * Guarantees:
@@ -41,10 +42,12 @@ import {
   decodeFollower,
   decodeHandled,
   decodePattern,
+  decodeMetadataPattern,
   decodePromotion,
   encodeCheckpoints,
   encodeFollower,
   encodeHandled,
+  encodeMetadataPattern,
   encodePattern,
   encodePromotion,
   parseStoredText,
@@ -58,6 +61,7 @@ import {
   type FollowerRecord,
   FollowerNotFoundError,
   type HandledLeaderIndex,
+  type MetadataPatternRecord,
   type PromotionRecord,
   type ShardCheckpoints,
   StateCorruptError,
@@ -73,7 +77,8 @@ const CHECKPOINTS = 'checkpoints';
 const PATTERNS = 'auto-follow';
 const HANDLED = 'auto-follow-handled';
 const PROMOTIONS = 'promotions';
-const DIRS = [FOLLOWERS, CHECKPOINTS, PATTERNS, HANDLED, PROMOTIONS] as const;
+const METADATA_PATTERNS = 'cluster-metadata';
+const DIRS = [FOLLOWERS, CHECKPOINTS, PATTERNS, HANDLED, PROMOTIONS, METADATA_PATTERNS] as const;
 
 export class StateLockedError extends Error {
   override readonly name = 'StateLockedError';
@@ -266,6 +271,33 @@ export class FileStateStore implements StateStore {
       const file = nodePath.join(this.dir, PROMOTIONS, name);
       return decodePromotion((await readStored(file))!, decodeURIComponent(name.slice(0, -'.json'.length)), file);
     }));
+  }
+
+  async listMetadataPatterns(): Promise<MetadataPatternRecord[]> {
+    this.#assertOpen();
+    await this.#writes.allIdle();
+    const names = (await readdir(nodePath.join(this.dir, METADATA_PATTERNS))).filter((name) => name.endsWith('.json')).sort();
+    return Promise.all(names.map(async (name) => {
+      const file = nodePath.join(this.dir, METADATA_PATTERNS, name);
+      return decodeMetadataPattern((await readStored(file))!, decodeURIComponent(name.slice(0, -'.json'.length)), file);
+    }));
+  }
+
+  async putMetadataPattern(record: MetadataPatternRecord): Promise<void> {
+    this.#assertOpen();
+    const file = this.#metadataFile(record.name);
+    const stored = encodeMetadataPattern(record);
+    return this.#serialise(file, () => writeJson(file, stored));
+  }
+
+  async deleteMetadataPattern(name: string): Promise<void> {
+    this.#assertOpen();
+    const file = this.#metadataFile(name);
+    await this.#serialise(file, () => removeDurably(file));
+  }
+
+  #metadataFile(name: string): string {
+    return nodePath.join(this.dir, METADATA_PATTERNS, `${encodeURIComponent(checkPatternKey(name))}.json`);
   }
 
   #file(kind: typeof FOLLOWERS | typeof CHECKPOINTS | typeof PROMOTIONS, key: FollowerKey): string {

@@ -1,7 +1,7 @@
 /**
  * Copies everything one `StateStore` holds into another (`ccr-follow state migrate`), with both
  * daemons' worth of work stopped: follower records with their checkpoints, auto-follow patterns
- * with the leader indices they handled. The copy is read back and compared before it counts, and
+ * with the leader indices they handled, promotion records and cluster-metadata patterns. The copy is read back and compared before it counts, and
  * the source is left as it was, so a failed or interrupted migration loses nothing.
  */
 import { recordKey, type StateStore } from './state-store.js';
@@ -12,6 +12,7 @@ export interface MigrationSummary {
   readonly patterns: number;
   readonly handledIndices: number;
   readonly promotions: number;
+  readonly metadataPatterns: number;
 }
 
 export class MigrationRefusedError extends Error {
@@ -50,9 +51,11 @@ export async function migrateState(from: StateStore, to: StateStore): Promise<Mi
   }
   const promotions = await from.listPromotions();
   for (const promotion of promotions) await to.putPromotion(promotion);
+  const metadataPatterns = await from.listMetadataPatterns();
+  for (const pattern of metadataPatterns) await to.putMetadataPattern(pattern);
   const [copiedFollowers, copiedPatterns] = await Promise.all([to.listFollowers(), to.listAutoFollowPatterns()]);
   if (copiedFollowers.length !== followers.length || copiedPatterns.length !== patterns.length) {
     throw new Error(`the destination reads back ${copiedFollowers.length} follower(s) and ${copiedPatterns.length} pattern(s), not ${followers.length} and ${patterns.length}`);
   }
-  return { followers: followers.length, checkpoints, patterns: patterns.length, handledIndices, promotions: promotions.length };
+  return { followers: followers.length, checkpoints, patterns: patterns.length, handledIndices, promotions: promotions.length, metadataPatterns: metadataPatterns.length };
 }

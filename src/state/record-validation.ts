@@ -24,6 +24,7 @@ import {
   type HandledOutcome,
   type ShardCheckpoints,
   type PromotedShard,
+  type MetadataPatternRecord,
   type PromotionRecord,
   type PromotionRun,
   type RecoveryPoint,
@@ -246,6 +247,58 @@ function pickPattern(record: AutoFollowPatternRecord): AutoFollowPatternRecord {
     status: record.status,
     createdAt: record.createdAt,
     activeSince: record.activeSince,
+  };
+}
+
+// ---- cluster-metadata patterns ----------------------------------------------------------------
+
+/** Throws a `RangeError` on a malformed record, before anything is written; copies it. */
+export function encodeMetadataPattern(record: MetadataPatternRecord): Stored {
+  return { format: STATE_FORMAT, metadataPattern: checkMetadataPattern(record, 'cluster-metadata pattern') };
+}
+
+/** The cluster-metadata pattern of a stored envelope, checked to be the one `name` names. */
+export function decodeMetadataPattern(stored: Stored, name: string, location: string): MetadataPatternRecord {
+  let record: MetadataPatternRecord;
+  try {
+    record = checkMetadataPattern(stored.metadataPattern, location);
+  } catch (err) {
+    throw new StateCorruptError(location, (err as Error).message, { cause: err });
+  }
+  if (record.name !== name) throw new StateCorruptError(location, `holds cluster-metadata pattern ${record.name}, but its name says ${name}`);
+  return record;
+}
+
+function checkMetadataPattern(value: unknown, location: string): MetadataPatternRecord {
+  const bad = (what: string): never => {
+    throw new RangeError(`${location}: metadataPattern.${what}`);
+  };
+  if (!isObject(value)) return bad('expected an object');
+  const text = (field: string): string => {
+    const v = value[field];
+    return typeof v === 'string' && v !== '' ? v : bad(`${field}: expected a non-empty string`);
+  };
+  const lists = (field: string): Record<string, string[]> => {
+    const v = value[field];
+    if (!isObject(v) || !Object.values(v).every((l) => Array.isArray(l) && l.every((p) => typeof p === 'string' && p !== ''))) {
+      return bad(`${field}: expected an object of lists of non-empty strings`);
+    }
+    return Object.fromEntries(Object.entries(v).map(([k, l]) => [k, [...(l as string[])]]));
+  };
+  const synced = value.synced;
+  const fingerprints = (s: unknown): boolean => isObject(s) && typeof s.leaderFingerprint === 'string' && typeof s.followerFingerprint === 'string';
+  if (!isObject(synced) || !Object.values(synced).every(fingerprints)) bad('synced: expected an object of {leaderFingerprint, followerFingerprint}');
+  if (!STATUSES.includes(value.status as FollowStatus)) bad(`status: expected one of ${STATUSES.join(', ')}`);
+  return {
+    name: checkPatternKey(text('name')),
+    remoteCluster: text('remoteCluster'),
+    followerCluster: text('followerCluster'),
+    include: lists('include'),
+    exclude: lists('exclude'),
+    status: value.status as FollowStatus,
+    createdAt: text('createdAt'),
+    synced: Object.fromEntries(Object.entries(synced as Record<string, Record<string, string>>)
+      .map(([key, s]) => [key, { leaderFingerprint: s.leaderFingerprint!, followerFingerprint: s.followerFingerprint! }])),
   };
 }
 

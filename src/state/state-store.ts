@@ -97,6 +97,27 @@ export interface PromotedShard {
  * Where a follower index was promoted to an ordinary writable index (`ccr-follow promote`): the
  * point a fail-back starts from instead of copying everything. Keyed like the follower it was.
  */
+/**
+ * A cluster-metadata pattern: which of a leader cluster's templates, pipelines and lifecycle
+ * policies its follower cluster keeps in step (src/cluster-metadata/ reads it), and what its
+ * rounds put there.
+ */
+export interface MetadataPatternRecord {
+  /** Unique among cluster-metadata patterns; the same rule as auto-follow pattern names. */
+  readonly name: string;
+  readonly remoteCluster: string;
+  readonly followerCluster: string;
+  /** Per item kind (`index_template`, `component_template`, `ingest_pipeline`, `lifecycle_policy`): name patterns. */
+  readonly include: Readonly<Record<string, readonly string[]>>;
+  /** Per item kind: name patterns left out. */
+  readonly exclude: Readonly<Record<string, readonly string[]>>;
+  readonly status: FollowStatus;
+  /** ISO 8601 time of the first put. */
+  readonly createdAt: string;
+  /** `<kind>/<name>` of each item a round put → fingerprints of the leader's item and of the follower's as read back. */
+  readonly synced: Readonly<Record<string, { readonly leaderFingerprint: string; readonly followerFingerprint: string }>>;
+}
+
 export interface PromotionRecord {
   readonly leaderCluster: string;
   readonly leaderIndex: string;
@@ -187,6 +208,12 @@ export interface StateStore {
   getPromotion(key: FollowerKey): Promise<PromotionRecord | undefined>;
   /** Every promotion record, in no particular order. */
   listPromotions(): Promise<PromotionRecord[]>;
+  /** Every cluster-metadata pattern, in no particular order. */
+  listMetadataPatterns(): Promise<MetadataPatternRecord[]>;
+  /** Creates or replaces the cluster-metadata pattern `record.name`. */
+  putMetadataPattern(record: MetadataPatternRecord): Promise<void>;
+  /** No error if it does not exist. */
+  deleteMetadataPattern(name: string): Promise<void>;
   /** Waits for pending writes, then releases the store. Idempotent. */
   close(): Promise<void>;
 }

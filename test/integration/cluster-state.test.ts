@@ -81,6 +81,15 @@ describe('the cluster state backend', function () {
         };
         await store.putPromotion(promotion);
         expect(await store.getPromotion('follower/logs')).to.deep.equal(promotion);
+
+        const metadataPattern = {
+          name: 'dr', remoteCluster: 'leader', followerCluster: 'follower', include: { ingest_pipeline: ['*'] }, exclude: {},
+          status: 'active' as const, createdAt: '2026-12-07T00:00:00.000Z', synced: { 'ingest_pipeline/p': { leaderFingerprint: 'a', followerFingerprint: 'b' } },
+        };
+        await store.putMetadataPattern(metadataPattern);
+        expect(await store.listMetadataPatterns()).to.deep.equal([metadataPattern]);
+        await store.deleteMetadataPattern('dr');
+        expect(await store.listMetadataPatterns()).to.deep.equal([]);
         expect(await store.listPromotions()).to.deep.equal([promotion]);
         expect(await store.getPromotion('follower/orders')).to.equal(undefined);
 

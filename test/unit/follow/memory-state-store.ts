@@ -5,7 +5,7 @@
  * (`conflictNext`), as the cluster backend's does when the stored record changed since it was read.
  */
 import {
-  type AutoFollowPatternRecord, followerKey, type FollowerKey, type FollowerRecord, type HandledLeaderIndex, type PromotionRecord, type ShardCheckpoints,
+  type AutoFollowPatternRecord, followerKey, type FollowerKey, type FollowerRecord, type HandledLeaderIndex, type MetadataPatternRecord, type PromotionRecord, type ShardCheckpoints,
   StateConflictError, StateCorruptError, type StateStore, StateWriteError,
 } from '../../../src/state/state-store.js';
 
@@ -13,6 +13,7 @@ export class MemoryStateStore implements StateStore {
   readonly followers = new Map<FollowerKey, FollowerRecord>();
   readonly checkpoints = new Map<FollowerKey, ShardCheckpoints>();
   readonly promotions = new Map<FollowerKey, PromotionRecord>();
+  readonly metadataPatterns = new Map<string, MetadataPatternRecord>();
   /** Keys whose checkpoints read back as damaged. */
   readonly corruptCheckpoints = new Set<FollowerKey>();
   /** While true, every write is refused with a StateWriteError. */
@@ -105,6 +106,19 @@ export class MemoryStateStore implements StateStore {
 
   async listPromotions(): Promise<PromotionRecord[]> {
     return [...this.promotions.values()];
+  }
+
+  async listMetadataPatterns(): Promise<MetadataPatternRecord[]> {
+    return [...this.metadataPatterns.values()];
+  }
+
+  async putMetadataPattern(record: MetadataPatternRecord): Promise<void> {
+    this.#write('putMetadataPattern', record.name);
+    this.metadataPatterns.set(record.name, structuredClone(record));
+  }
+
+  async deleteMetadataPattern(name: string): Promise<void> {
+    this.metadataPatterns.delete(name);
   }
 
   async close(): Promise<void> {

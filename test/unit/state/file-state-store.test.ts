@@ -176,6 +176,34 @@ describe('FileStateStore', () => {
     });
   });
 
+  describe('cluster-metadata patterns', () => {
+    it('round-trips a pattern with what its rounds put through a reopen, and deletes it', async () => {
+      store = await FileStateStore.open(dir);
+      const pattern = {
+        name: 'dr', remoteCluster: 'leader', followerCluster: 'follower', include: { index_template: ['logs-*'] }, exclude: { index_template: ['logs-debug*'] },
+        status: 'active' as const, createdAt: '2026-12-07T00:00:00.000Z', synced: { 'index_template/logs-app': { leaderFingerprint: 'a', followerFingerprint: 'b' } },
+      };
+      await store.putMetadataPattern(pattern);
+      await store.close();
+      store = await FileStateStore.open(dir);
+      expect(await store.listMetadataPatterns()).to.deep.equal([pattern]);
+      await store.deleteMetadataPattern('dr');
+      await store.deleteMetadataPattern('dr');
+      expect(await store.listMetadataPatterns()).to.deep.equal([]);
+    });
+
+    it('refuses to write a malformed pattern, and names a damaged one when reading', async () => {
+      store = await FileStateStore.open(dir);
+      let refused: unknown;
+      await store.putMetadataPattern({ name: 'x', remoteCluster: '', followerCluster: 'f', include: {}, exclude: {}, status: 'active', createdAt: 'now', synced: {} }).catch((err: unknown) => (refused = err));
+      expect(refused).to.be.instanceOf(RangeError);
+      await writeFile(path.join(dir, 'cluster-metadata', 'y.json'), JSON.stringify({ format: 1, metadataPattern: { name: 'z' } }));
+      let damaged: unknown;
+      await store.listMetadataPatterns().catch((err: unknown) => (damaged = err));
+      expect(damaged).to.be.instanceOf(StateCorruptError);
+    });
+  });
+
   describe('auto-follow patterns', () => {
     it('round-trips patterns and their handled indices through a reopen', async () => {
       store = await FileStateStore.open(dir);
