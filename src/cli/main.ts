@@ -18,6 +18,7 @@ import { runQuickstart } from './quickstart.js';
 import { runVerify } from './verify-command.js';
 import { parseBackend, runStateMigrate, type StateBackend } from './state-command.js';
 import { registerAutoFollowCommands } from './auto-follow-command.js';
+import { registerClusterMetadataCommands } from './cluster-metadata-command.js';
 import type { FollowerIndexStats } from '../follow/index-follower.js';
 import type { CcrFollowerInfo } from '../daemon/api/ccr.js';
 import { sleep } from '../util/sleep.js';
@@ -215,6 +216,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     });
 
   registerAutoFollowCommands(program, { io, client, print, withFollowParams, followParamsFrom });
+  registerClusterMetadataCommands(program, { io, client, print });
 
   program.command('verify')
     .description('compare two indices shard by shard (counts, missing or extra ids, different _source or routing); works without the daemon, on any two indices; exit 0 only when identical')

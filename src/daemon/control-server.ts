@@ -17,12 +17,14 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AutoFollowCoordinator } from '../autofollow/auto-follow-coordinator.js';
+import type { MetadataCoordinator } from '../cluster-metadata/metadata-coordinator.js';
 import { FollowError } from '../follow/follow-errors.js';
 import type { FollowManager } from '../follow/follow-manager.js';
 import type { Logger } from '../util/logger.js';
 import { ApiError, errorBody } from './api/api-error.js';
 import { answerOptions, COMMON_QUERY, renderAnswer, type AnswerOptions } from './api/common-options.js';
 import { mountCcrApi } from './api/ccr.js';
+import { mountClusterMetadataApi } from './api/cluster-metadata.js';
 import { mountReplicationApi } from './api/opensearch-replication.js';
 import { ControlAuth, refusalReason } from './control-auth.js';
 import { checkQuery, ControlRequestError, shown, type QuerySpec } from './control-input.js';
@@ -50,6 +52,8 @@ export interface ControlServerDeps {
   readonly promoteMany?: PromoteMany;
   /** `GET /_status/history` (history-api.ts); without it the route does not exist. */
   readonly history?: FollowerHistory;
+  /** `/_ccr/cluster_metadata` (api/cluster-metadata.ts); without it the routes do not exist. */
+  readonly metadata?: MetadataCoordinator;
 }
 
 /**
@@ -175,6 +179,7 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
 
   if (deps.promoteMany) registerPromoteManyRoute(app, deps.promoteMany);
   if (deps.history) registerHistoryRoute(app, deps.history);
+  if (deps.metadata) mountClusterMetadataApi(app, deps.metadata);
 
   return app;
 }

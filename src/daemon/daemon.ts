@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { AutoFollowCoordinator } from '../autofollow/auto-follow-coordinator.js';
+import { MetadataCoordinator } from '../cluster-metadata/metadata-coordinator.js';
 import { ClusterRegistry } from '../cluster/cluster-registry.js';
 import { FollowManager } from '../follow/follow-manager.js';
 import { FileStateStore } from '../state/file-state-store.js';
@@ -30,6 +31,8 @@ export interface DaemonOptions {
   readonly autoFollowPollIntervalMs?: number;
   /** How often each follower is sampled for the status page's history (default 10 s); tests shorten it. */
   readonly historyIntervalMs?: number;
+  /** How often each cluster-metadata pattern is compared (default 10 s); tests shorten it. */
+  readonly metadataPollIntervalMs?: number;
 }
 
 export class Daemon {
@@ -38,6 +41,7 @@ export class Daemon {
   readonly #clusters: ClusterRegistry;
   readonly manager: FollowManager;
   readonly autoFollow: AutoFollowCoordinator;
+  readonly metadata: MetadataCoordinator;
   readonly #server: FastifyInstance;
   readonly #history: FollowerHistory;
   #stopping: Promise<void> | undefined;
@@ -47,7 +51,8 @@ export class Daemon {
   #stoppedByItself: (reason: string) => void = () => undefined;
 
   private constructor(parts: {
-    logger: Logger; state: StateStore; clusters: ClusterRegistry; manager: FollowManager; autoFollow: AutoFollowCoordinator; server: FastifyInstance; history: FollowerHistory; url: string;
+    logger: Logger; state: StateStore; clusters: ClusterRegistry; manager: FollowManager; autoFollow: AutoFollowCoordinator; metadata: MetadataCoordinator;
+    server: FastifyInstance; history: FollowerHistory; url: string;
   }) {
     this.stoppedByItself = new Promise((resolve) => (this.#stoppedByItself = resolve));
     this.#logger = parts.logger;
@@ -55,6 +60,7 @@ export class Daemon {
     this.#clusters = parts.clusters;
     this.manager = parts.manager;
     this.autoFollow = parts.autoFollow;
+    this.metadata = parts.metadata;
     this.#server = parts.server;
     this.#history = parts.history;
     this.url = parts.url;
@@ -79,21 +85,23 @@ export class Daemon {
     const autoFollow = new AutoFollowCoordinator({ clusters, state, followers: manager, logger, pollIntervalMs: options.autoFollowPollIntervalMs });
     const promoteMany = promoteManyService({ manager, autoFollow, state, clusters, logger });
     const history = new FollowerHistory({ stats: () => manager.stats(), intervalMs: options.historyIntervalMs });
-    const server = buildControlServer({ manager, autoFollow, logger, version: VERSION, token: config.control.token, promoteMany, history });
+    const metadata = new MetadataCoordinator({ clusters, state, logger, pollIntervalMs: options.metadataPollIntervalMs });
+    const server = buildControlServer({ manager, autoFollow, logger, version: VERSION, token: config.control.token, promoteMany, history, metadata });
     try {
       await manager.restore();
       // After the followers: a pattern's first round must see them, or it would follow again.
       await autoFollow.restore();
+      await metadata.restore();
       const address = await server.listen({ host: config.control.host, port: config.control.port });
       const where = config.stateCluster ? { state_cluster: `${config.stateCluster.alias}/${config.stateCluster.index}` } : { state_dir: config.stateDir };
       logger.info(`ccr-follow ${VERSION} daemon listening on ${address}`, { ...where, clusters: clusters.aliases });
-      const daemon = new Daemon({ logger, state, clusters, manager, autoFollow, server, history, url: address });
+      const daemon = new Daemon({ logger, state, clusters, manager, autoFollow, metadata, server, history, url: address });
       history.start();
       onLockLost = (reason) => daemon.#lockLost(reason);
       if (lostBeforeStart !== undefined) daemon.#lockLost(lostBeforeStart);
       return daemon;
     } catch (err) {
-      await Promise.allSettled([server.close(), autoFollow.close()]);
+      await Promise.allSettled([server.close(), autoFollow.close(), metadata.close()]);
       await Promise.allSettled([manager.close()]);
       await Promise.allSettled([state.close()]);
       await Promise.allSettled([clusters.close()]);
@@ -127,6 +135,7 @@ export class Daemon {
     await step(() => this.#server.close());
     // Before the followers: no round may start a follower while they are being stopped.
     await step(() => this.autoFollow.close());
+    await step(() => this.metadata.close());
     await step(() => this.manager.close());
     // The state before the clusters: a state index is written (and its lock freed) through them.
     await step(() => this.#state.close());
