@@ -62,6 +62,19 @@ export function registerClusterMetadataCommands(program: Command, ctx: ClusterMe
     });
   }
 
+  group.command('promote')
+    .description('the follower cluster takes over: pause the pattern, and give every item it put back what following held back '
+      + '(the data stream flag, rollover aliases), so the next rollover and the next stream write work there. `promote --all` does this for every pattern')
+    .argument('<name>', 'pattern name')
+    .action(async (name: string) => {
+      const { restored } = await (await ctx.client()).request<{ restored: { kind: string; name: string; fields: string[]; result: string; reason?: string }[] }>('POST', `${path(name)}/promote`);
+      for (const r of restored) {
+        ctx.io.out(`${r.kind.replace('_', ' ')} ${r.name}: ${r.result === 'restored' ? `${r.fields.join(', ')} put back` : `could not put back ${r.fields.join(', ')}: ${r.reason ?? 'unknown reason'}`}`);
+      }
+      ctx.io.out(`promoted cluster-metadata pattern ${name}: paused, ${restored.filter((r) => r.result === 'restored').length} item(s) given back what following held back`);
+      if (restored.some((r) => r.result !== 'restored')) process.exitCode = 1;
+    });
+
   group.command('delete')
     .description('delete a cluster-metadata pattern; the items it put on the follower stay')
     .argument('<name>', 'pattern name')

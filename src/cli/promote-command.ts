@@ -59,6 +59,10 @@ export function renderPromoteMany(a: PromoteManyAnswer, commandMillis?: number):
       : `${d.result === 'writable' ? 'writable' : 'would be writable'} under its name, write index ${d.writeIndex}`;
     lines.push(`data stream ${d.stream}: ${text}`);
   }
+  for (const r of a.clusterMetadata ?? []) {
+    lines.push(`${r.kind.replace('_', ' ')} ${r.name} (cluster-metadata pattern ${r.pattern}, now paused): `
+      + (r.result === 'restored' ? `${r.fields.join(', ')} put back as the leader had it` : `could not put back ${r.fields.join(', ')}: ${r.reason ?? 'unknown reason'}`));
+  }
   if (a.total) {
     const seconds = a.total.secondsPossiblyMissing === undefined ? 'an unknown number of seconds'
       : `up to ${a.total.secondsPossiblyMissing} s`;

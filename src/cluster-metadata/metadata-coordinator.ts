@@ -17,8 +17,9 @@ import { KeyedQueue } from '../util/keyed-queue.js';
 import type { Logger } from '../util/logger.js';
 import { sleep as defaultSleep, type Sleep } from '../util/sleep.js';
 import { KIND_FIELDS, MetadataPatternError, parseMetadataPatternSpec, type MetadataPatternSpec } from './metadata-pattern.js';
-import { runMetadataRound, type RoundOutcome } from './metadata-round.js';
+import { runMetadataRound } from './metadata-round.js';
 import type { Unexpressible } from './sync-plan.js';
+import { withHeldBack } from './translate.js';
 
 export interface MetadataCoordinatorDeps {
   readonly clusters: ClusterRegistry;
@@ -46,9 +47,26 @@ export interface MetadataPatternStats {
   /** Items the follower cannot hold, as of the last round: kind, name, why. */
   readonly not_expressible: readonly Unexpressible[];
   /** Parts of items left out while following, put back by promote (translate.ts). */
-  readonly held_back: RoundOutcome['heldBack'];
+  readonly held_back: readonly HeldBackView[];
   readonly last_round_at?: string;
   readonly last_error?: ErrorSummary & { readonly at: string };
+}
+
+export interface HeldBackView {
+  readonly kind: MetadataKind;
+  readonly name: string;
+  /** Where each part goes back: `data_stream`, `template.settings.<setting>`. */
+  readonly fields: readonly string[];
+}
+
+/** What `promote` did with one item a pattern put. */
+export interface RestoredItem {
+  readonly pattern: string;
+  readonly kind: MetadataKind;
+  readonly name: string;
+  readonly fields: readonly string[];
+  readonly result: 'restored' | 'failed';
+  readonly reason?: string;
 }
 
 export interface MetadataPatternView {
@@ -150,6 +168,46 @@ export class MetadataCoordinator {
     });
   }
 
+  /**
+   * The follower cluster takes over (its leader is lost, or a switchover): each pattern named, or
+   * every pattern of `leader` (all when neither is given), is paused so nothing overwrites the
+   * follower's items from now on, and every item it put gets back what was held back while
+   * following (the data stream flag, rollover aliases), read from the follower itself: the leader
+   * is not needed. An item that cannot be restored is reported, and the others go on.
+   */
+  async promote(select: { readonly name?: string; readonly leader?: string } = {}): Promise<RestoredItem[]> {
+    if (select.name !== undefined) this.#get(select.name);
+    const names = [...this.#entries.values()]
+      .filter((e) => (select.name === undefined || e.record.name === select.name) && (select.leader === undefined || e.record.remoteCluster === select.leader))
+      .map((e) => e.record.name);
+    const restored: RestoredItem[] = [];
+    for (const name of names) {
+      await this.#setStatus(name, 'paused');
+      await this.#queue.run(name, async () => {
+        const entry = this.#entries.get(name);
+        if (!entry) return;
+        const held = Object.entries(entry.record.synced).filter(([, s]) => s.heldBack !== undefined);
+        if (held.length === 0) return;
+        const follower = await this.#deps.clusters.client(entry.record.followerCluster);
+        for (const view of heldBackOf(entry.record)) {
+          const heldBack = entry.record.synced[`${view.kind}/${view.name}`]!.heldBack!;
+          const base = { pattern: name, kind: view.kind, name: view.name, fields: view.fields };
+          try {
+            const current = (await follower.listMetadataItems(view.kind)).find((i) => i.name === view.name);
+            if (!current) throw new Error(`the follower no longer has ${view.kind.replace('_', ' ')} [${view.name}]`);
+            await follower.putMetadataItem({ ...current, body: withHeldBack(current.body, heldBack) });
+            restored.push({ ...base, result: 'restored' });
+          } catch (err) {
+            const summary = errorSummary(err);
+            restored.push({ ...base, result: 'failed', reason: `${summary.type}: ${summary.reason}` });
+          }
+        }
+        this.#logger.info(`cluster-metadata pattern [${name}] promoted: paused, ${restored.filter((r) => r.pattern === name && r.result === 'restored').length} item(s) given back what following held back`);
+      });
+    }
+    return restored;
+  }
+
   /** One round of every active pattern now (the poller's work; tests and `resume` call it too). */
   async runRounds(signal: AbortSignal = this.#abort.signal): Promise<void> {
     for (const name of [...this.#entries.keys()]) {
@@ -180,7 +238,6 @@ export class MetadataCoordinator {
       stats.items_put_back += outcome.put.put_back;
       stats.items_deleted += outcome.deleted;
       stats.items_followed = outcome.synced.size;
-      stats.held_back = mergeHeldBack(stats.held_back, outcome);
       this.#logNewlyUnexpressible(name, stats.not_expressible, outcome.unexpressible);
       stats.not_expressible = outcome.unexpressible;
       stats.last_round_at = at;
@@ -240,10 +297,12 @@ function emptyStats(): Mutable<MetadataPatternStats> {
   return { rounds: 0, failed_rounds: 0, items_followed: 0, items_created: 0, items_changed: 0, items_put_back: 0, items_deleted: 0, not_expressible: [], held_back: [] };
 }
 
-/** What was held back, per item, as of the last put of each. */
-function mergeHeldBack(before: RoundOutcome['heldBack'], outcome: RoundOutcome): RoundOutcome['heldBack'] {
-  const put = new Set(outcome.heldBack.map((h) => `${h.kind}/${h.name}`));
-  return [...before.filter((h) => !put.has(`${h.kind}/${h.name}`) && outcome.synced.has(`${h.kind}/${h.name}`)), ...outcome.heldBack];
+/** What the pattern's puts held back, per item. */
+function heldBackOf(record: MetadataPatternRecord): HeldBackView[] {
+  return Object.entries(record.synced).filter(([, s]) => s.heldBack !== undefined).map(([key, s]) => {
+    const slash = key.indexOf('/');
+    return { kind: key.slice(0, slash) as MetadataKind, name: key.slice(slash + 1), fields: Object.keys(s.heldBack!) };
+  }).sort((a, b) => `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`));
 }
 
 function specOf(record: MetadataPatternRecord): MetadataPatternSpec {
@@ -262,6 +321,6 @@ function view(entry: Entry): MetadataPatternView {
   return {
     name: record.name,
     pattern: { active: record.status === 'active', remote_cluster: record.remoteCluster, follower_cluster: record.followerCluster, ...lists },
-    stats: { ...entry.stats },
+    stats: { ...entry.stats, held_back: heldBackOf(record) },
   };
 }

@@ -29,8 +29,6 @@ export interface RoundOutcome {
   readonly deleted: number;
   readonly unchanged: number;
   readonly unexpressible: readonly Unexpressible[];
-  /** Per item put: what was left out while following (translate.ts), to be put back on promote. */
-  readonly heldBack: readonly { readonly kind: MetadataKind; readonly name: string; readonly fields: readonly string[] }[];
 }
 
 export async function runMetadataRound(
@@ -54,7 +52,6 @@ export async function runMetadataRound(
   for (const key of plan.forget) next.delete(key);
   const put: Record<PutReason, number> = { created: 0, changed: 0, put_back: 0 };
   const unexpressible = [...plan.unexpressible];
-  const heldBack: RoundOutcome['heldBack'][number][] = [];
   const written = new Map<MetadataKind, Set<string>>();
   let deleted = 0;
 
@@ -74,10 +71,12 @@ export async function runMetadataRound(
       continue;
     }
     put[action.reason]++;
-    if (action.heldBack.length > 0) heldBack.push({ kind: item.kind, name: item.name, fields: action.heldBack });
     (written.get(item.kind) ?? written.set(item.kind, new Set()).get(item.kind)!).add(item.name);
     // Until read back, the follower's side is what was put; a changed print of it is adopted below.
-    next.set(itemKey(item.kind, item.name), { leaderFingerprint: action.leaderFingerprint, followerFingerprint: fingerprint(item.body) });
+    next.set(itemKey(item.kind, item.name), {
+      leaderFingerprint: action.leaderFingerprint, followerFingerprint: fingerprint(item.body),
+      ...(Object.keys(action.heldBack).length > 0 ? { heldBack: action.heldBack } : {}),
+    });
   }
 
   // Read back what was put, as the follower prints it, so the next round compares like with like.
@@ -88,7 +87,7 @@ export async function runMetadataRound(
       if (names.has(item.name) && record) next.set(key, { ...record, followerFingerprint: fingerprint(item.body) });
     }
   }
-  return { synced: next, put, deleted, unchanged: plan.unchanged, unexpressible, heldBack };
+  return { synced: next, put, deleted, unchanged: plan.unchanged, unexpressible };
 }
 
 async function readAll(side: MetadataSide, kinds: readonly MetadataKind[], signal?: AbortSignal): Promise<MetadataItem[]> {

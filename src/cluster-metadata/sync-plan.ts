@@ -16,12 +16,14 @@
 import { createHash } from 'node:crypto';
 import { METADATA_KINDS, type MetadataItem, type MetadataKind } from '../cluster/metadata-items.js';
 import { canonicalJson } from '../util/canonical-json.js';
-import type { Translation } from './translate.js';
+import type { HeldBack, Translation } from './translate.js';
 
 /** What the rounds remember of an item they put. */
 export interface SyncedItem {
   readonly leaderFingerprint: string;
   readonly followerFingerprint: string;
+  /** What the put left out while following (translate.ts), to put back on promote; absent when nothing. */
+  readonly heldBack?: HeldBack;
 }
 
 /** `<kind>/<name>` → what was put. */
@@ -30,7 +32,7 @@ export type SyncedItems = ReadonlyMap<string, SyncedItem>;
 export type PutReason = 'created' | 'changed' | 'put_back';
 
 export type SyncAction =
-  | { readonly action: 'put'; readonly reason: PutReason; readonly item: MetadataItem; readonly leaderFingerprint: string; readonly heldBack: readonly string[] }
+  | { readonly action: 'put'; readonly reason: PutReason; readonly item: MetadataItem; readonly leaderFingerprint: string; readonly heldBack: HeldBack }
   | { readonly action: 'delete'; readonly kind: MetadataKind; readonly name: string };
 
 export interface Unexpressible {

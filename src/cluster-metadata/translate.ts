@@ -23,8 +23,14 @@
 import type { MetadataItem } from '../cluster/metadata-items.js';
 import type { Flavor } from '../cluster/rest-transport.js';
 
+/**
+ * What was left out while following, by where it goes back: `data_stream`, or
+ * `template.settings.<setting name>`; with the leader's value.
+ */
+export type HeldBack = Readonly<Record<string, unknown>>;
+
 export type Translation =
-  | { readonly body: Readonly<Record<string, unknown>>; readonly heldBack: readonly string[] }
+  | { readonly body: Readonly<Record<string, unknown>>; readonly heldBack: HeldBack }
   | { readonly unexpressible: string };
 
 type Json = Record<string, unknown>;
@@ -37,28 +43,50 @@ const ROLLOVER_ALIAS_SETTINGS = [
 
 export function translate(item: MetadataItem, leader: Flavor, follower: Flavor): Translation {
   if (item.kind === 'lifecycle_policy') {
-    if (leader === follower) return { body: item.body, heldBack: [] };
+    if (leader === follower) return { body: item.body, heldBack: {} };
     return { unexpressible: leader === 'elasticsearch'
       ? 'an Elasticsearch ILM policy has no documented OpenSearch ISM equivalent'
       : 'an OpenSearch ISM policy has no documented Elasticsearch ILM equivalent' };
   }
-  if (item.kind === 'ingest_pipeline') return { body: item.body, heldBack: [] };
+  if (item.kind === 'ingest_pipeline') return { body: item.body, heldBack: {} };
 
   const body: Json = structuredClone(item.body) as Json;
-  const heldBack: string[] = [];
+  const heldBack: Json = {};
   if (item.kind === 'index_template' && body['data_stream'] !== undefined) {
     const reason = dataStreamDifference(body['data_stream'], leader, follower);
     if (reason) return { unexpressible: reason };
+    // Across flavors only the defaults pass (above), which `{}` says in either.
+    heldBack['data_stream'] = leader === follower ? body['data_stream'] : {};
     delete body['data_stream'];
-    heldBack.push('data_stream');
   }
   const template = body['template'];
   if (isObject(template) && isObject(template['settings'])) {
     for (const name of ROLLOVER_ALIAS_SETTINGS) {
-      if (removeSetting(template['settings'], name)) heldBack.push(`template.settings.${name}`);
+      const removed = removeSetting(template['settings'], name);
+      if (removed !== undefined) heldBack[`${SETTINGS_PREFIX}${name}`] = removed.value;
     }
   }
   return { body, heldBack };
+}
+
+const SETTINGS_PREFIX = 'template.settings.';
+
+/**
+ * The follower's item with what was held back put back (promote): the data stream flag, and each
+ * rollover alias as a flat setting name, which both flavors take beside nested ones.
+ */
+export function withHeldBack(body: Readonly<Record<string, unknown>>, heldBack: HeldBack): Record<string, unknown> {
+  const out: Json = structuredClone(body) as Json;
+  for (const [where, value] of Object.entries(heldBack)) {
+    if (where === 'data_stream') {
+      out['data_stream'] = value;
+    } else if (where.startsWith(SETTINGS_PREFIX)) {
+      const template = isObject(out['template']) ? out['template'] : (out['template'] = {});
+      const settings = isObject(template['settings']) ? template['settings'] : (template['settings'] = {});
+      settings[where.slice(SETTINGS_PREFIX.length)] = value;
+    }
+  }
+  return out;
 }
 
 /** Why a data stream definition cannot be written in the follower's flavor, if it cannot. */
@@ -74,22 +102,25 @@ function dataStreamDifference(dataStream: unknown, leader: Flavor, follower: Fla
   return undefined;
 }
 
-/** Removes `name` given flat (`"index.lifecycle.rollover_alias"`) or nested, with or without `index.`; true if it was there. */
-function removeSetting(settings: Json, name: string): boolean {
-  let removed = false;
+/**
+ * Removes `name` given flat (`"index.lifecycle.rollover_alias"`) or nested, with or without
+ * `index.`; answers its value if it was there.
+ */
+function removeSetting(settings: Json, name: string): { value: unknown } | undefined {
+  let removed: { value: unknown } | undefined;
   const short = name.replace(/^index\./, '');
   for (const key of [name, short]) {
     if (key in settings) {
+      removed = { value: settings[key] };
       delete settings[key];
-      removed = true;
     }
   }
   const walk = (at: Json, path: readonly string[]): void => {
     const [head, ...rest] = path;
     if (head === undefined || !(head in at)) return;
     if (rest.length === 0) {
+      removed = { value: at[head] };
       delete at[head];
-      removed = true;
       return;
     }
     const inner = at[head];

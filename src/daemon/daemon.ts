@@ -83,9 +83,9 @@ export class Daemon {
     for (const warning of clusters.securityWarnings()) logger.warn(warning);
     const manager = new FollowManager({ clusters, state, logger, checkpointIntervalMs: options.checkpointIntervalMs });
     const autoFollow = new AutoFollowCoordinator({ clusters, state, followers: manager, logger, pollIntervalMs: options.autoFollowPollIntervalMs });
-    const promoteMany = promoteManyService({ manager, autoFollow, state, clusters, logger });
-    const history = new FollowerHistory({ stats: () => manager.stats(), intervalMs: options.historyIntervalMs });
     const metadata = new MetadataCoordinator({ clusters, state, logger, pollIntervalMs: options.metadataPollIntervalMs });
+    const promoteMany = promoteManyService({ manager, autoFollow, state, clusters, logger, metadata });
+    const history = new FollowerHistory({ stats: () => manager.stats(), intervalMs: options.historyIntervalMs });
     const server = buildControlServer({ manager, autoFollow, logger, version: VERSION, token: config.control.token, promoteMany, history, metadata });
     try {
       await manager.restore();

@@ -16,6 +16,7 @@ import type { FollowManager } from '../follow/follow-manager.js';
 import { promoteMany, type PromoteManyAnswer, type PromoteManyRequest } from '../follow/promote-many.js';
 import type { StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
+import type { MetadataCoordinator } from '../cluster-metadata/metadata-coordinator.js';
 import { checkBody, checkClusterAlias, ControlRequestError, objectBody, type BodySpec } from './control-input.js';
 
 export type PromoteMany = (req: PromoteManyRequest) => Promise<PromoteManyAnswer>;
@@ -24,13 +25,15 @@ const PROMOTE_MANY_BODY: BodySpec = { fields: ['all', 'match', 'leader', 'dry_ru
 
 export function promoteManyService(parts: {
   manager: FollowManager; autoFollow: AutoFollowCoordinator; state: StateStore; clusters: ClusterRegistry; logger: Logger;
+  /** With it, `all` also promotes the cluster-metadata patterns of the leader (all leaders without `leader`). */
+  metadata?: MetadataCoordinator;
 }): PromoteMany {
-  return (req) => {
+  return async (req) => {
     if (req.leader !== undefined && !parts.clusters.has(req.leader)) {
       const cause = new UnknownClusterError(req.leader, parts.clusters.aliases);
       throw new FollowError('unknown_cluster_exception', cause.message, { cause });
     }
-    return promoteMany(req, {
+    const answer = await promoteMany(req, {
       manager: parts.manager,
       state: parts.state,
       patterns: () => parts.autoFollow.list().map((p) => ({ name: p.name, leaderCluster: String(p.pattern.remote_cluster), active: p.pattern.active })),
@@ -41,6 +44,10 @@ export function promoteManyService(parts: {
       connect: (alias) => parts.clusters.client(alias),
       logger: parts.logger,
     });
+    // Disaster day only: the templates are the whole cluster's, not one index's.
+    if (req.all !== true || req.dryRun === true || !parts.metadata) return answer;
+    const clusterMetadata = await parts.metadata.promote(req.leader === undefined ? {} : { leader: req.leader });
+    return { ...answer, clusterMetadata, succeeded: answer.succeeded && clusterMetadata.every((r) => r.result === 'restored') };
   };
 }
 

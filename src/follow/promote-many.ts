@@ -103,7 +103,15 @@ export interface PromoteManyAnswer {
   readonly dataStreams: readonly StreamOutcome[];
   /** The recovery point over the followers promoted (or, on a dry run, those it would promote). */
   readonly total?: PromotionRun;
-  /** True when every index ended promoted (now or before) and every data stream is writable. */
+  /**
+   * With `all`: the items the leader's cluster-metadata patterns put, given back what following
+   * held back (the daemon adds these, from src/cluster-metadata/; those patterns are paused).
+   */
+  readonly clusterMetadata?: readonly {
+    readonly pattern: string; readonly kind: string; readonly name: string; readonly fields: readonly string[];
+    readonly result: 'restored' | 'failed'; readonly reason?: string;
+  }[];
+  /** True when every index ended promoted (now or before), every data stream is writable and every held-back item restored. */
   readonly succeeded: boolean;
 }
 

@@ -286,8 +286,9 @@ function checkMetadataPattern(value: unknown, location: string): MetadataPattern
     return Object.fromEntries(Object.entries(v).map(([k, l]) => [k, [...(l as string[])]]));
   };
   const synced = value.synced;
-  const fingerprints = (s: unknown): boolean => isObject(s) && typeof s.leaderFingerprint === 'string' && typeof s.followerFingerprint === 'string';
-  if (!isObject(synced) || !Object.values(synced).every(fingerprints)) bad('synced: expected an object of {leaderFingerprint, followerFingerprint}');
+  const fingerprints = (s: unknown): boolean => isObject(s) && typeof s.leaderFingerprint === 'string' && typeof s.followerFingerprint === 'string'
+    && (s.heldBack === undefined || isObject(s.heldBack));
+  if (!isObject(synced) || !Object.values(synced).every(fingerprints)) bad('synced: expected an object of {leaderFingerprint, followerFingerprint, heldBack?}');
   if (!STATUSES.includes(value.status as FollowStatus)) bad(`status: expected one of ${STATUSES.join(', ')}`);
   return {
     name: checkPatternKey(text('name')),
@@ -297,8 +298,10 @@ function checkMetadataPattern(value: unknown, location: string): MetadataPattern
     exclude: lists('exclude'),
     status: value.status as FollowStatus,
     createdAt: text('createdAt'),
-    synced: Object.fromEntries(Object.entries(synced as Record<string, Record<string, string>>)
-      .map(([key, s]) => [key, { leaderFingerprint: s.leaderFingerprint!, followerFingerprint: s.followerFingerprint! }])),
+    synced: Object.fromEntries(Object.entries(synced as Record<string, Record<string, unknown>>).map(([key, s]) => [key, {
+      leaderFingerprint: s.leaderFingerprint as string, followerFingerprint: s.followerFingerprint as string,
+      ...(s.heldBack === undefined ? {} : { heldBack: structuredClone(s.heldBack) as Record<string, unknown> }),
+    }])),
   };
 }
 

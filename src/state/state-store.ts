@@ -115,7 +115,12 @@ export interface MetadataPatternRecord {
   /** ISO 8601 time of the first put. */
   readonly createdAt: string;
   /** `<kind>/<name>` of each item a round put → fingerprints of the leader's item and of the follower's as read back. */
-  readonly synced: Readonly<Record<string, { readonly leaderFingerprint: string; readonly followerFingerprint: string }>>;
+  readonly synced: Readonly<Record<string, {
+    readonly leaderFingerprint: string;
+    readonly followerFingerprint: string;
+    /** What the put left out while following, by where it goes back, with the leader's value (restored by promote). */
+    readonly heldBack?: Readonly<Record<string, unknown>>;
+  }>>;
 }
 
 export interface PromotionRecord {

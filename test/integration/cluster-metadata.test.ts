@@ -114,6 +114,12 @@ describe('cluster metadata follows (templates, pipelines)', function () {
           expect(view.not_expressible).to.deep.equal([]);
           expect(Object.keys(followed).sort()).to.deep.equal([`${p}-odd`, `${p}-stream`]);
         }
+
+        // Promote: the pattern pauses, and the stream template gets its data stream flag back.
+        const promoted = await call<{ restored: { name: string; result: string }[] }>('POST', `/_ccr/cluster_metadata/${name}/promote`);
+        expect(promoted.body.restored.filter((r) => r.name === `${p}-stream`)).to.deep.equal([{ pattern: name, kind: 'index_template', name: `${p}-stream`, fields: ['data_stream'], result: 'restored' }]);
+        expect((await items(pair.follower, 'index_template', `${p}-stream`))[`${p}-stream`]).to.have.property('data_stream');
+        expect((await call<{ patterns: MetadataPatternView[] }>('GET', `/_ccr/cluster_metadata/${name}`)).body.patterns[0]!.pattern.active).to.equal(false);
         await call('DELETE', `/_ccr/cluster_metadata/${name}`);
         for (const item of [`${p}-stream`, `${p}-odd`]) {
           await pair.leader.deleteMetadataItem('index_template', item);

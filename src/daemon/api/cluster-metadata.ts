@@ -27,6 +27,11 @@ export function mountClusterMetadataApi(app: FastifyInstance, metadata: Metadata
     await answer(() => metadata.delete(req.params.name));
     return ACK;
   });
+  // The follower cluster takes over: the pattern is paused and what following held back is put back.
+  app.post<{ Params: NameParams }>(`${CLUSTER_METADATA_PATH}/:name/promote`, async (req) => {
+    checkBody(objectBody(req.body, 'cluster-metadata promote'), NO_BODY, 'cluster-metadata promote');
+    return { restored: await answer(() => metadata.promote({ name: req.params.name })) };
+  });
   for (const action of ['pause', 'resume'] as const) {
     app.post<{ Params: NameParams }>(`${CLUSTER_METADATA_PATH}/:name/${action}`, async (req) => {
       checkBody(objectBody(req.body, `cluster-metadata ${action}`), NO_BODY, `cluster-metadata ${action}`);

@@ -83,7 +83,7 @@ describe('a cluster-metadata round', () => {
     ]);
     expect(round.put.created).to.equal(1);
     expect(follower.items.get('index_template/logs-plain')!.body).to.deep.equal({ index_patterns: ['logs-plain-*'] });
-    expect(round.heldBack).to.deep.equal([{ kind: 'index_template', name: 'logs-plain', fields: ['data_stream'] }]);
+    expect(round.synced.get('index_template/logs-plain')!.heldBack).to.deep.equal({ data_stream: {} });
   });
 
   it('ends the round on any other failure, remembering nothing it did not put', async () => {

@@ -4,7 +4,7 @@ import type { MetadataItem, MetadataKind } from '../../../src/cluster/metadata-i
 import { fingerprint, itemKey, planSync, type SyncedItem } from '../../../src/cluster-metadata/sync-plan.js';
 
 const item = (kind: MetadataKind, name: string, body: Record<string, unknown>): MetadataItem => ({ kind, name, body });
-const same = (i: MetadataItem): { body: Record<string, unknown>; heldBack: string[] } => ({ body: i.body as Record<string, unknown>, heldBack: [] });
+const same = (i: MetadataItem): { body: Record<string, unknown>; heldBack: Record<string, unknown> } => ({ body: i.body as Record<string, unknown>, heldBack: {} });
 const all = (): boolean => true;
 const synced = (leader: MetadataItem, follower: MetadataItem = leader): [string, SyncedItem] => [itemKey(leader.kind, leader.name), { leaderFingerprint: fingerprint(leader.body), followerFingerprint: fingerprint(follower.body) }];
 const summary = (actions: ReturnType<typeof planSync>['actions']): string[] => actions.map((a) => (a.action === 'put' ? `put ${a.item.kind}/${a.item.name} ${a.reason}` : `delete ${a.kind}/${a.name}`));
