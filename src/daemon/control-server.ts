@@ -171,7 +171,7 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
     return { name: 'ccr-follow', version: deps.version, tagline: 'cross-cluster replication over REST' };
   });
 
-  const metrics = buildMetrics({ followers: () => manager.stats(), autoFollow: () => autoFollow.stats() });
+  const metrics = buildMetrics({ followers: () => manager.stats(), autoFollow: () => autoFollow.stats(), ...(deps.metadata ? { metadata: () => deps.metadata!.list() } : {}) });
   app.get('/metrics', async (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(await metrics.scrape()));
 
   mountCcrApi(app, { manager, autoFollow });

@@ -9,6 +9,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { AutoFollowStatsView } from '../autofollow/auto-follow-stats.js';
+import type { MetadataPatternView } from '../cluster-metadata/metadata-coordinator.js';
 import { FOLLOWER_STATUSES, followerStatus } from '../follow/follower-status.js';
 import type { FollowerIndexStats } from '../follow/index-follower.js';
 import type { ShardStats } from '../shard/shard-stats.js';
@@ -18,6 +19,8 @@ export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export interface MetricsSources {
   readonly followers: () => readonly FollowerIndexStats[];
   readonly autoFollow: () => AutoFollowStatsView;
+  /** Cluster-metadata patterns (`GET /_ccr/cluster_metadata`); none when absent. */
+  readonly metadata?: () => readonly MetadataPatternView[];
 }
 
 const SHARD_LABELS = ['follower_index', 'leader_cluster', 'leader_index', 'shard'] as const;
@@ -67,16 +70,17 @@ function indexLabels(f: FollowerIndexStats): IndexLabels {
  * of one scrape are mutually consistent; `registry.metrics()` alone reads the sources per metric.
  */
 export function buildMetrics(live: MetricsSources): { registry: Registry; scrape: () => Promise<string> } {
-  let snapshot: { followers: readonly FollowerIndexStats[]; autoFollow: AutoFollowStatsView } | undefined;
+  let snapshot: { followers: readonly FollowerIndexStats[]; autoFollow: AutoFollowStatsView; metadata: readonly MetadataPatternView[] } | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   const sources: MetricsSources = {
     followers: () => snapshot?.followers ?? live.followers(),
     autoFollow: () => snapshot?.autoFollow ?? live.autoFollow(),
+    metadata: () => snapshot?.metadata ?? live.metadata?.() ?? [],
   };
   const registry = buildMetricsRegistry(sources);
   const scrape = (): Promise<string> => {
     const next = queue.then(async () => {
-      snapshot = { followers: live.followers(), autoFollow: live.autoFollow() };
+      snapshot = { followers: live.followers(), autoFollow: live.autoFollow(), metadata: live.metadata?.() ?? [] };
       try {
         return await registry.metrics();
       } finally {
@@ -151,5 +155,36 @@ export function buildMetricsRegistry(sources: MetricsSources): Registry {
   autoFollowCounter('ccr_follow_auto_follow_successful_follow_indices_total', 'leader indices auto-follow started following', (a) => a.number_of_successful_follow_indices);
   autoFollowCounter('ccr_follow_auto_follow_failed_follow_indices_total', 'leader indices auto-follow failed to follow', (a) => a.number_of_failed_follow_indices);
   autoFollowCounter('ccr_follow_auto_follow_failed_remote_cluster_state_requests_total', 'failed discovery requests to leader clusters', (a) => a.number_of_failed_remote_cluster_state_requests);
+
+  const patterns = (): readonly MetadataPatternView[] => sources.metadata?.() ?? [];
+  new Gauge({
+    name: 'ccr_follow_cluster_metadata_items', help: 'templates, pipelines and policies of a cluster-metadata pattern: followed, not expressible on the follower, with parts held back while following',
+    labelNames: ['pattern', 'state'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of patterns()) {
+        this.set({ pattern: p.name, state: 'followed' }, p.stats.items_followed);
+        this.set({ pattern: p.name, state: 'not_expressible' }, p.stats.not_expressible.length);
+        this.set({ pattern: p.name, state: 'held_back' }, p.stats.held_back.length);
+      }
+    },
+  });
+  new Counter({
+    name: 'ccr_follow_cluster_metadata_changes_total', help: 'items a cluster-metadata pattern created, changed, put back (changed or deleted on the follower) or deleted on the follower',
+    labelNames: ['pattern', 'change'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of patterns()) {
+        for (const [change, value] of [['created', p.stats.items_created], ['changed', p.stats.items_changed], ['put_back', p.stats.items_put_back], ['deleted', p.stats.items_deleted]] as const) {
+          this.inc({ pattern: p.name, change }, value);
+        }
+      }
+    },
+  });
+  new Counter({
+    name: 'ccr_follow_cluster_metadata_failed_rounds_total', help: 'cluster-metadata rounds that failed (retried next round)',
+    labelNames: ['pattern'], registers: [registry],
+    collect() { this.reset(); for (const p of patterns()) this.inc({ pattern: p.name }, p.stats.failed_rounds); },
+  });
   return registry;
 }

@@ -1,6 +1,7 @@
 /** The metrics registry reads the stats snapshots at scrape time, with Prometheus names and labels. */
 import { expect } from 'chai';
 import type { AutoFollowStatsView } from '../../../src/autofollow/auto-follow-stats.js';
+import type { MetadataPatternView } from '../../../src/cluster-metadata/metadata-coordinator.js';
 import { buildMetricsRegistry, followerProgress } from '../../../src/daemon/metrics.js';
 import { followerStatus } from '../../../src/follow/follower-status.js';
 import { parsePrometheusText, sampleValue } from '../../helpers/prometheus-text.js';
@@ -42,6 +43,23 @@ describe('metrics registry', () => {
     expect(parsed.samples.filter((s) => s.name === 'ccr_follow_write_concurrency_limit')).to.have.length(1);
     expect(sampleValue(parsed, 'ccr_follow_write_concurrency_limit', { follower_cluster: 'follower' })).to.equal(3);
     expect(sampleValue(parsed, 'ccr_follow_write_concurrency_waiting', { follower_cluster: 'follower' })).to.equal(2);
+  });
+
+  it('exports each cluster-metadata pattern\'s items and changes', async () => {
+    const pattern: MetadataPatternView = {
+      name: 'dr', pattern: { active: true },
+      stats: {
+        rounds: 4, failed_rounds: 1, items_followed: 3, items_created: 3, items_changed: 2, items_put_back: 1, items_deleted: 0,
+        not_expressible: [{ kind: 'lifecycle_policy', name: 'hot', reason: 'no mapping' }], held_back: [{ kind: 'index_template', name: 'logs', fields: ['data_stream'] }],
+      },
+    };
+    const parsed = parsePrometheusText(await buildMetricsRegistry({ followers: () => [], autoFollow: () => autoFollow, metadata: () => [pattern] }).metrics());
+    expect(sampleValue(parsed, 'ccr_follow_cluster_metadata_items', { pattern: 'dr', state: 'followed' })).to.equal(3);
+    expect(sampleValue(parsed, 'ccr_follow_cluster_metadata_items', { pattern: 'dr', state: 'not_expressible' })).to.equal(1);
+    expect(sampleValue(parsed, 'ccr_follow_cluster_metadata_items', { pattern: 'dr', state: 'held_back' })).to.equal(1);
+    expect(sampleValue(parsed, 'ccr_follow_cluster_metadata_changes_total', { pattern: 'dr', change: 'put_back' })).to.equal(1);
+    expect(sampleValue(parsed, 'ccr_follow_cluster_metadata_changes_total', { pattern: 'dr', change: 'changed' })).to.equal(2);
+    expect(sampleValue(parsed, 'ccr_follow_cluster_metadata_failed_rounds_total', { pattern: 'dr' })).to.equal(1);
   });
 
   it('calls a follower failed only when a fatal error paused it, and an empty leader fully copied', () => {
