@@ -28,6 +28,7 @@ import { silentLogger } from '../../src/util/logger.js';
 import { testClusters, uniqueName, type TestCluster } from '../helpers/clusters.js';
 import { compareIndices, connect, createLeaderIndex, waitForCaughtUp } from '../helpers/replication.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { pairTitle } from '../helpers/follow-fixture.js';
 
 const POLL_INTERVAL_MS = 300;
 const FOLLOW_TIMEOUT_MS = 60_000;
@@ -368,7 +369,7 @@ describe('auto-follow patterns', function () {
     });
   });
 
-  describe('data streams (ES → ES)', () => {
+  for (const flavors of [['elasticsearch', 'elasticsearch'], ['opensearch', 'opensearch'], ['opensearch', 'elasticsearch']] as const) describe(`data streams (${pairTitle(flavors)})`, () => {
     let pair: { leader: TestCluster; follower: TestCluster };
     let stateDir: string;
     let daemon: Daemon;
@@ -377,7 +378,7 @@ describe('auto-follow patterns', function () {
     const created = new Created();
 
     before(async () => {
-      pair = (await testClusters()).pair('elasticsearch', 'elasticsearch');
+      pair = (await testClusters()).pair(flavors[0], flavors[1]);
       stateDir = await mkdtemp(join(tmpdir(), 'ccr-follow-state-'));
       daemon = await startDaemon(pair, stateDir);
       [leader, follower] = await Promise.all([connect(pair.leader, 'leader'), connect(pair.follower, 'follower')]);
