@@ -14,9 +14,9 @@ export interface ClusterMetadataCommandContext {
   readonly print: (json: boolean, value: unknown, human: () => string) => void;
 }
 
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+export const collectValues = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 /** CLI option → body field. */
-const KIND_OPTIONS = [
+export const METADATA_KIND_OPTIONS = [
   ['indexTemplate', 'index_templates', '--index-template <pattern>', 'composable index template names'],
   ['componentTemplate', 'component_templates', '--component-template <pattern>', 'component template names'],
   ['ingestPipeline', 'ingest_pipelines', '--ingest-pipeline <pattern>', 'ingest pipeline names'],
@@ -34,10 +34,9 @@ export function registerClusterMetadataCommands(program: Command, ctx: ClusterMe
     .argument('<name>', 'pattern name, e.g. dr-templates')
     .requiredOption('--remote <cluster>', 'alias of the leader cluster')
     .option('--follower-cluster <cluster>', 'alias of the cluster kept in step', 'follower');
-  for (const [, , flags, what] of KIND_OPTIONS) put.option(flags, `${what} to follow, * for any characters, a leading - to exclude (repeatable)`, collect);
+  for (const [, , flags, what] of METADATA_KIND_OPTIONS) put.option(flags, `${what} to follow, * for any characters, a leading - to exclude (repeatable)`, collectValues);
   put.action(async (name: string, opts: Record<string, unknown>) => {
-    const body: Record<string, unknown> = { remote_cluster: opts['remote'], follower_cluster: opts['followerCluster'] };
-    for (const [option, field] of KIND_OPTIONS) if (opts[option] !== undefined) body[field] = opts[option];
+    const body: Record<string, unknown> = { remote_cluster: opts['remote'], follower_cluster: opts['followerCluster'], ...metadataKindsFrom(opts) };
     const client = await ctx.client();
     await client.request('PUT', path(name), body);
     ctx.io.out(`cluster-metadata pattern ${name}: ${String(opts['remote'])} → ${String(opts['followerCluster'])}, compared every few seconds; see \`ccr-follow cluster-metadata get ${name}\``);
@@ -82,6 +81,13 @@ export function registerClusterMetadataCommands(program: Command, ctx: ClusterMe
       await (await ctx.client()).request('DELETE', path(name));
       ctx.io.out(`deleted cluster-metadata pattern ${name}: the items it put on the follower stay`);
     });
+}
+
+/** The kind options given, as the API's body fields (`index_templates: [...]`, …). */
+export function metadataKindsFrom(opts: Readonly<Record<string, unknown>>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [option, field] of METADATA_KIND_OPTIONS) if (Array.isArray(opts[option])) out[field] = opts[option] as string[];
+  return out;
 }
 
 export function renderMetadataPatterns(patterns: readonly MetadataPatternView[]): string {

@@ -18,7 +18,8 @@ import { runQuickstart } from './quickstart.js';
 import { runVerify } from './verify-command.js';
 import { parseBackend, runStateMigrate, type StateBackend } from './state-command.js';
 import { registerAutoFollowCommands } from './auto-follow-command.js';
-import { registerClusterMetadataCommands } from './cluster-metadata-command.js';
+import { collectValues, METADATA_KIND_OPTIONS, metadataKindsFrom, registerClusterMetadataCommands } from './cluster-metadata-command.js';
+import { runVerifyMetadata } from './verify-metadata-command.js';
 import type { FollowerIndexStats } from '../follow/index-follower.js';
 import type { CcrFollowerInfo } from '../daemon/api/ccr.js';
 import { sleep } from '../util/sleep.js';
@@ -218,13 +219,20 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   registerAutoFollowCommands(program, { io, client, print, withFollowParams, followParamsFrom });
   registerClusterMetadataCommands(program, { io, client, print });
 
-  program.command('verify')
-    .description('compare two indices shard by shard (counts, missing or extra ids, different _source or routing); works without the daemon, on any two indices; exit 0 only when identical')
-    .argument('<leader>', 'e.g. leader/orders')
-    .argument('<follower>', 'e.g. follower/orders')
+  const verify = program.command('verify')
+    .description('compare two indices shard by shard (counts, missing or extra ids, different _source or routing); works without the daemon, on any two indices; exit 0 only when identical. '
+      + 'With --metadata, compare two clusters\' templates, pipelines and policies instead')
+    .argument('<leader>', 'e.g. leader/orders (with --metadata: the leader cluster alias)')
+    .argument('<follower>', 'e.g. follower/orders (with --metadata: the follower cluster alias)')
     .option('--json', 'print the report as JSON')
     .option('--sample <n>', 'compare only n random documents per shard (counts are always compared)', (v) => Number(v))
-    .action(async (leaderArg: string, followerArg: string, opts: { json?: boolean; sample?: number }) => {
+    .option('--metadata', 'compare index and component templates and ingest pipelines (all, or those the options below name), as a cluster-metadata pattern keeps them');
+  for (const [, , flags, what] of METADATA_KIND_OPTIONS) verify.option(flags, `with --metadata: ${what} to compare (repeatable, a leading - excludes)`, collectValues);
+  verify.action(async (leaderArg: string, followerArg: string, opts: { json?: boolean; sample?: number; metadata?: boolean } & Record<string, unknown>) => {
+      if (opts.metadata === true) {
+        exitCode = await runVerifyMetadata({ configFile: program.opts<GlobalOptions>().config, leader: leaderArg, follower: followerArg, kinds: metadataKindsFrom(opts), json: opts.json === true, io });
+        return;
+      }
       exitCode = await runVerify({
         configFile: program.opts<GlobalOptions>().config, leader: parseTarget(leaderArg, 'the leader'), follower: parseTarget(followerArg, 'the follower'),
         json: opts.json === true, sample: opts.sample, io,

@@ -89,4 +89,36 @@ describe('ccr-follow verify', function () {
     expect(result.code).to.equal(2);
     expect(result.stderr).to.contain('unknown cluster alias [nowhere]');
   });
+
+  it('with --metadata, compares the two clusters\' templates and pipelines as a pattern keeps them, naming what differs', async () => {
+    const p = uniqueName('vm');
+    const template = { index_patterns: [`${p}-*`], priority: 100, template: { settings: { index: { number_of_replicas: 0 } } } };
+    for (const client of [leader, follower]) {
+      await client.putMetadataItem({ kind: 'index_template', name: `${p}-logs`, body: template });
+      await client.putMetadataItem({ kind: 'ingest_pipeline', name: `${p}-enrich`, body: { description: 'same', processors: [] } });
+    }
+    const options = ['--index-template', `${p}-*`, '--ingest-pipeline', `${p}-*`];
+    const same = await runCli(['--config', configFile, 'verify', '--metadata', 'leader', 'follower', ...options]);
+    expect(same.code, same.stderr).to.equal(0);
+    expect(same.stdout).to.match(/IDENTICAL: 2 item\(s\) of leader vs follower, 0 differ/);
+
+    await follower.putMetadataItem({ kind: 'ingest_pipeline', name: `${p}-enrich`, body: { description: 'changed', processors: [] } });
+    await leader.putMetadataItem({ kind: 'index_template', name: `${p}-extra`, body: { index_patterns: [`${p}-extra-*`], priority: 101 } });
+    const different = await runCli(['--config', configFile, 'verify', '--metadata', 'leader', 'follower', ...options, '--json']);
+    expect(different.code, different.stderr).to.equal(1);
+    expect(JSON.parse(different.stdout)).to.deep.equal({
+      identical: false,
+      items: [
+        { kind: 'index_template', name: `${p}-extra`, verdict: 'missing_on_follower' },
+        { kind: 'index_template', name: `${p}-logs`, verdict: 'identical' },
+        { kind: 'ingest_pipeline', name: `${p}-enrich`, verdict: 'different', detail: 'description' },
+      ],
+    });
+    const usage = await runCli(['--config', configFile, 'verify', '--metadata', 'leader/x', 'follower']);
+    expect(usage.code).to.equal(2);
+    expect(usage.stderr).to.contain('give cluster aliases');
+    for (const client of [leader, follower]) {
+      for (const [kind, name] of [['index_template', `${p}-logs`], ['index_template', `${p}-extra`], ['ingest_pipeline', `${p}-enrich`]] as const) await client.deleteMetadataItem(kind, name);
+    }
+  });
 });
