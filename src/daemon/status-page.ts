@@ -61,6 +61,8 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.1em 1em;margin:0}dt{c
 <div class="charts" id="follower-charts"></div>
 <h2>Auto-follow patterns</h2>
 <div class="scroll"><table id="patterns"><thead><tr><th scope="col">pattern</th><th scope="col">remote</th><th scope="col">leader patterns</th><th scope="col">active</th><th scope="col">followed</th><th scope="col">recent errors</th></tr></thead><tbody></tbody></table></div>
+<h2>Cluster metadata: templates, pipelines, policies</h2>
+<div class="scroll"><table id="cluster-metadata"><thead><tr><th scope="col">pattern</th><th scope="col">clusters</th><th scope="col">active</th><th scope="col">followed</th><th scope="col">put back</th><th scope="col">not expressible on the follower</th></tr></thead><tbody></tbody></table></div>
 <script>
 const TOKEN_KEY = 'ccr-follow-control-token', HISTORY_PATH = ${JSON.stringify(HISTORY_PATH)};
 // Followers whose drill-down is open; kept across redraws.
@@ -204,7 +206,9 @@ function detail(f, key) {
 let info = new Map();
 async function refresh() {
   try {
-    const [stats, af, inf, hist] = await Promise.all([getJson('/_ccr/stats'), getJson('/_ccr/auto_follow'), getJson('/_ccr/info'), getJson(HISTORY_PATH)]);
+    // A daemon without cluster-metadata patterns' API (none configured in) answers 404: an empty list then.
+    const metadata = getJson('/_ccr/cluster_metadata').catch((err) => { if (err instanceof NeedToken) throw err; return { patterns: [] }; });
+    const [stats, af, inf, hist, cm] = await Promise.all([getJson('/_ccr/stats'), getJson('/_ccr/auto_follow'), getJson('/_ccr/info'), getJson(HISTORY_PATH), metadata]);
     document.getElementById('login').hidden = true;
     info = new Map(inf.follower_indices.map((i) => [i.follower_cluster + '/' + i.follower_index, i]));
     const samplesOf = new Map(hist.followers.map((h) => [h.follower_cluster + '/' + h.index, h.samples]));
@@ -227,6 +231,12 @@ async function refresh() {
         '</td><td>' + esc(p.pattern.active) + '</td><td class="num">' + followed + '</td><td class="err">' +
         errs.map((e) => esc(e.leader_index + ': ' + (e.auto_follow_exception ? e.auto_follow_exception.reason : JSON.stringify(e)))).join('<br>') + '</td></tr>';
     }).join('') : '<tr><td colspan="6">no auto-follow patterns</td></tr>';
+    document.querySelector('#cluster-metadata tbody').innerHTML = cm.patterns.length ? cm.patterns.map((p) => {
+      const problems = p.stats.not_expressible.map((u) => u.kind.replace('_', ' ') + ' ' + u.name + ': ' + u.reason);
+      if (p.stats.last_error) problems.push('last round failed: ' + p.stats.last_error.type + ': ' + p.stats.last_error.reason);
+      return '<tr data-metadata-pattern="' + esc(p.name) + '"><td>' + esc(p.name) + '</td><td>' + esc(p.pattern.remote_cluster + ' → ' + p.pattern.follower_cluster) + '</td><td>' + esc(p.pattern.active) +
+        '</td><td class="num">' + p.stats.items_followed + '</td><td class="num">' + p.stats.items_put_back + '</td><td class="err">' + problems.map(esc).join('<br>') + '</td></tr>';
+    }).join('') : '<tr><td colspan="6">no cluster-metadata patterns</td></tr>';
     document.getElementById('updated').textContent = 'updated ' + clock(Date.now()) + ' · refreshes every 2 s · history every ' + hist.interval_millis / 1000 + ' s';
   } catch (err) {
     if (err instanceof NeedToken) return askForToken('the daemon refused the request: it needs its control token');

@@ -143,6 +143,25 @@ describe('the status page', function () {
       await page.close();
     });
 
+    it('shows each cluster-metadata pattern, with what the follower refused and why', async () => {
+      const p = uniqueName('sp');
+      // The follower's own template claims the same index names at the same priority: it refuses the leader's.
+      await pair.follower.putMetadataItem({ kind: 'index_template', name: `${p}-own`, body: { index_patterns: [`${p}-x*`], priority: 100 } });
+      await pair.leader.putMetadataItem({ kind: 'index_template', name: `${p}-logs`, body: { index_patterns: [`${p}-x*`], priority: 100 } });
+      await pair.daemon.metadata.put(`${p}-dr`, { remote_cluster: 'leader', index_templates: [`${p}-logs`] });
+      await pair.daemon.metadata.runRounds();
+      const page = await browser!.newPage({ viewport: { width: 1280, height: 800 } });
+      await page.goto(`${pair.daemon.url}/`);
+      const patternRow = page.locator(`tr[data-metadata-pattern="${p}-dr"]`);
+      await patternRow.waitFor({ timeout: 10_000 });
+      expect(await patternRow.locator('td').nth(1).textContent()).to.equal('leader → follower');
+      expect(await patternRow.locator('td.err').textContent()).to.match(new RegExp(`^index template ${p}-logs: the follower cluster refused it: illegal_argument_exception: .*same priority`));
+      await page.close();
+      await pair.daemon.metadata.delete(`${p}-dr`);
+      await pair.leader.deleteMetadataItem('index_template', `${p}-logs`);
+      await pair.follower.deleteMetadataItem('index_template', `${p}-own`);
+    });
+
     it('refuses actions without the control token and says why', async () => {
       const token = 'status-page-token-0123456789abcdef';
       const stateDir = await mkdtemp(join(tmpdir(), 'ccr-follow-state-'));
