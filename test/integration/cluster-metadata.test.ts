@@ -4,13 +4,25 @@
  * the follower; a change on the leader follows; a change on the follower is put back; a deletion
  * on the leader follows; the follower's own template outside the patterns is never touched. Across
  * flavors, a data stream option the other flavor lacks is reported, not guessed. Rounds are run at
- * once through the coordinator after the first, which the daemon's own polling runs.
+ * once through the coordinator after the first, which the daemon's own polling runs. Then across
+ * versions: an Elasticsearch 7.17 leader (a node this file starts) into the shared 8.19 follower.
  */
 import { expect } from 'chai';
-import type { ClusterClient } from '../../src/cluster/cluster-client.js';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClusterClient } from '../../src/cluster/cluster-client.js';
+import type { ClusterConfig } from '../../src/cluster/cluster-config.js';
+import { ClusterRegistry } from '../../src/cluster/cluster-registry.js';
 import type { MetadataKind } from '../../src/cluster/metadata-items.js';
+import { compareMetadata } from '../../src/cluster-metadata/compare-metadata.js';
 import type { MetadataPatternView } from '../../src/cluster-metadata/metadata-coordinator.js';
-import { uniqueName } from '../helpers/clusters.js';
+import { parseMetadataPatternSpec } from '../../src/cluster-metadata/metadata-pattern.js';
+import { defaultConfig } from '../../src/daemon/config.js';
+import { Daemon } from '../../src/daemon/daemon.js';
+import { ELASTICSEARCH_7, LocalNode } from '../../src/local-cluster/index.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { testClusters, uniqueName } from '../helpers/clusters.js';
 import { FLAVOR_PAIRS, pairTitle, useFollowPair } from '../helpers/follow-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -144,4 +156,66 @@ describe('cluster metadata follows (templates, pipelines)', function () {
       });
     });
   }
+
+  describe('ES 7.17 → ES 8.19', () => {
+    let baseDir: string | undefined;
+    let node: LocalNode | undefined;
+    let daemon: Daemon | undefined;
+    let leader: ClusterClient | undefined;
+    let follower: ClusterClient | undefined;
+
+    before(async function () {
+      this.timeout(600_000);
+      // Not mkdtemp's mode 700: the node runs as an unprivileged user when the tests run as root.
+      baseDir = await mkdtemp(join(tmpdir(), 'ccr-follow-es7-'));
+      await chmod(baseDir, 0o755);
+      node = new LocalNode({ name: 'es7Leader', distribution: ELASTICSEARCH_7, baseDir, heap: '512m', startTimeoutMs: 240_000 });
+      await node.start();
+      console.log(`      leader elasticsearch ${node.version} at ${node.url}`);
+      const clusters = new Map<string, ClusterConfig>([
+        ['leader', { alias: 'leader', urls: [node.url], auth: { type: 'none' }, requestTimeoutMs: 30_000 }],
+        ['follower', (await testClusters()).esFollower.clusterConfig('follower')],
+      ]);
+      const stateDir = join(baseDir, 'state');
+      daemon = await Daemon.start({ config: { ...defaultConfig(stateDir), clusters, stateDir, control: { host: '127.0.0.1', port: 0 } }, logger: silentLogger, clusters: new ClusterRegistry(clusters) });
+      [leader, follower] = await Promise.all([ClusterClient.connect(clusters.get('leader')!), ClusterClient.connect(clusters.get('follower')!)]);
+    });
+
+    after(async () => {
+      await daemon?.stop();
+      await Promise.all([leader?.close(), follower?.close()]);
+      await node?.stop();
+      if (baseDir) await rm(baseDir, { recursive: true, force: true });
+    });
+
+    it('keeps a composable template, its component template and a pipeline in step, and verify --metadata agrees', async () => {
+      const p = uniqueName('cm7');
+      await leader!.putMetadataItem({ kind: 'component_template', name: `${p}-base`, body: { template: { settings: { index: { number_of_shards: 2 } }, mappings: { properties: { msg: { type: 'text' } } } } } });
+      await leader!.putMetadataItem({ kind: 'index_template', name: `${p}-logs`, body: { index_patterns: [`${p}-logs-*`], composed_of: [`${p}-base`], priority: 100, template: { aliases: { [`${p}-all`]: {} } } } });
+      await leader!.putMetadataItem({ kind: 'ingest_pipeline', name: `${p}-enrich`, body: { description: 'from 7.17', processors: [] } });
+      const body = { remote_cluster: 'leader', index_templates: [`${p}-*`], component_templates: [`${p}-*`], ingest_pipelines: [`${p}-*`] };
+      await daemon!.metadata.put(`${p}-dr`, body);
+      await daemon!.metadata.runRounds();
+      const spec = parseMetadataPatternSpec(body, 'follower');
+      const report = await compareMetadata(spec, leader!, follower!);
+      expect(report.items.map((i) => [i.name, i.verdict])).to.deep.equal([[`${p}-base`, 'identical'], [`${p}-logs`, 'identical'], [`${p}-enrich`, 'identical']]);
+
+      // An index created on the follower by the template gets the leader's shards, mappings and alias.
+      await follower!.raw('create an index the template matches', { method: 'PUT', path: `/${p}-logs-1` });
+      const created = await follower!.raw<Record<string, { settings: { index: { number_of_shards: string } }; mappings: { properties: Record<string, unknown> }; aliases: Record<string, unknown> }>>(
+        'read it', { method: 'GET', path: `/${p}-logs-1` });
+      const index = created.body[`${p}-logs-1`]!;
+      expect(index.settings.index.number_of_shards).to.equal('2');
+      expect(index.mappings.properties).to.have.property('msg');
+      expect(index.aliases).to.have.property(`${p}-all`);
+      await follower!.deleteIndex(`${p}-logs-1`);
+
+      await daemon!.metadata.delete(`${p}-dr`);
+      for (const client of [leader!, follower!]) {
+        await client.deleteMetadataItem('index_template', `${p}-logs`);
+        await client.deleteMetadataItem('component_template', `${p}-base`);
+        await client.deleteMetadataItem('ingest_pipeline', `${p}-enrich`);
+      }
+    });
+  });
 });
