@@ -8,16 +8,17 @@ const LOCAL_CLUSTER = 'local-cluster';
 
 /** Each part may not import the parts listed against it (they sit above it, or beside the replicator). */
 const forbiddenImports = {
-  cluster: ['state', 'shard', 'follow', 'autofollow', 'verify', 'daemon', 'cli', LOCAL_CLUSTER],
-  verify: ['state', 'shard', 'follow', 'autofollow', 'daemon', 'cli', LOCAL_CLUSTER],
-  state: ['cluster', 'shard', 'follow', 'autofollow', 'verify', 'daemon', 'cli', LOCAL_CLUSTER],
-  shard: ['follow', 'autofollow', 'daemon', 'cli', LOCAL_CLUSTER],
-  follow: ['autofollow', 'daemon', 'cli', LOCAL_CLUSTER],
-  autofollow: ['daemon', 'cli', LOCAL_CLUSTER],
+  cluster: ['state', 'lease', 'shard', 'follow', 'autofollow', 'verify', 'daemon', 'cli', LOCAL_CLUSTER],
+  verify: ['state', 'lease', 'shard', 'follow', 'autofollow', 'daemon', 'cli', LOCAL_CLUSTER],
+  state: ['cluster', 'lease', 'shard', 'follow', 'autofollow', 'verify', 'daemon', 'cli', LOCAL_CLUSTER],
+  lease: ['cluster', 'shard', 'follow', 'autofollow', 'verify', 'daemon', 'cli', LOCAL_CLUSTER],
+  shard: ['lease', 'follow', 'autofollow', 'daemon', 'cli', LOCAL_CLUSTER],
+  follow: ['lease', 'autofollow', 'daemon', 'cli', LOCAL_CLUSTER],
+  autofollow: ['lease', 'daemon', 'cli', LOCAL_CLUSTER],
   daemon: ['cli', LOCAL_CLUSTER],
   cli: [LOCAL_CLUSTER],
   util: [LOCAL_CLUSTER],
-  [LOCAL_CLUSTER]: ['cluster', 'state', 'shard', 'follow', 'autofollow', 'verify', 'daemon', 'cli'],
+  [LOCAL_CLUSTER]: ['cluster', 'state', 'lease', 'shard', 'follow', 'autofollow', 'verify', 'daemon', 'cli'],
 };
 
 /** Files of a part allowed what the rest of the part is not: quickstart starts local nodes. */
