@@ -81,8 +81,7 @@ export class LeaseKeeper {
   /** Start, stop and hand-over of one resource, one at a time. */
   readonly #perResource = new KeyedQueue();
   /** Who holds each lease not ours, and the members' heartbeats, as of the last scan. */
-  #owners = new Map<string, string>();
-  #members = new Map<string, LeaseOwner>();
+  #owners = new Map<string, LeaseOwner>();
   #memberVersion: DocVersion | undefined;
   #control = '';
   #lastError = 'no answer';
@@ -110,8 +109,7 @@ export class LeaseKeeper {
   /** Who holds `resource`'s lease when another member does (as of the last scan); undefined otherwise. */
   ownerOf(resource: string): LeaseOwner | undefined {
     if (this.#held.has(resource)) return undefined;
-    const owner = this.#owners.get(resource);
-    return owner === undefined ? undefined : this.#members.get(owner) ?? { id: owner };
+    return this.#owners.get(resource);
   }
 
   /** Joins the fleet: a first heartbeat and scan, then the two loops. `control`: this daemon's control API address. */
@@ -131,10 +129,13 @@ export class LeaseKeeper {
    */
   async claim(resource: string): Promise<boolean> {
     if (this.#held.has(resource)) return true;
+    if (this.#stopping) return false; // leaving: whoever stays takes it
     const current = await this.#o.docs.get(leaseId(resource));
     const source = current?.source as { owner?: string | null } | undefined;
     if (current && source?.owner !== null && source?.owner !== this.memberId) return false;
-    return (await this.#write(resource, current)) !== undefined;
+    if ((await this.#write(resource, current)) === undefined) return false;
+    this.#o.logger.info(`lease taken: running ${resource} here (created here)`, { lease: resource, lease_event: 'start' });
+    return true;
   }
 
   /** The resource is gone (unfollowed, deleted): its lease is forgotten and its document removed. */
@@ -151,7 +152,10 @@ export class LeaseKeeper {
     this.#stopping ??= (async () => {
       this.#scanAbort.abort();
       await this.#loops[1];
-      await Promise.allSettled(this.held().map((r) => this.#perResource.run(r, () => this.#o.work.stop(r, 'released'))));
+      await Promise.allSettled(this.held().map((r) => this.#perResource.run(r, async () => {
+        await this.#o.work.stop(r, 'released');
+        this.#o.logger.info(`stopped ${r}: leaving, its lease is handed over`, { lease: r, lease_event: 'stop' });
+      })));
       this.#renewAbort.abort();
       clearInterval(this.#guard);
       await this.#loops[0];
@@ -218,26 +222,26 @@ export class LeaseKeeper {
     }
     this.#leaseSightings.keepOnly(new Set(leases.keys()));
 
-    const members = new Map<string, LeaseOwner>();
+    const members = new Set<string>();
     const live = new Set<string>();
     for (const doc of memberDocs) {
       const id = doc.id.slice(MEMBER_KIND.length + 1);
-      const s = doc.source as { host?: string; pid?: number; control?: string };
-      members.set(id, { id, host: s.host, pid: s.pid, control: s.control });
+      members.add(id);
       this.#memberSightings.see(id, versionKey(doc), now);
       const silent = this.#memberSightings.unchangedFor(id, now);
       if (id !== this.memberId && silent < this.#o.timeoutMs) live.add(id);
       if (id !== this.memberId && silent >= DEAD_MEMBER_TIMEOUTS * this.#o.timeoutMs) await docs.delete(doc.id).catch(() => undefined);
     }
-    this.#memberSightings.keepOnly(new Set(members.keys()));
-    this.#members = members;
+    this.#memberSightings.keepOnly(members);
 
     const others = new Map<string, number>([...live].map((id) => [id, 0]));
-    const owners = new Map<string, string>();
-    for (const lease of leases.values()) {
+    const owners = new Map<string, LeaseOwner>();
+    for (const doc of leaseDocs) {
+      const lease = leases.get(doc.id.slice(LEASE_KIND.length + 1))!;
       if (lease.owner === null || lease.owner === this.memberId) continue;
       const expired = this.#leaseSightings.unchangedFor(lease.resource, now) >= this.#o.timeoutMs;
-      if (!expired) owners.set(lease.resource, lease.owner);
+      const s = doc.source as { host?: string; pid?: number; control?: string };
+      if (!expired) owners.set(lease.resource, { id: lease.owner, host: s.host, pid: s.pid, control: s.control });
       if (!expired && others.has(lease.owner)) others.set(lease.owner, others.get(lease.owner)! + 1);
     }
     this.#owners = owners;
@@ -256,7 +260,7 @@ export class LeaseKeeper {
         try {
           await this.#o.work.start(resource);
         } catch (err) {
-          this.#o.logger.error(`cannot run ${resource} here, handing its lease back: ${(err as Error).message}`, { lease: resource });
+          this.#o.logger.error(`cannot run ${resource} here, handing its lease back: ${(err as Error).message}`, { lease: resource, lease_event: 'stop' });
           await this.#free(resource).catch(() => undefined);
         }
       });
@@ -288,15 +292,20 @@ export class LeaseKeeper {
     const held = this.#held.get(resource);
     this.#held.delete(resource);
     if (!held) return;
-    await this.#o.docs.put(leaseId(resource), { kind: LEASE_KIND, key: resource, owner: null, released_by: this.memberId }, { version: held.version });
+    const free = { kind: LEASE_KIND, key: resource, owner: null, released_by: this.memberId };
+    if ((await this.#o.docs.put(leaseId(resource), free, { version: held.version })) !== 'conflict') return;
+    // A renewal landed meanwhile (or an earlier attempt of this write did): still ours, so free it over what is there.
+    const current = await this.#o.docs.get(leaseId(resource));
+    if ((current?.source as { owner?: string } | undefined)?.owner === this.memberId) await this.#o.docs.put(leaseId(resource), free, { version: current! });
   }
 
   #lose(resource: string, reason: string): void {
     if (!this.#held.delete(resource)) return;
-    this.#o.logger.warn(`lease lost: stopping ${resource} at once: ${reason}`, { lease: resource });
     void this.#perResource.run(resource, async () => {
+      // Logged as it stops: its tasks are aborted now; saving its checkpoints may take longer while the state is unreachable.
+      this.#o.logger.warn(`lease lost: stopping ${resource} at once: ${reason}`, { lease: resource, lease_event: 'stop' });
       await this.#o.work.stop(resource, 'lost').catch((err: unknown) => this.#o.logger.error(`${resource} did not stop cleanly: ${(err as Error).message}`));
-      this.#o.logger.info(`stopped ${resource}: its lease was lost`, { lease: resource, lease_event: 'stop' });
+      this.#o.logger.info(`stopped ${resource}: its lease was lost`, { lease: resource });
     });
   }
 
