@@ -38,6 +38,26 @@ function placementText(where: Map<DaemonProcess, string[]>): string {
   return [...where].map(([d, indices]) => `${d.pid}: [${indices.join(', ')}]`).join('; ');
 }
 
+/**
+ * Waits until every follower equals its leader, document by document (writes stopped). A follower
+ * may still move between daemons meanwhile (the share rule), so this waits on the indices
+ * themselves, after checking that some daemon runs each one.
+ */
+async function expectFollowersEqual(
+  daemons: readonly DaemonProcess[], pairs: readonly { leaderIndex: string; followerIndex: string }[], leader: ClusterClient, follower: ClusterClient,
+): Promise<void> {
+  for (const { leaderIndex, followerIndex } of pairs) {
+    await waitFor(async () => [...(await placement(daemons)).values()].some((r) => r.includes(followerIndex)),
+      { timeoutMs: 3 * LEASE_TIMEOUT_MS, intervalMs: 300, message: `a daemon to run ${followerIndex}` });
+    // Deletes are found by a reconciliation pass (every reconcile_interval once caught up).
+    let differences: string[] = [];
+    await waitFor(async () => (differences = await compareIndices(leader, leaderIndex, follower, followerIndex)).length === 0, {
+      timeoutMs: 120_000, intervalMs: 1_000, message: () => `${followerIndex} to equal its leader: ${differences.slice(0, 5).join('; ')}`,
+    });
+    expect(await compareIndices(leader, leaderIndex, follower, followerIndex), followerIndex).to.deep.equal([]);
+  }
+}
+
 interface Interval {
   readonly pid: number;
   readonly from: number;
@@ -184,18 +204,7 @@ describe('several daemons sharing the followers through leases', function () {
 
       // Everything caught up and equal, document by document.
       await Promise.all(writers.map((w) => w.stop()));
-      const final = await placement(stayers);
-      for (const { leaderIndex, followerIndex } of indices) {
-        const runner = [...final].find(([, r]) => r.includes(followerIndex))?.[0];
-        expect(runner, `a daemon runs ${followerIndex}: ${placementText(final)}`).to.not.equal(undefined);
-        await waitForDaemonCaughtUp(runner!, leader, leaderIndex, followerIndex);
-        // Deletes are found by the next reconciliation pass (every reconcile_interval once caught up).
-        let differences: string[] = [];
-        await waitFor(async () => (differences = await compareIndices(leader, leaderIndex, follower, followerIndex)).length === 0, {
-          timeoutMs: 60_000, intervalMs: 1_000, message: () => `${followerIndex} to equal its leader: ${differences.slice(0, 5).join('; ')}`,
-        });
-        expect(await compareIndices(leader, leaderIndex, follower, followerIndex), followerIndex).to.deep.equal([]);
-      }
+      await expectFollowersEqual(stayers, indices, leader, follower);
 
       // From the daemons' own logs: no follower ran on two daemons at once for longer than one renewal.
       const end = Date.now();
@@ -246,14 +255,7 @@ describe('several daemons sharing the followers through leases', function () {
       await waitFor(async () => (await runs(a)).length === 1 && (await runs(b)).length === 1, { timeoutMs: 3 * LEASE_TIMEOUT_MS + 15_000, intervalMs: 300, message: 'the two to share again' });
 
       await Promise.all(writers.map((w) => w.stop()));
-      for (const { leaderIndex, followerIndex } of indices) {
-        const runner = (await runs(a)).includes(followerIndex) ? a : b;
-        await waitForDaemonCaughtUp(runner, leader, leaderIndex, followerIndex);
-        let differences: string[] = [];
-        await waitFor(async () => (differences = await compareIndices(leader, leaderIndex, follower, followerIndex)).length === 0, {
-          timeoutMs: 60_000, intervalMs: 1_000, message: () => `${followerIndex} to equal its leader: ${differences.slice(0, 5).join('; ')}`,
-        });
-      }
+      await expectFollowersEqual([a, b], indices, leader, follower);
       const end = Date.now();
       const overlap = longestOverlap(await leaseHistory([a, b], () => end));
       expect(overlap.ms, `longest double run: ${overlap.what}`).to.be.at.most(RENEWAL_MS);
@@ -357,15 +359,7 @@ describe('several daemons sharing the followers through leases', function () {
       }
       expect(paused, 'followers seen paused during the restart').to.deep.equal([]);
       await Promise.all(writers.map((w) => w.stop()));
-      for (const { leaderIndex, followerIndex } of indices) {
-        let runner: DaemonProcess | undefined;
-        for (const d of fleet) if ((await runs(d)).includes(followerIndex)) runner = d;
-        await waitForDaemonCaughtUp(runner!, leader, leaderIndex, followerIndex);
-        let differences: string[] = [];
-        await waitFor(async () => (differences = await compareIndices(leader, leaderIndex, follower, followerIndex)).length === 0, {
-          timeoutMs: 60_000, intervalMs: 1_000, message: () => `${followerIndex} to equal its leader: ${differences.slice(0, 5).join('; ')}`,
-        });
-      }
+      await expectFollowersEqual(fleet, indices, leader, follower);
       const end = Date.now();
       const overlap = longestOverlap(await leaseHistory(everyone, () => end));
       expect(overlap.ms, `longest double run: ${overlap.what}`).to.be.at.most(RENEWAL_MS);
