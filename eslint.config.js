@@ -9,17 +9,18 @@ const CLUSTER_METADATA = 'cluster-metadata';
 
 /** Each part may not import the parts listed against it (they sit above it, or beside the replicator). */
 const forbiddenImports = {
-  cluster: ['state', 'shard', 'follow', 'autofollow', CLUSTER_METADATA, 'verify', 'daemon', 'cli', LOCAL_CLUSTER],
-  verify: ['state', 'shard', 'follow', 'autofollow', CLUSTER_METADATA, 'daemon', 'cli', LOCAL_CLUSTER],
-  state: ['cluster', 'shard', 'follow', 'autofollow', CLUSTER_METADATA, 'verify', 'daemon', 'cli', LOCAL_CLUSTER],
-  shard: ['follow', 'autofollow', CLUSTER_METADATA, 'daemon', 'cli', LOCAL_CLUSTER],
-  follow: ['autofollow', CLUSTER_METADATA, 'daemon', 'cli', LOCAL_CLUSTER],
-  autofollow: [CLUSTER_METADATA, 'daemon', 'cli', LOCAL_CLUSTER],
-  [CLUSTER_METADATA]: ['shard', 'follow', 'autofollow', 'verify', 'daemon', 'cli', LOCAL_CLUSTER],
+  cluster: ['state', 'lease', 'shard', 'follow', 'autofollow', CLUSTER_METADATA, 'verify', 'daemon', 'cli', LOCAL_CLUSTER],
+  verify: ['state', 'lease', 'shard', 'follow', 'autofollow', CLUSTER_METADATA, 'daemon', 'cli', LOCAL_CLUSTER],
+  state: ['cluster', 'lease', 'shard', 'follow', 'autofollow', CLUSTER_METADATA, 'verify', 'daemon', 'cli', LOCAL_CLUSTER],
+  lease: ['cluster', 'shard', 'follow', 'autofollow', CLUSTER_METADATA, 'verify', 'daemon', 'cli', LOCAL_CLUSTER],
+  shard: ['lease', 'follow', 'autofollow', CLUSTER_METADATA, 'daemon', 'cli', LOCAL_CLUSTER],
+  follow: ['lease', 'autofollow', CLUSTER_METADATA, 'daemon', 'cli', LOCAL_CLUSTER],
+  autofollow: ['lease', CLUSTER_METADATA, 'daemon', 'cli', LOCAL_CLUSTER],
+  [CLUSTER_METADATA]: ['lease', 'shard', 'follow', 'autofollow', 'verify', 'daemon', 'cli', LOCAL_CLUSTER],
   daemon: ['cli', LOCAL_CLUSTER],
   cli: [LOCAL_CLUSTER],
   util: [LOCAL_CLUSTER],
-  [LOCAL_CLUSTER]: ['cluster', 'state', 'shard', 'follow', 'autofollow', CLUSTER_METADATA, 'verify', 'daemon', 'cli'],
+  [LOCAL_CLUSTER]: ['cluster', 'state', 'lease', 'shard', 'follow', 'autofollow', CLUSTER_METADATA, 'verify', 'daemon', 'cli'],
 };
 
 /** Files of a part allowed what the rest of the part is not: quickstart starts local nodes. */

@@ -16,6 +16,7 @@ import { ClusterRegistry, UnknownClusterError } from '../cluster/cluster-registr
 import { errorSummary } from '../cluster/errors.js';
 import { resolveIndices } from '../cluster/index-discovery.js';
 import { FollowError, toFollowError } from '../follow/follow-errors.js';
+import type { Ownership } from '../follow/follow-manager.js';
 import type { AutoFollowPatternRecord, StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import { type Candidate, candidatesOf, existingEntries } from './auto-follow-decision.js';
@@ -35,6 +36,8 @@ export interface AutoFollowDeps {
   /** How often each leader cluster is asked for new indices. */
   readonly pollIntervalMs?: number;
   readonly now?: () => number;
+  /** With several daemons on one state: the patterns polled here are those whose lease this daemon holds (adopt / relinquish). */
+  readonly ownership?: Ownership;
 }
 
 /** New leader indices are found within this much time of their creation, by default. */
@@ -76,12 +79,37 @@ export class AutoFollowCoordinator {
 
   /** Loads the patterns and their handled indices, and starts polling (daemon start). */
   async restore(): Promise<void> {
+    if (this.#deps.ownership) return; // each pattern comes with its lease (adopt)
     for (const record of await this.#deps.state.listAutoFollowPatterns()) {
       const handled = await this.#deps.state.loadHandledIndices(record.name);
       this.#patterns.set(record.name, { record, handled: new Map(handled.map((h) => [h.leaderIndex, h])), stats: new PatternStats(record.name) });
     }
     for (const entry of this.#patterns.values()) this.#ensurePoller(entry.record.remoteCluster);
     if (this.#patterns.size > 0) this.#logger.info(`restored ${this.#patterns.size} auto-follow pattern(s)`);
+  }
+
+  /** Polls a pattern recorded in the state here (its lease was just taken), with what it handled so far. */
+  adopt(name: string): Promise<void> {
+    return this.#change(async () => {
+      if (this.#patterns.has(name)) return;
+      const record = await this.#deps.state.getAutoFollowPattern(name);
+      if (!record) throw new FollowError('resource_not_found_exception', `auto-follow pattern [${name}] is missing`);
+      const handled = await this.#deps.state.loadHandledIndices(name);
+      this.#patterns.set(name, { record, handled: new Map(handled.map((h) => [h.leaderIndex, h])), stats: new PatternStats(name) });
+      this.#ensurePoller(record.remoteCluster);
+    });
+  }
+
+  /** Stops polling a pattern here (its lease was lost or handed over); a round in progress ends first. */
+  relinquish(name: string): Promise<void> {
+    return this.#change(async () => {
+      const entry = this.#patterns.get(name);
+      if (!entry) return;
+      await this.#exclusive(entry.record.remoteCluster, async () => {
+        this.#patterns.delete(name);
+      });
+      await this.#stopUnusedPoller(entry.record.remoteCluster);
+    });
   }
 
   /**
@@ -94,6 +122,8 @@ export class AutoFollowCoordinator {
       this.#checkAlias(spec.remoteCluster);
       this.#checkAlias(spec.followerCluster);
       const previous = this.#patterns.get(name);
+      const elsewhere = previous ? undefined : this.#deps.ownership?.runBy(name);
+      if (elsewhere !== undefined) throw new FollowError('illegal_state_exception', `auto-follow pattern [${name}] is run by ${elsewhere}, not by this daemon: send the request there`);
       if (previous && previous.record.remoteCluster !== spec.remoteCluster) {
         throw new FollowError('illegal_argument_exception',
           `auto-follow pattern [${name}] follows [${previous.record.remoteCluster}]; to follow [${spec.remoteCluster}] instead, delete it and put it again`);
@@ -112,6 +142,8 @@ export class AutoFollowCoordinator {
         // rule protecting the indices that existed.
         await this.#deps.state.putAutoFollowPattern(record);
         await this.#deps.state.saveHandledIndices(name, [...handled.values()]);
+        // A new pattern is polled here once its lease is this daemon's; else by whoever takes it.
+        if (!previous && !(await this.#claim(name))) return;
         this.#patterns.set(name, { record, handled, stats: previous?.stats ?? new PatternStats(name) });
       });
       this.#ensurePoller(spec.remoteCluster);
@@ -135,11 +167,8 @@ export class AutoFollowCoordinator {
         await this.#deps.state.deleteAutoFollowPattern(name);
         this.#patterns.delete(name);
       });
-      if (![...this.#patterns.values()].some((e) => e.record.remoteCluster === leader)) {
-        const poller = this.#pollers.get(leader);
-        this.#pollers.delete(leader);
-        await poller?.stop();
-      }
+      await this.#deps.ownership?.forget(name).catch((err: unknown) => this.#logger.warn(`the lease of pattern [${name}] stays until the others see it is gone: ${(err as Error).message}`));
+      await this.#stopUnusedPoller(leader);
       this.#logger.info(`auto-follow pattern [${name}] deleted; the followers it started keep following`);
     });
   }
@@ -253,8 +282,29 @@ export class AutoFollowCoordinator {
     return this.#locks.run(leader, fn);
   }
 
+  /** A leader cluster's poller once no pattern polled here uses it. */
+  async #stopUnusedPoller(leader: string): Promise<void> {
+    if ([...this.#patterns.values()].some((e) => e.record.remoteCluster === leader)) return;
+    const poller = this.#pollers.get(leader);
+    this.#pollers.delete(leader);
+    await poller?.stop();
+  }
+
+  async #claim(name: string): Promise<boolean> {
+    const { ownership } = this.#deps;
+    if (!ownership) return true;
+    try {
+      return await ownership.claim(name);
+    } catch (err) {
+      this.#logger.warn(`auto-follow pattern [${name}] is recorded; its lease could not be taken now, so a daemon takes it at its next scan: ${(err as Error).message}`);
+      return false;
+    }
+  }
+
   #get(name: string): PatternEntry {
     const entry = this.#patterns.get(name);
+    const elsewhere = entry ? undefined : this.#deps.ownership?.runBy(name);
+    if (elsewhere !== undefined) throw new FollowError('illegal_state_exception', `auto-follow pattern [${name}] is run by ${elsewhere}, not by this daemon: send the request there`);
     if (!entry) throw new FollowError('resource_not_found_exception', `auto-follow pattern [${name}] is missing`);
     return entry;
   }

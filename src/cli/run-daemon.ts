@@ -56,8 +56,6 @@ export async function runDaemon(configFile: string | undefined, io: CliIo, logOv
       ).finally(() => clearTimeout(deadline));
     };
     for (const s of SIGNALS) process.on(s, onSignal);
-    // It lost its state to another daemon (already logged, tasks stopped): a failure for a supervisor to see.
-    void daemon.stoppedByItself.then(() => resolve(ExitCodes.failed));
   });
   await logger.close();
   return exitCode;

@@ -29,6 +29,18 @@ export interface MetadataCoordinatorDeps {
   readonly pollIntervalMs?: number;
   readonly sleep?: Sleep;
   readonly now?: () => number;
+  /** With several daemons on one state: the patterns run here are those whose lease this daemon holds (adopt / relinquish). */
+  readonly ownership?: MetadataOwnership;
+}
+
+/** The leases of patterns (the follow manager's `Ownership`, seen from here). */
+export interface MetadataOwnership {
+  /** Takes the lease of a pattern put here; false when another daemon holds it. */
+  claim(name: string): Promise<boolean>;
+  /** The pattern was deleted: its lease goes too. */
+  forget(name: string): Promise<void>;
+  /** Names the daemon that runs `name` when another one does. */
+  runBy(name: string): string | undefined;
 }
 
 export const DEFAULT_METADATA_POLL_INTERVAL_MS = 10_000;
@@ -76,6 +88,14 @@ export interface MetadataPatternView {
   readonly stats: MetadataPatternStats;
 }
 
+/** A pattern another daemon runs (409 at the API): the request goes there. */
+export class MetadataPatternElsewhereError extends Error {
+  override readonly name = 'MetadataPatternElsewhereError';
+  constructor(readonly pattern: string, readonly runBy: string) {
+    super(`cluster-metadata pattern [${pattern}] is run by ${runBy}, not by this daemon: send the request there`);
+  }
+}
+
 /** An unknown pattern name (404 at the API). */
 export class MetadataPatternNotFoundError extends Error {
   override readonly name = 'MetadataPatternNotFoundError';
@@ -109,7 +129,8 @@ export class MetadataCoordinator {
   /** Loads the stored patterns and starts polling (daemon start). */
   async restore(): Promise<void> {
     if (this.#phase !== 'created') throw new Error(`cluster-metadata polling cannot start when ${this.#phase}`);
-    for (const record of await this.#deps.state.listMetadataPatterns()) this.#entries.set(record.name, { record, stats: emptyStats() });
+    // With leases each pattern comes with its lease (adopt).
+    if (!this.#deps.ownership) for (const record of await this.#deps.state.listMetadataPatterns()) this.#entries.set(record.name, { record, stats: emptyStats() });
     this.#phase = 'running';
     this.#loop = this.#poll(this.#abort.signal);
   }
@@ -131,6 +152,8 @@ export class MetadataCoordinator {
     }
     await this.#queue.run(name, async () => {
       const previous = this.#entries.get(name);
+      const elsewhere = previous ? undefined : this.#deps.ownership?.runBy(name);
+      if (elsewhere !== undefined) throw new MetadataPatternElsewhereError(name, elsewhere);
       const record: MetadataPatternRecord = {
         name, remoteCluster: spec.remoteCluster, followerCluster: spec.followerCluster,
         include: { ...spec.include }, exclude: { ...spec.exclude }, status: 'active',
@@ -139,8 +162,25 @@ export class MetadataCoordinator {
         synced: previous && previous.record.remoteCluster === spec.remoteCluster && previous.record.followerCluster === spec.followerCluster ? previous.record.synced : {},
       };
       await this.#deps.state.putMetadataPattern(record);
-      this.#entries.set(name, { record, stats: previous?.stats ?? emptyStats() });
+      if (previous || await this.#claim(name)) this.#entries.set(name, { record, stats: previous?.stats ?? emptyStats() });
       this.#logger.info(`cluster-metadata pattern [${name}] ${previous ? 'replaced' : 'created'}`, { remote_cluster: spec.remoteCluster, follower_cluster: spec.followerCluster });
+    });
+  }
+
+  /** Runs a pattern recorded in the state here (its lease was just taken). */
+  async adopt(name: string): Promise<void> {
+    await this.#queue.run(name, async () => {
+      if (this.#entries.has(name)) return;
+      const record = (await this.#deps.state.listMetadataPatterns()).find((r) => r.name === name);
+      if (!record) throw new MetadataPatternNotFoundError(name);
+      this.#entries.set(name, { record, stats: emptyStats() });
+    });
+  }
+
+  /** Stops running a pattern here (its lease was lost or handed over); a round in progress ends first. */
+  async relinquish(name: string): Promise<void> {
+    await this.#queue.run(name, async () => {
+      this.#entries.delete(name);
     });
   }
 
@@ -164,6 +204,7 @@ export class MetadataCoordinator {
     await this.#queue.run(name, async () => {
       await this.#deps.state.deleteMetadataPattern(name);
       this.#entries.delete(name);
+      await this.#deps.ownership?.forget(name).catch((err: unknown) => this.#logger.warn(`the lease of cluster-metadata pattern [${name}] stays until the others see it is gone: ${(err as Error).message}`));
       this.#logger.info(`cluster-metadata pattern [${name}] deleted; what it put on the follower stays`);
     });
   }
@@ -284,8 +325,21 @@ export class MetadataCoordinator {
 
   #get(name: string): Entry {
     const entry = this.#entries.get(name);
+    const elsewhere = entry ? undefined : this.#deps.ownership?.runBy(name);
+    if (elsewhere !== undefined) throw new MetadataPatternElsewhereError(name, elsewhere);
     if (!entry) throw new MetadataPatternNotFoundError(name);
     return entry;
+  }
+
+  async #claim(name: string): Promise<boolean> {
+    const { ownership } = this.#deps;
+    if (!ownership) return true;
+    try {
+      return await ownership.claim(name);
+    } catch (err) {
+      this.#logger.warn(`cluster-metadata pattern [${name}] is recorded; its lease could not be taken now, so a daemon takes it at its next scan: ${(err as Error).message}`);
+      return false;
+    }
   }
 
   #now(): number {

@@ -25,6 +25,15 @@ const STATE_INDEX_MAPPINGS = { dynamic: false, properties: { kind: { type: 'keyw
 export async function openClusterState(
   client: ClusterClient, index: string, lock?: Omit<StateLockOptions, 'now'>, writes: StateWriteRetry = DEFAULT_WRITE_RETRY,
 ): Promise<ClusterStateStore> {
+  const docs = await openStateDocuments(client, index, writes);
+  return new ClusterStateStore(docs, lock ? await StateLock.acquire(docs, lock) : undefined);
+}
+
+/**
+ * The state index's documents, created on first use: what the store and, with several daemons,
+ * the lease keeper read and write.
+ */
+export async function openStateDocuments(client: ClusterClient, index: string, writes: StateWriteRetry = DEFAULT_WRITE_RETRY): Promise<StateDocuments> {
   await client.createIndexIfAbsent(index, { settings: STATE_INDEX_SETTINGS, mappings: STATE_INDEX_MAPPINGS });
   const location = `${client.alias}/${index}`;
   const policy = new RetryPolicy(writes.maxDelayMs);
@@ -44,14 +53,13 @@ export async function openClusterState(
       throw new StateWriteError(location, kind, id, { cause: err, where: 'index', ...(advice ? { advice } : {}) });
     }
   };
-  const docs: StateDocuments = {
+  return {
     location,
     get: (id) => client.getVersionedDocument(index, id),
     list: (kind) => client.searchVersionedDocuments(index, 'kind', kind, 'key'),
     put: (id, source, condition) => writing(id, () => client.putDocumentIf(index, id, source, condition)),
     delete: (id) => writing(id, () => client.deleteDocument(index, id)),
   };
-  return new ClusterStateStore(docs, lock ? await StateLock.acquire(docs, lock) : undefined);
 }
 
 /** How state writes are retried: `attempts` in all, the delay doubling from 50 ms up to `maxDelayMs`. */

@@ -29,6 +29,11 @@ export interface DaemonConfig {
   /** When set, the daemon keeps its state in this index of this cluster instead of `stateDir`. */
   readonly stateCluster?: { readonly alias: string; readonly index: string };
   /**
+   * With `stateCluster`: how long a daemon holds the lease of a follower index (or pattern)
+   * without renewing it (renewed every third of it). A dead daemon's followers run elsewhere after this.
+   */
+  readonly leaseTimeoutMs: number;
+  /**
    * The control API. `token`, when set, is required of every request as `Authorization: Bearer`;
    * without one the daemon refuses to listen on a non-loopback host (control-auth.ts).
    */
@@ -62,6 +67,9 @@ const STATE_INDEX_PATTERN = /^\.?[a-z0-9][a-z0-9_.-]*$/;
 const DEFAULT_CONTROL_HOST = '127.0.0.1';
 const DEFAULT_CONTROL_PORT = 9809;
 const DEFAULT_REQUEST_TIMEOUT = '30s';
+export const DEFAULT_LEASE_TIMEOUT_MS = 30_000;
+/** Below this a renewal (a third) would not outlast a slow answer; above, a dead daemon's work waits too long. */
+const LEASE_TIMEOUT_RANGE_MS = { min: 3_000, max: 600_000 } as const;
 /** Longer than any path a config would hold (PATH_MAX is 4096, but file names are short). */
 const MAX_PATH_LENGTH = 1024;
 const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
@@ -71,6 +79,7 @@ export function defaultConfig(baseDir: string): DaemonConfig {
   return {
     clusters: new Map(),
     stateDir: nodePath.resolve(baseDir, DEFAULT_STATE_DIR),
+    leaseTimeoutMs: DEFAULT_LEASE_TIMEOUT_MS,
     control: { host: DEFAULT_CONTROL_HOST, port: DEFAULT_CONTROL_PORT },
     log: { level: 'info', format: 'text' },
   };
@@ -143,7 +152,7 @@ class ConfigReader {
     }
 
     const defaults = defaultConfig(this.options.baseDir);
-    const daemon = isAbsent(root.daemon) ? {} : this.mapping(root.daemon, ['daemon'], ['state_dir', 'state', 'control', 'log']);
+    const daemon = isAbsent(root.daemon) ? {} : this.mapping(root.daemon, ['daemon'], ['state_dir', 'state', 'lease_timeout', 'control', 'log']);
     const stateCluster = isAbsent(daemon.state) ? undefined : this.stateCluster(daemon.state, clusters);
     const control = isAbsent(daemon.control) ? {} : this.mapping(daemon.control, ['daemon', 'control'], ['host', 'port', 'token']);
     const controlToken = isAbsent(control.token) ? undefined : this.controlToken(control.token, ['daemon', 'control', 'token']);
@@ -153,6 +162,7 @@ class ConfigReader {
       clusters,
       stateDir: isAbsent(daemon.state_dir) ? defaults.stateDir : this.filePath(daemon.state_dir, ['daemon', 'state_dir']),
       ...(stateCluster ? { stateCluster } : {}),
+      leaseTimeoutMs: isAbsent(daemon.lease_timeout) ? defaults.leaseTimeoutMs : this.leaseTimeout(daemon.lease_timeout),
       control: {
         host: isAbsent(control.host) ? defaults.control.host : this.string(control.host, ['daemon', 'control', 'host']),
         port: isAbsent(control.port) ? defaults.control.port : this.port(control.port, ['daemon', 'control', 'port']),
@@ -408,6 +418,14 @@ class ConfigReader {
       this.fail(path, 'expected a port number from 0 to 65535', value);
     }
     return port;
+  }
+
+  private leaseTimeout(value: unknown): number {
+    const path: Path = ['daemon', 'lease_timeout'];
+    const ms = this.duration(value, path);
+    const { min, max } = LEASE_TIMEOUT_RANGE_MS;
+    if (ms < min || ms > max) this.fail(path, `expected a duration from ${min / 1000}s to ${max / 60_000}m`, value);
+    return ms;
   }
 
   private duration(value: unknown, path: Path): number {

@@ -2,15 +2,24 @@
  * The daemon: state store, cluster clients, follow manager, auto-follow coordinator and control
  * API, started and stopped as one. `stop()` is idempotent, runs every cleanup step even when one
  * fails, and reports the failures together.
+ *
+ * With the state in a cluster (`daemon.state.cluster`), several daemons share it: each joins the
+ * fleet through a `LeaseKeeper` and runs only the followers and patterns whose lease it holds
+ * (leased-work.ts); stopping hands every lease over. With the state directory, one daemon holds it
+ * alone (its lock), as before.
  */
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { AutoFollowCoordinator } from '../autofollow/auto-follow-coordinator.js';
 import { MetadataCoordinator } from '../cluster-metadata/metadata-coordinator.js';
 import { ClusterRegistry } from '../cluster/cluster-registry.js';
 import { FollowManager } from '../follow/follow-manager.js';
 import { FileStateStore } from '../state/file-state-store.js';
-import { processOwner, STATE_LOCK_TIMEOUT_MS } from '../state/state-lock.js';
-import { openClusterState } from './cluster-state.js';
+import { LeaseKeeper } from '../lease/lease-keeper.js';
+import { ClusterStateStore } from '../state/cluster-state-store.js';
+import { processOwner, refuseWhileLocked } from '../state/state-lock.js';
+import { openStateDocuments } from './cluster-state.js';
+import { type LeasedParts, leasedOwnership, leasedWork } from './leased-work.js';
 import type { StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import type { DaemonConfig } from './config.js';
@@ -44,17 +53,15 @@ export class Daemon {
   readonly metadata: MetadataCoordinator;
   readonly #server: FastifyInstance;
   readonly #history: FollowerHistory;
+  readonly #leases: LeaseKeeper | undefined;
   #stopping: Promise<void> | undefined;
   readonly url: string;
-  /** Resolves with the reason when the daemon stopped by itself (it lost the state it worked on). */
-  readonly stoppedByItself: Promise<string>;
-  #stoppedByItself: (reason: string) => void = () => undefined;
 
   private constructor(parts: {
     logger: Logger; state: StateStore; clusters: ClusterRegistry; manager: FollowManager; autoFollow: AutoFollowCoordinator; metadata: MetadataCoordinator;
-    server: FastifyInstance; history: FollowerHistory; url: string;
+    server: FastifyInstance; history: FollowerHistory; url: string; leases: LeaseKeeper | undefined;
   }) {
-    this.stoppedByItself = new Promise((resolve) => (this.#stoppedByItself = resolve));
+    this.#leases = parts.leases;
     this.#logger = parts.logger;
     this.#state = parts.state;
     this.#clusters = parts.clusters;
@@ -71,19 +78,25 @@ export class Daemon {
     // Before anything is opened: an exposed control API without a token must not run even briefly.
     checkControlBinding(config.control);
     const clusters = options.clusters ?? new ClusterRegistry(config.clusters);
-    // The daemon does not exist yet while the state opens; a lock lost before it does stops it as soon as it does.
-    let lostBeforeStart: string | undefined;
-    let onLockLost = (reason: string): void => {
-      lostBeforeStart = reason;
-    };
-    const state = await (options.openState ?? ((c) => openState(c, clusters, (reason) => onLockLost(reason))))(config).catch(async (err: unknown) => {
-      await clusters.close();
-      throw err;
-    });
+    const parts: LeasedParts = {};
+    const { state, leases } = await (options.openState ? options.openState(config).then((s) => ({ state: s, leases: undefined })) : openState(config, clusters, logger, parts))
+      .catch(async (err: unknown) => {
+        await clusters.close();
+        throw err;
+      });
     for (const warning of clusters.securityWarnings()) logger.warn(warning);
-    const manager = new FollowManager({ clusters, state, logger, checkpointIntervalMs: options.checkpointIntervalMs });
-    const autoFollow = new AutoFollowCoordinator({ clusters, state, followers: manager, logger, pollIntervalMs: options.autoFollowPollIntervalMs });
-    const metadata = new MetadataCoordinator({ clusters, state, logger, pollIntervalMs: options.metadataPollIntervalMs });
+    const manager = new FollowManager({
+      clusters, state, logger, checkpointIntervalMs: options.checkpointIntervalMs, ...(leases ? { ownership: leasedOwnership(leases, 'follower') } : {}),
+    });
+    const autoFollow = new AutoFollowCoordinator({
+      clusters, state, followers: manager, logger, pollIntervalMs: options.autoFollowPollIntervalMs, ...(leases ? { ownership: leasedOwnership(leases, 'pattern') } : {}),
+    });
+    parts.manager = manager;
+    parts.autoFollow = autoFollow;
+    const metadata = new MetadataCoordinator({
+      clusters, state, logger, pollIntervalMs: options.metadataPollIntervalMs, ...(leases ? { ownership: leasedOwnership(leases, 'metadata') } : {}),
+    });
+    parts.metadata = metadata;
     const promoteMany = promoteManyService({ manager, autoFollow, state, clusters, logger, metadata });
     const history = new FollowerHistory({ stats: () => manager.stats(), intervalMs: options.historyIntervalMs });
     const server = buildControlServer({ manager, autoFollow, logger, version: VERSION, token: config.control.token, promoteMany, history, metadata });
@@ -95,13 +108,18 @@ export class Daemon {
       const address = await server.listen({ host: config.control.host, port: config.control.port });
       const where = config.stateCluster ? { state_cluster: `${config.stateCluster.alias}/${config.stateCluster.index}` } : { state_dir: config.stateDir };
       logger.info(`ccr-follow ${VERSION} daemon listening on ${address}`, { ...where, clusters: clusters.aliases });
-      const daemon = new Daemon({ logger, state, clusters, manager, autoFollow, metadata, server, history, url: address });
+      // Joins the others once it can be reached: its heartbeat names this control address.
+      if (leases) {
+        await leases.start(address);
+        logger.info(`joined the daemons sharing ${config.stateCluster!.alias}/${config.stateCluster!.index} as ${leases.memberId}: `
+          + `running the followers and patterns whose lease it holds (lease_timeout ${config.leaseTimeoutMs / 1000}s)`);
+      }
+      const daemon = new Daemon({ logger, state, clusters, manager, autoFollow, metadata, server, history, url: address, leases });
       history.start();
-      onLockLost = (reason) => daemon.#lockLost(reason);
-      if (lostBeforeStart !== undefined) daemon.#lockLost(lostBeforeStart);
       return daemon;
     } catch (err) {
-      await Promise.allSettled([server.close(), autoFollow.close(), metadata.close()]);
+      await Promise.allSettled([server.close(), leases?.stop()]);
+      await Promise.allSettled([autoFollow.close(), metadata.close()]);
       await Promise.allSettled([manager.close()]);
       await Promise.allSettled([state.close()]);
       await Promise.allSettled([clusters.close()]);
@@ -112,13 +130,6 @@ export class Daemon {
   stop(): Promise<void> {
     this.#stopping ??= this.#shutdown();
     return this.#stopping;
-  }
-
-  /** Another daemon may take the state over from now on: stop every task at once, and say why. */
-  #lockLost(reason: string): void {
-    this.#logger.error(`stopping: the state is no longer this daemon's: ${reason}`);
-    void this.stop().catch((err: unknown) => this.#logger.error(`daemon did not stop cleanly: ${(err as Error).message}`))
-      .finally(() => this.#stoppedByItself(reason));
   }
 
   async #shutdown(): Promise<void> {
@@ -133,6 +144,9 @@ export class Daemon {
     };
     this.#history.stop();
     await step(() => this.#server.close());
+    // Hands every lease over: each follower and pattern stops here, checkpoints saved, then its
+    // lease is marked free, so the other daemons take them at their next scan.
+    if (this.#leases) await step(() => this.#leases!.stop());
     // Before the followers: no round may start a follower while they are being stopped.
     await step(() => this.autoFollow.close());
     await step(() => this.metadata.close());
@@ -146,11 +160,17 @@ export class Daemon {
 }
 
 /**
- * The state directory, or the state index of `daemon.state.cluster` when the config names one,
- * taken for this daemon alone (`onLockLost`: it was taken over, or could not be renewed in time).
+ * The state directory, taken for this daemon alone; or the state index of `daemon.state.cluster`
+ * when the config names one, shared with the other daemons through leases (refused while a
+ * migration holds it).
  */
-async function openState(config: DaemonConfig, clusters: ClusterRegistry, onLockLost: (reason: string) => void): Promise<StateStore> {
-  if (!config.stateCluster) return FileStateStore.open(config.stateDir);
-  const lock = { owner: processOwner(), timeoutMs: STATE_LOCK_TIMEOUT_MS, onLost: onLockLost };
-  return openClusterState(await clusters.client(config.stateCluster.alias), config.stateCluster.index, lock);
+async function openState(
+  config: DaemonConfig, clusters: ClusterRegistry, logger: Logger, parts: LeasedParts,
+): Promise<{ state: StateStore; leases: LeaseKeeper | undefined }> {
+  if (!config.stateCluster) return { state: await FileStateStore.open(config.stateDir), leases: undefined };
+  const docs = await openStateDocuments(await clusters.client(config.stateCluster.alias), config.stateCluster.index);
+  await refuseWhileLocked(docs);
+  const member = { id: processOwner().id, host: hostname(), pid: process.pid, version: VERSION, started: new Date().toISOString() };
+  const leases = new LeaseKeeper({ docs, member, timeoutMs: config.leaseTimeoutMs, work: leasedWork(parts), logger: logger.child({ part: 'leases' }) });
+  return { state: new ClusterStateStore(docs), leases };
 }

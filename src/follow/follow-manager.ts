@@ -56,11 +56,26 @@ export interface FollowerInfo {
   readonly fatal_exception?: { type: string; reason: string; at: string };
 }
 
+/**
+ * Which followers this daemon runs when several share one state (the daemon's leases): without
+ * it, every follower in the state is this daemon's.
+ */
+export interface Ownership {
+  /** Takes the lease of a resource created here; false when another daemon holds it. */
+  claim(name: string): Promise<boolean>;
+  /** The resource was removed for good: its lease goes too. */
+  forget(name: string): Promise<void>;
+  /** Names the daemon that runs `name` when another one does (host, pid, control address). */
+  runBy(name: string): string | undefined;
+}
+
 export interface FollowManagerDeps {
   readonly clusters: ClusterRegistry;
   readonly state: StateStore;
   readonly logger: Logger;
   readonly checkpointIntervalMs?: number;
+  /** With several daemons on one state: the followers run here are those whose lease this daemon holds (adopt / relinquish). */
+  readonly ownership?: Ownership;
 }
 
 export class FollowManager {
@@ -75,8 +90,9 @@ export class FollowManager {
     this.#deps = deps;
   }
 
-  /** Brings back every follower recorded in the state (daemon start). */
+  /** Brings back every follower recorded in the state (daemon start); with `ownership`, none: each comes with its lease. */
   async restore(): Promise<void> {
+    if (this.#deps.ownership) return;
     let records: FollowerRecord[];
     try {
       records = await this.#deps.state.listFollowers();
@@ -97,6 +113,32 @@ export class FollowManager {
     }
   }
 
+  /**
+   * Runs a follower recorded in the state here (its lease was just taken): from its stored record
+   * and checkpoints, as a restart would. A follower already run here is left as it is.
+   */
+  async adopt(key: FollowerKey): Promise<void> {
+    if (this.#followers.has(key)) return;
+    const record = await this.#deps.state.getFollower(key);
+    if (!record) throw new FollowError('resource_not_found_exception', `[${key}] is not a follower index`);
+    await this.#checkCheckpoints(record);
+    if (this.#followers.has(key)) return;
+    const follower = this.#build(record);
+    this.#followers.set(key, follower);
+    follower.begin();
+  }
+
+  /**
+   * Stops running a follower here (its lease was lost or is handed over): its tasks stop, its
+   * checkpoints are saved, its record keeps its status; another daemon runs it from there.
+   */
+  async relinquish(key: FollowerKey): Promise<void> {
+    const follower = this.#followers.get(key);
+    if (!follower) return;
+    this.#followers.delete(key);
+    await follower.close();
+  }
+
   async follow(req: FollowRequest): Promise<{ follow_index_created: boolean; follow_index_shards_acked: boolean; index_following_started: boolean }> {
     const key = followerKey(req.followerCluster, req.followerIndex);
     this.#checkName('leader index', req.leaderIndex);
@@ -109,6 +151,8 @@ export class FollowManager {
     if (this.#followers.has(key) || this.#creating.has(key)) {
       throw new FollowError('resource_already_exists_exception', `[${key}] is already a follower index`);
     }
+    const elsewhere = this.#deps.ownership?.runBy(key);
+    if (elsewhere !== undefined) throw new FollowError('resource_already_exists_exception', `[${key}] is already a follower index, run by ${elsewhere}`);
     this.#creating.add(key);
     try {
       const leader = await this.#client(req.leaderCluster);
@@ -136,9 +180,11 @@ export class FollowManager {
         params: params as unknown as Record<string, number>, status: 'active', createdAt: new Date().toISOString(),
       };
       await this.#saveNewRecord(record, follower);
-      const indexFollower = this.#build(record);
-      this.#followers.set(key, indexFollower);
-      indexFollower.begin();
+      if (await this.#claim(key)) {
+        const indexFollower = this.#build(record);
+        this.#followers.set(key, indexFollower);
+        indexFollower.begin();
+      }
       this.#deps.logger.info(`following ${req.leaderCluster}/${req.leaderIndex} into ${key}`, { shards: leaderMeta.numberOfShards });
       // As CCR answers: the shards count as acknowledged only when a wait for them was asked for.
       return { follow_index_created: true, follow_index_shards_acked: wait !== 0 && created.shardsAcknowledged, index_following_started: true };
@@ -163,6 +209,7 @@ export class FollowManager {
     const follower = this.#get(key);
     await follower.retire(() => this.#deps.state.deleteFollower(key));
     this.#followers.delete(key);
+    await this.#deps.ownership?.forget(key).catch((err: unknown) => this.#deps.logger.warn(`the lease of ${key} stays until the others see it has no follower: ${(err as Error).message}`));
     this.#deps.logger.info(`unfollowed ${key}: it is now an ordinary index`);
   }
 
@@ -314,8 +361,28 @@ export class FollowManager {
     return key === undefined ? [...this.#followers.values()] : [this.#get(key)];
   }
 
+  /**
+   * Whether a follower created here runs here: always alone; with several daemons, when its lease
+   * is taken now (else another daemon takes it at its next scan: the record is saved either way).
+   */
+  async #claim(key: FollowerKey): Promise<boolean> {
+    const { ownership, logger } = this.#deps;
+    if (!ownership) return true;
+    try {
+      return await ownership.claim(key);
+    } catch (err) {
+      logger.warn(`${key} is recorded; its lease could not be taken now, so a daemon takes it at its next scan: ${(err as Error).message}`);
+      return false;
+    }
+  }
+
   #get(key: FollowerKey): IndexFollower {
     const follower = this.#followers.get(key);
+    const elsewhere = follower ? undefined : this.#deps.ownership?.runBy(key);
+    if (elsewhere !== undefined) {
+      // Not forwarded: the caller sends the request to the daemon that runs it.
+      throw new FollowError('illegal_state_exception', `[${key}] is run by ${elsewhere}, not by this daemon: send the request there`);
+    }
     if (!follower) throw new FollowError('resource_not_found_exception', `[${key}] is not a follower index`);
     return follower;
   }

@@ -9,7 +9,9 @@
  *   pattern:<name>        an auto-follow pattern    handled:<name>      the leader indices it handled
  *   promotion:<key>       where a promoted follower index stood (ccr-follow promote)
  *   metadata:<name>       a cluster-metadata pattern, with what its rounds put
- *   daemon-lock           which daemon uses this state, until when (see `StateLock`)
+ *   daemon-lock           held by a migration, which has the state alone (see `StateLock`)
+ *   lease:<record id>     which daemon runs a follower or pattern   member:<id>   a daemon's heartbeat
+ *                         (both written by src/lease/, through the same document port)
  *
  * Every write is conditional (`if_seq_no` / `if_primary_term`, or create-only for a record not seen
  * yet), so a daemon never overwrites state it has not read. When a checkpoint or handled-indices

@@ -52,6 +52,15 @@ export class StateInUseError extends Error {
   }
 }
 
+/**
+ * Refuses (`StateInUseError`) while someone holds the lock for the state alone — a migration
+ * (`state migrate`) — so that daemons sharing the state through leases do not start under it.
+ */
+export async function refuseWhileLocked(docs: StateDocuments, now: () => number = Date.now): Promise<void> {
+  const held = (await docs.get(LOCK_ID))?.source as LockSource | undefined;
+  if (held !== undefined && (held.expires_at ?? 0) > now()) throw new StateInUseError(docs.location, held);
+}
+
 export class StateLock {
   #version: DocVersion;
   #expiresAt: number;

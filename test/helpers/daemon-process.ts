@@ -50,6 +50,13 @@ export interface DaemonProcessOptions {
    * in the daemon's environment, as an operator would.
    */
   readonly controlToken?: string;
+  /**
+   * `daemon.state.cluster: follower` with this index: the state in the follower cluster, shared
+   * with every other daemon given the same index (leases).
+   */
+  readonly stateIndex?: string;
+  /** `daemon.lease_timeout`, e.g. `6s` (with `stateIndex`). */
+  readonly leaseTimeout?: string;
 }
 
 /** The variable the test config reads the control token from. */
@@ -150,6 +157,8 @@ export class DaemonProcess {
       },
       daemon: {
         state_dir: stateDir,
+        ...(opts.stateIndex !== undefined ? { state: { cluster: 'follower', index: opts.stateIndex } } : {}),
+        ...(opts.leaseTimeout !== undefined ? { lease_timeout: opts.leaseTimeout } : {}),
         control: { host: '127.0.0.1', port, ...(opts.controlToken !== undefined ? { token: `\${${CONTROL_TOKEN_VAR}}` } : {}) },
         log: { level: opts.logLevel ?? 'info', file: logFile, format: 'json' },
       },

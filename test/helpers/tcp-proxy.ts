@@ -34,6 +34,7 @@ export class TcpProxy {
   readonly #sockets = new Set<Socket>();
   readonly #timers = new Set<NodeJS.Timeout>();
   #closed = false;
+  #blocked = false;
 
   private constructor(private readonly opts: TcpProxyOptions) {
     this.#random = mulberry32(opts.seed);
@@ -58,6 +59,19 @@ export class TcpProxy {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /**
+   * A partition: while blocked, every connection is cut and new ones are closed at once (as a
+   * network that drops everything); unblocked, connections go through again.
+   */
+  set blocked(value: boolean) {
+    this.#blocked = value;
+    if (value) for (const socket of this.#sockets) socket.destroy();
+  }
+
+  get blocked(): boolean {
+    return this.#blocked;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     for (const timer of this.#timers) clearTimeout(timer);
@@ -67,7 +81,7 @@ export class TcpProxy {
   }
 
   #accept(client: Socket): void {
-    if (this.#closed) {
+    if (this.#closed || this.#blocked) {
       client.destroy();
       return;
     }

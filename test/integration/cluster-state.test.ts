@@ -180,10 +180,15 @@ describe('the cluster state backend', function () {
       const first = await startTestDaemon({ ...pair, stateIndex });
       await first.daemon.manager.follow({ leaderCluster: 'leader', leaderIndex, followerCluster: 'follower', followerIndex });
       await waitForCaughtUp(first.daemon, leader, leaderIndex, followerIndex);
-      // A second daemon on the same state is refused while the first runs.
-      let refused: unknown;
-      await startTestDaemon({ ...pair, stateIndex }).then((d) => d.stop(), (err: unknown) => (refused = err));
-      expect(refused, 'a second daemon on the same state').to.be.instanceOf(StateInUseError);
+      // A second daemon on the same state joins instead of being refused; the follower stays with
+      // the first, which holds its lease, and the second names it.
+      const joined = await startTestDaemon({ ...pair, stateIndex });
+      try {
+        expect(joined.daemon.manager.has(`follower/${followerIndex}`), 'run by the daemon that joined').to.equal(false);
+        expect(() => joined.daemon.manager.stats(`follower/${followerIndex}`)).to.throw(/is run by the daemon on .*control API http/);
+      } finally {
+        await joined.stop();
+      }
       await first.stop();
 
       // A new daemon, another state directory: all it has is the state index.
@@ -198,11 +203,21 @@ describe('the cluster state backend', function () {
         await waitForCaughtUp(second.daemon, leader, leaderIndex, followerIndex);
         expect(await compareIndices(leader, leaderIndex, follower, followerIndex)).to.deep.equal([]);
 
-        // Another daemon takes the state over (as after a partition): this one stops by itself at its next renewal.
-        const lock = await follower.getVersionedDocument(stateIndex, LOCK_ID);
-        await follower.putDocumentIf(stateIndex, LOCK_ID, { kind: 'lock', key: 'daemon', owner: 'other', host: 'elsewhere', pid: 1, expires_at: Date.now() + 60_000 }, { version: lock! });
-        const reason = await Promise.race([second.daemon.stoppedByItself, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 30_000).unref())]);
-        expect(reason).to.contain('another daemon has taken the state over');
+        // Another daemon takes the follower's lease over (as after a partition): this one stops it at its next renewal.
+        const leaseId = `lease:follower:follower/${followerIndex}`;
+        const lease = await follower.getVersionedDocument(stateIndex, leaseId);
+        await follower.putDocumentIf(stateIndex, leaseId, { kind: 'lease', key: `follower:follower/${followerIndex}`, owner: 'other', host: 'elsewhere', pid: 1 }, { version: lease! });
+        await waitFor(() => !second.daemon.manager.has(`follower/${followerIndex}`) || undefined,
+          { timeoutMs: 30_000, intervalMs: 200, message: 'the daemon to stop the follower whose lease another took' });
+        // Named as the owner from the next scan on (every third of the lease timeout).
+        await waitFor(() => {
+          try {
+            second.daemon.manager.stats(`follower/${followerIndex}`);
+            return undefined;
+          } catch (err) {
+            return /is run by the daemon on elsewhere \(pid 1\)/.test((err as Error).message) || undefined;
+          }
+        }, { timeoutMs: 15_000, intervalMs: 200, message: 'the daemon to name the one that took the lease' });
       } finally {
         await second.stop();
       }

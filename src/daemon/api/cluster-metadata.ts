@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { MetadataPatternError } from '../../cluster-metadata/metadata-pattern.js';
-import { MetadataPatternNotFoundError, type MetadataCoordinator } from '../../cluster-metadata/metadata-coordinator.js';
+import { MetadataPatternElsewhereError, MetadataPatternNotFoundError, type MetadataCoordinator } from '../../cluster-metadata/metadata-coordinator.js';
 import { checkBody, NO_BODY, objectBody } from '../control-input.js';
 import { ApiError } from './api-error.js';
 
@@ -47,6 +47,7 @@ async function answer<T>(call: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof MetadataPatternError) throw new ApiError('illegal_argument_exception', err.message, 400);
     if (err instanceof MetadataPatternNotFoundError) throw new ApiError('resource_not_found_exception', err.message, 404);
+    if (err instanceof MetadataPatternElsewhereError) throw new ApiError('illegal_state_exception', err.message, 409);
     throw err;
   }
 }

@@ -159,6 +159,11 @@ daemon:
       expect(err.message).to.include('LEADER_PASSWORD').and.include('not set');
     });
 
+    it('reads daemon.lease_timeout (30 s by default)', async () => {
+      expect(defaultConfig(BASE).leaseTimeoutMs).to.equal(30_000);
+      expect((await parseConfig('daemon:\n  lease_timeout: 6s\n', options())).leaseTimeoutMs).to.equal(6_000);
+    });
+
     it('rejects malformed references', async () => {
       expect((await configError('daemon:\n  state_dir: "${1BAD}"\n')).rule).to.include('invalid reference');
       expect((await configError('daemon:\n  state_dir: "${OPEN"\n')).rule).to.include('unterminated');
@@ -184,6 +189,8 @@ daemon:
       ['an unknown log format', 'daemon:\n  log:\n    format: xml\n', 'daemon.log.format', /one of text, json/],
       ['a bad timeout', 'clusters:\n  a:\n    url: http://h:1\n    request_timeout: soon\n', 'clusters.a.request_timeout', /duration/],
       ['a zero timeout', 'clusters:\n  a:\n    url: http://h:1\n    request_timeout: 0s\n', 'clusters.a.request_timeout', /above zero/],
+      ['a lease timeout that is no duration', 'daemon:\n  lease_timeout: long\n', 'daemon.lease_timeout', /duration/],
+      ['a lease timeout too short to renew', 'daemon:\n  lease_timeout: 1s\n', 'daemon.lease_timeout', /from 3s to 10m, got "1s"/],
       ['verify that is not a boolean', 'clusters:\n  a:\n    url: http://h:1\n    tls:\n      verify: yes\n', 'clusters.a.tls.verify', /true or false, got "yes"/],
       ['a missing CA file', 'clusters:\n  a:\n    url: http://h:1\n    tls:\n      ca: ./nope.pem\n', 'clusters.a.tls.ca', /cannot read CA file .*nope\.pem: ENOENT/],
       ['a cluster that is a list', 'clusters:\n  a: [1]\n', 'clusters.a', /expected a mapping, got a list/],

@@ -75,6 +75,44 @@ describe('FollowManager', () => {
     await expectRefused(() => manager.follow(REQUEST), 'resource_already_exists_exception', /\[follower\/orders-copy\] is already a follower index/);
   });
 
+  it('with leases, runs only what it holds: a follow it creates and claims, one adopted, none restored; names the daemon that runs the rest', async () => {
+    const owners = new Map<string, string>([['follower/elsewhere', 'the daemon on b (pid 7, control API http://b:9299)']]);
+    const claimed: string[] = [];
+    const forgotten: string[] = [];
+    const leased = new FollowManager({
+      clusters: new ClusterRegistry(new Map(['leader', 'follower'].map((a) => [a, config(a)])), async (c) => (c.alias === 'leader' ? leader : follower).client),
+      state, logger: silentLogger, checkpointIntervalMs: 5,
+      ownership: {
+        claim: async (key) => (claimed.push(key), true),
+        forget: async (key) => void forgotten.push(key),
+        runBy: (key) => owners.get(key),
+      },
+    });
+    try {
+      leader.add('orders').index('a');
+      leader.add('other').index('b');
+      await state.putFollower({ ...REQUEST, leaderIndex: 'other', followerIndex: 'adopted', params: {}, status: 'active', createdAt: new Date().toISOString() });
+      follower.add('adopted');
+      await leased.restore();
+      expect(leased.has('follower/adopted'), 'nothing runs before its lease is taken').to.equal(false);
+      await leased.adopt('follower/adopted');
+      await until(() => follower.indices.get('adopted')!.docs.has('b'), 5000, 'the adopted follower to copy its leader');
+      await leased.follow(REQUEST);
+      expect(claimed).to.deep.equal([KEY]);
+      expect(leased.has(KEY)).to.equal(true);
+      await expectRefused(async () => leased.stats('follower/elsewhere'), 'illegal_state_exception', /\[follower\/elsewhere\] is run by the daemon on b \(pid 7, control API http:\/\/b:9299\), not by this daemon/);
+      await expectRefused(() => leased.follow({ ...REQUEST, followerIndex: 'elsewhere' }), 'resource_already_exists_exception', /run by the daemon on b/);
+      await leased.relinquish('follower/adopted');
+      expect(leased.has('follower/adopted')).to.equal(false);
+      expect(state.followers.get('follower/adopted')?.status, 'its record stays as it was').to.equal('active');
+      await leased.pause(KEY);
+      await leased.unfollow(KEY);
+      expect(forgotten).to.deep.equal([KEY]);
+    } finally {
+      await leased.close();
+    }
+  });
+
   it('refuses a bad name or an unknown cluster before asking any cluster', async () => {
     await expectRefused(() => manager.follow({ ...REQUEST, leaderIndex: 'Orders' }), 'illegal_argument_exception', /invalid leader index name \[Orders\]: must be lowercase/);
     await expectRefused(() => manager.follow({ ...REQUEST, params: { max_read_request_operation_count: -1 } }), 'illegal_argument_exception', /max_read_request_operation_count/);
