@@ -253,8 +253,10 @@ export class LeaseKeeper {
     for (const resource of plan.orphans) await docs.delete(leaseId(resource)).catch(() => undefined);
     for (const resource of plan.take) {
       const doc = leaseDocs.find((d) => d.id === leaseId(resource));
+      // How it was found, for the log: never held, handed over (marked free), or expired.
+      const found = doc === undefined ? 'new' : leases.get(resource)?.owner === null ? 'handed_over' : 'expired';
       if ((await this.#write(resource, doc)) === undefined) continue;
-      this.#o.logger.info(`lease taken: running ${resource} here`, { lease: resource, lease_event: 'start' });
+      this.#o.logger.info(`lease taken: running ${resource} here (${found.replace('_', ' ')})`, { lease: resource, lease_event: 'start', lease_found: found });
       void this.#perResource.run(resource, async () => {
         if (!this.#held.has(resource)) return;
         try {
