@@ -31,6 +31,7 @@ import { EventEmitter } from 'node:events';
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { classify } from '../cluster/classify.js';
 import { ClusterIndexNotFoundError, errorSummary, type ErrorSummary } from '../cluster/errors.js';
+import type { RequestStats } from '../cluster/request-counts.js';
 import { retry, RetryPolicy } from '../cluster/retry.js';
 import { DEFAULT_FOLLOW_PARAMS, type FollowParams } from '../shard/follow-params.js';
 import { ShardFollowTask } from '../shard/shard-follow-task.js';
@@ -42,6 +43,7 @@ import type { Logger } from '../util/logger.js';
 import type { Sleep } from '../util/sleep.js';
 import { CatchUpLogger } from './catch-up-logger.js';
 import { CheckpointBatcher } from './checkpoint-batcher.js';
+import type { ClusterProbes } from './cluster-probes.js';
 import { FollowerMaxSeqNos } from './follower-seq-nos.js';
 import { FollowError } from './follow-errors.js';
 import { IndexIdentity } from './index-identity.js';
@@ -108,6 +110,11 @@ export interface IndexFollowerDeps {
   readonly stateProbeMs?: number;
   /** The shared bulk budgets per follower cluster (write-budget.ts); absent: each shard's own limit only. */
   readonly writeBudgets?: WriteBudgets;
+  /**
+   * The shared checkpoint and metadata probes per cluster (cluster-probes.ts), one for all the
+   * daemon's followers; absent: each follower polls its own indices.
+   */
+  readonly probes?: ClusterProbes;
 }
 
 export interface FollowerIndexStats {
@@ -138,6 +145,12 @@ export interface FollowerIndexStats {
    * its current limit and why it last changed. Absent when max_outstanding_write_requests was set.
    */
   readonly write_concurrency?: WriteBudgetStats;
+  /**
+   * The requests the daemon sends the leader cluster (for all its followers of that cluster, so
+   * every follower of one leader reports the same), per second and in total, by purpose.
+   * Absent before the follower first connected to its leader.
+   */
+  readonly leader_requests?: RequestStats;
   readonly shards: FollowerShardStats[];
 }
 
@@ -174,6 +187,8 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
   #catchUp: CatchUpLogger | undefined;
   #identities: IndexIdentity[] = [];
   #followerSeqNos = new FollowerMaxSeqNos();
+  /** The leader cluster's client, once connected: its request counts are in stats. */
+  #leaderClient: ClusterClient | undefined;
 
   constructor(record: FollowerRecord, deps: IndexFollowerDeps) {
     super();
@@ -335,6 +350,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       ...(fatal ? { fatal_exception: fatal } : {}),
       ...(this.#unsaved ? { state_exception: this.#unsaved.exception } : {}),
       ...(budget ? { write_concurrency: budget } : {}),
+      ...(this.#leaderClient ? { leader_requests: this.#leaderClient.requestStats() } : {}),
       leader_checkpoints_seen: this.#phase.state === IndexFollowerStates.active && shards.length > 0
         && shards.every((s) => this.#watcher?.latest(s.shard_id) !== undefined),
       shards,
@@ -395,8 +411,10 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
     // Same indices as when this follow first started (a resume or a daemon restart after they were
     // re-created must not continue): the uuids are kept in the follower's record.
     const expected = this.#stored.indexUuids ?? uuids;
-    const leaderIdentity = new IndexIdentity(leader, record.leaderIndex, 'leader', expected.leader);
-    const followerIdentity = new IndexIdentity(follower, record.followerIndex, 'follower', expected.follower);
+    // Confirmed after each read of operations (and by the watch when there is no shared probe).
+    const leaderIdentity = new IndexIdentity(leader.forPurpose('reads'), record.leaderIndex, 'leader', expected.leader);
+    const followerIdentity = new IndexIdentity(follower.forPurpose('metadata'), record.followerIndex, 'follower', expected.follower);
+    this.#leaderClient = leader;
     leaderIdentity.check(uuids.leader);
     followerIdentity.check(uuids.follower);
     if (record.indexUuids === undefined) {
@@ -413,21 +431,24 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
     const checkpoints = new CheckpointBatcher(
       this.key, state, logger, initial, this.#deps.checkpointIntervalMs, (err) => void this.#onStateUnwritable(err),
     );
-    const watcher = new LeaderIndexWatcher(leader, record.leaderIndex);
+    const probes = this.#deps.probes;
+    // Each part sends its requests through a view counted under its purpose (request-counts.ts).
+    const watcher = new LeaderIndexWatcher(leader.forPurpose('reads'), record.leaderIndex, probes ? { probe: probes.checkpoints(leader) } : {});
     const gate = new WriteGate();
     const metadata = new MetadataSync({
-      leader, leaderIndex: record.leaderIndex, follower, followerIndex: record.followerIndex, gate, logger: this.#logger,
-      leaderIdentity, followerIdentity,
+      leader: leader.forPurpose('metadata'), leaderIndex: record.leaderIndex, follower: follower.forPurpose('metadata'), followerIndex: record.followerIndex,
+      gate, logger: this.#logger, leaderIdentity, followerIdentity,
+      ...(probes ? { probes: { leader: probes.metadata(leader), follower: probes.metadata(follower) } } : {}),
     });
-    const writer = new FollowerShardWriterImpl(follower, record.followerIndex, gate, this.#writeBudget(params));
+    const writer = new FollowerShardWriterImpl(follower.forPurpose('writes'), record.followerIndex, gate, this.#writeBudget(params));
     const followerSeqNos = new FollowerMaxSeqNos(await follower.shardSeqNos(record.followerIndex, signal).catch(() => []));
     const tasks: ShardFollowTask[] = [];
     for (let shard = 0; shard < shards; shard += 1) {
       const reader = new LeaderShardReaderImpl(
-        leader, record.leaderIndex, shard, watcher, metadata, params.max_read_request_operation_count, leaderIdentity,
+        leader.forPurpose('reads'), record.leaderIndex, shard, watcher, metadata, params.max_read_request_operation_count, leaderIdentity,
       );
       const reconciler = new ShardReconcilerImpl({
-        leader, leaderIndex: record.leaderIndex, follower, followerIndex: record.followerIndex, shard,
+        leader: leader.forPurpose('reconciliation'), leaderIndex: record.leaderIndex, follower: follower.forPurpose('reconciliation'), followerIndex: record.followerIndex, shard,
         repairForeignWrites: params.repair_foreign_writes === 1, logger: this.#logger, leaderIdentity,
       });
       const task = new ShardFollowTask(
