@@ -30,7 +30,8 @@
 import { EventEmitter } from 'node:events';
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { classify } from '../cluster/classify.js';
-import { ClusterIndexNotFoundError, errorSummary, type ErrorSummary } from '../cluster/errors.js';
+import { ClusterIndexNotFoundError, ClusterShardUnavailableError, errorSummary, type ErrorSummary } from '../cluster/errors.js';
+import type { ShardSeqNoState } from '../cluster/types.js';
 import type { RequestStats } from '../cluster/request-counts.js';
 import { retry, RetryPolicy } from '../cluster/retry.js';
 import { DEFAULT_FOLLOW_PARAMS, type FollowParams } from '../shard/follow-params.js';
@@ -55,7 +56,8 @@ import { type RecordChange, StoredRecord } from './stored-record.js';
 import type { WriteBudget, WriteBudgets, WriteBudgetStats } from './write-budget.js';
 import { WriteGate } from './write-gate.js';
 import { FollowerShardWriterImpl, LeaderShardReaderImpl } from './shard-io.js';
-import { ShardReconcilerImpl } from './shard-reconciler.js';
+import { ShardReconcilerImpl, type ShardReconcilerOptions } from './shard-reconciler.js';
+import type { IndexProbe } from './index-batch-probe.js';
 
 /** How often the leader's metadata versions are checked when no documents flow. */
 const METADATA_POLL_MS = 2000;
@@ -450,6 +452,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       const reconciler = new ShardReconcilerImpl({
         leader: leader.forPurpose('reconciliation'), leaderIndex: record.leaderIndex, follower: follower.forPurpose('reconciliation'), followerIndex: record.followerIndex, shard,
         repairForeignWrites: params.repair_foreign_writes === 1, logger: this.#logger, leaderIdentity,
+        ...(probes ? reconcileShortcuts(watcher, shard, probes.checkpoints(follower), follower.alias, record.followerIndex) : {}),
       });
       const task = new ShardFollowTask(
         { shard, reader, writer: followerSeqNos.writerFor(shard, writer), reconciler, logger: this.#logger, onCheckpoint: (cp) => checkpoints.update(shard, cp) },
@@ -659,4 +662,28 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
     this.#transition = next.catch(() => undefined);
     return next;
   }
+}
+
+/**
+ * What lets an idle reconciliation pass skip its requests (shard-reconciler.ts, "Idle passes"):
+ * the leader shard's max seq_no from the index's watcher, the follower's from the follower
+ * cluster's shared checkpoint probe.
+ */
+function reconcileShortcuts(
+  watcher: LeaderIndexWatcher, shard: number, followerProbe: IndexProbe<ShardSeqNoState[]>, followerAlias: string, followerIndex: string,
+): Pick<ShardReconcilerOptions, 'leaderSeen' | 'followerMaxSeqNo'> {
+  return {
+    leaderSeen: () => {
+      const state = watcher.latest(shard);
+      const at = watcher.lastAnswerAt;
+      return state === undefined || at === undefined ? undefined : { maxSeqNo: state.maxSeqNo, at };
+    },
+    followerMaxSeqNo: async (signal) => {
+      const state = (await followerProbe.read(followerIndex, 'tick', signal)).find((s) => s.shard === shard);
+      if (state === undefined) {
+        throw new ClusterShardUnavailableError({ alias: followerAlias, operation: 'read shard sequence numbers', reason: `shard ${shard} of follower index [${followerIndex}] is not started` });
+      }
+      return state.maxSeqNo;
+    },
+  };
 }
