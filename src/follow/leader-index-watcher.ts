@@ -61,6 +61,9 @@ export class LeaderIndexWatcher {
 
   readonly #waiters = new Set<Waiter>();
   #polling = false;
+  /** The poll interval reached, and whether the index is idle (polled at the shared probe's tick). */
+  #interval: number;
+  #idle = false;
   #wakeUp: AbortController | undefined;
   #latest = new Map<number, ShardSeqNoState>();
   #lastAnswerAt: number | undefined;
@@ -77,6 +80,7 @@ export class LeaderIndexWatcher {
     this.#now = options.now ?? Date.now;
     this.#sleep = options.sleep ?? realSleep;
     this.#probe = options.probe;
+    this.#interval = this.#minInterval;
     // Every request of every shard of this index listens on the lifetime signal.
     setMaxListeners(0, this.#lifetime.signal);
   }
@@ -172,9 +176,10 @@ export class LeaderIndexWatcher {
   }
 
   async #pollLoop(): Promise<void> {
-    let interval = this.#minInterval;
-    // Idle with a shared probe: the next read waits for the probe's next tick, not for a sleep here.
-    let idle = false;
+    // Kept from the loop before: a shard task asks again each time its wait ends (read_poll_timeout),
+    // which must not start an idle index over at the fast pace (a few extra requests each time).
+    let interval = this.#interval;
+    let idle = this.#idle;
     while (this.#waiters.size > 0 && !this.#lifetime.signal.aborted) {
       try {
         const shards = await this.#readCheckpoints(idle);
@@ -182,6 +187,8 @@ export class LeaderIndexWatcher {
         this.#lastAnswerAt = this.#now();
         interval = moved ? this.#minInterval : Math.min(interval * 2, this.#maxInterval);
         idle = this.#probe !== undefined && !moved && interval >= this.#maxInterval;
+        this.#interval = interval;
+        this.#idle = idle;
         this.#answerWaiters();
       } catch (err) {
         // Every current waiter gets the error; its shard task's retry policy decides what next.
