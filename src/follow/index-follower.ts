@@ -199,7 +199,10 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
     this.#stored = new StoredRecord(record, deps.state, this.#logger);
     this.#phase = record.status === 'active' ? { state: IndexFollowerStates.starting }
       : { state: IndexFollowerStates.paused, reason: record.fatalException ? { by: 'fatal', exception: record.fatalException } : { by: 'user' } };
-    this.#pausedLag = new PausedLag((signal) => deps.connect(record.leaderCluster, signal), record.leaderIndex, this.#logger);
+    const probes = deps.probes;
+    this.#pausedLag = new PausedLag(
+      (signal) => deps.connect(record.leaderCluster, signal), record.leaderIndex, this.#logger, probes ? (leader) => probes.checkpoints(leader) : undefined,
+    );
   }
 
   get key(): string {
