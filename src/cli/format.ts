@@ -35,7 +35,17 @@ export function renderStats(indices: readonly FollowerIndexStats[]): string {
   const fatal = indices
     .filter((s) => s.fatal_exception)
     .map((s) => `${s.follower_cluster}/${s.index} paused by an error: ${s.fatal_exception!.type}: ${s.fatal_exception!.reason}`);
-  return [table, ...fatal].join('\n');
+  return [table, ...fatal, ...leaderRequestLines(indices)].join('\n');
+}
+
+/** Per leader cluster (any of its followers reports the same counts), the requests per second the daemon sends it, and why. */
+function leaderRequestLines(indices: readonly FollowerIndexStats[]): string[] {
+  const byLeader = new Map(indices.flatMap((s) => (s.leader_requests ? [[s.remote_cluster, s.leader_requests.per_second] as const] : [])));
+  return [...byLeader].map(([leader, perSecond]) => {
+    const total = Object.values(perSecond).reduce((a, b) => a + b, 0);
+    const why = Object.entries(perSecond).map(([purpose, rate]) => `${purpose} ${rate.toFixed(1)}`).join(', ');
+    return `requests to leader ${leader}: ${total.toFixed(1)}/s (${why})`;
+  });
 }
 
 /**

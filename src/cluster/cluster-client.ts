@@ -15,14 +15,41 @@ import type {
   BulkItemResult, DocumentCondition, DocumentLookup, VersionedDocument, DocumentWrite, ClusterInfo, ExternalOp, IndexMetadata, IndexVersions, SeqNoHit, SeqNoSearch, ShardSeqNoState,
 } from './types.js';
 import type { IndexStateMetadata, IndexStatesAnswer, ResolveIndexAnswer, ShardCopyState } from './types.js';
+import { RequestCounts, type RequestPurpose, type RequestStats } from './request-counts.js';
 
 export class ClusterClient {
   readonly info: ClusterInfo;
+  /** The transport as built, shared by every purpose view of this client. */
+  readonly #raw: RestTransport;
+  /** The same transport, counting each request under this view's purpose. */
   readonly #transport: RestTransport;
+  readonly #counts: RequestCounts;
 
-  constructor(info: ClusterInfo, transport: RestTransport) {
+  constructor(info: ClusterInfo, transport: RestTransport, counts: RequestCounts = new RequestCounts(), purpose: RequestPurpose = 'other') {
     this.info = info;
-    this.#transport = transport;
+    this.#raw = transport;
+    this.#counts = counts;
+    this.#transport = {
+      alias: transport.alias,
+      request: (operation, req, signal) => {
+        counts.count(purpose);
+        return transport.request(operation, req, signal);
+      },
+      close: () => transport.close(),
+    };
+  }
+
+  /**
+   * The same client (same connection, same counts) whose requests count as sent for `purpose`:
+   * what the daemon sends each cluster, and why, is in `requestStats()`.
+   */
+  forPurpose(purpose: RequestPurpose): ClusterClient {
+    return new ClusterClient(this.info, this.#raw, this.#counts, purpose);
+  }
+
+  /** Requests sent to this cluster by every view of this client, per purpose. */
+  requestStats(): RequestStats {
+    return this.#counts.stats();
   }
 
   get alias(): string {
@@ -77,6 +104,32 @@ export class ClusterClient {
       });
     }
     return result.sort((a, b) => a.shard - b.shard);
+  }
+
+  /**
+   * `shardSeqNos` of many indices, in one `_stats` request per run of names that fits a request
+   * line (docs/architecture.md, shard step 1). An index is left out of the answer when it is
+   * missing, closed, not under its own name, or has a primary without sequence numbers: the caller
+   * asks `shardSeqNos` for it alone, whose answer (or error) says why.
+   */
+  async shardSeqNosOfMany(indices: readonly string[], signal?: AbortSignal): Promise<Map<string, ShardSeqNoState[]>> {
+    interface Copy { routing?: { primary?: boolean }; seq_no?: { global_checkpoint: number; max_seq_no: number; local_checkpoint: number } }
+    interface StatsBody { indices?: Record<string, { shards?: Record<string, Copy[]> }> }
+    const result = new Map<string, ShardSeqNoState[]>();
+    for (const chunk of chunkNames(indices)) {
+      const res = await this.#transport.request<StatsBody | undefined>('read shard sequence numbers', {
+        method: 'GET',
+        path: `/${expressionPath(chunk)}/_stats/docs`,
+        query: { level: 'shards', ignore_unavailable: true, filter_path: 'indices.*.shards.*.routing.primary,indices.*.shards.*.seq_no' },
+      }, signal);
+      const answered = res.body?.indices ?? {};
+      for (const index of chunk) {
+        const shards = Object.hasOwn(answered, index) ? answered[index]?.shards : undefined;
+        const states = shards === undefined ? undefined : primaryStates(shards);
+        if (states !== undefined && states.length > 0) result.set(index, states);
+      }
+    }
+    return result;
   }
 
   /**
@@ -278,11 +331,30 @@ export class ClusterClient {
    * cheap enough for every read of operations (the uuid proves which index they came from).
    */
   async metadataVersions(index: string, signal?: AbortSignal): Promise<IndexVersions> {
-    const s = await this.#clusterStateOf(index, signal);
-    return {
-      mappingVersion: s.mapping_version ?? 0, settingsVersion: s.settings_version ?? 0, aliasesVersion: s.aliases_version ?? 0,
-      uuid: s.settings?.index?.uuid ?? '',
-    };
+    return toVersions(await this.#clusterStateOf(index, signal));
+  }
+
+  /**
+   * `metadataVersions` of many indices, in one filtered cluster-state read per run of names that
+   * fits a request line. An index missing from the answer is left out: the caller asks
+   * `metadataVersions` for it alone, whose answer (or error) says why.
+   */
+  async metadataVersionsOfMany(indices: readonly string[], signal?: AbortSignal): Promise<Map<string, IndexVersions>> {
+    const result = new Map<string, IndexVersions>();
+    for (const chunk of chunkNames(indices)) {
+      const res = await this.#transport.request<{ metadata?: { indices?: Record<string, ClusterStateIndex> } } | undefined>('read index versions', {
+        method: 'GET',
+        path: `/_cluster/state/metadata/${expressionPath(chunk)}`,
+        query: { expand_wildcards: 'all', ignore_unavailable: true, filter_path: VERSIONS_FILTER },
+      }, signal);
+      const answered = res.body?.metadata?.indices ?? {};
+      // By its own name only (a data stream's backing index answers all its siblings too).
+      for (const index of chunk) {
+        const s = Object.hasOwn(answered, index) ? answered[index] : undefined;
+        if (s !== undefined) result.set(index, toVersions(s));
+      }
+    }
+    return result;
   }
 
   /** The index's uuid: it changes when an index is deleted and created again under its name. */
@@ -310,7 +382,7 @@ export class ClusterClient {
     const res = await this.#transport.request<{ metadata?: { indices?: Record<string, ClusterStateIndex> } }>('read index versions', {
       method: 'GET',
       path: `/_cluster/state/metadata/${encodeURIComponent(index)}`,
-      query: { filter_path: 'metadata.indices.*.state,metadata.indices.*.mapping_version,metadata.indices.*.settings_version,metadata.indices.*.aliases_version,metadata.indices.*.routing_num_shards,metadata.indices.*.settings.index.uuid' },
+      query: { filter_path: `${VERSIONS_FILTER},metadata.indices.*.routing_num_shards` },
     }, signal);
     // By its own name: asked for one backing index of a data stream, the cluster state answers
     // every backing index of the stream (another's uuid would look like a re-created index).
@@ -607,4 +679,27 @@ interface ClusterStateIndex {
   aliases_version?: number;
   routing_num_shards?: number;
   settings?: { index?: { uuid?: string } };
+}
+
+const VERSIONS_FILTER = [
+  'metadata.indices.*.state', 'metadata.indices.*.mapping_version', 'metadata.indices.*.settings_version',
+  'metadata.indices.*.aliases_version', 'metadata.indices.*.settings.index.uuid',
+].join(',');
+
+function toVersions(s: ClusterStateIndex): IndexVersions {
+  return {
+    mappingVersion: s.mapping_version ?? 0, settingsVersion: s.settings_version ?? 0, aliasesVersion: s.aliases_version ?? 0,
+    uuid: s.settings?.index?.uuid ?? '',
+  };
+}
+
+/** Each shard's primary sequence numbers from a `_stats?level=shards` entry; undefined when a primary has none (not started). */
+function primaryStates(shards: Record<string, { routing?: { primary?: boolean }; seq_no?: { global_checkpoint: number; max_seq_no: number; local_checkpoint: number } }[]>): ShardSeqNoState[] | undefined {
+  const result: ShardSeqNoState[] = [];
+  for (const [shardId, copies] of Object.entries(shards)) {
+    const seqNo = copies.find((c) => c.routing?.primary === true)?.seq_no;
+    if (seqNo === undefined) return undefined;
+    result.push({ shard: Number(shardId), globalCheckpoint: seqNo.global_checkpoint, maxSeqNo: seqNo.max_seq_no, localCheckpoint: seqNo.local_checkpoint });
+  }
+  return result.sort((a, b) => a.shard - b.shard);
 }

@@ -10,6 +10,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { AutoFollowStatsView } from '../autofollow/auto-follow-stats.js';
 import type { MetadataPatternView } from '../cluster-metadata/metadata-coordinator.js';
+import { REQUEST_PURPOSES } from '../cluster/request-counts.js';
 import { FOLLOWER_STATUSES, followerStatus } from '../follow/follower-status.js';
 import type { FollowerIndexStats } from '../follow/index-follower.js';
 import type { ShardStats } from '../shard/shard-stats.js';
@@ -147,6 +148,27 @@ export function buildMetricsRegistry(sources: MetricsSources): Registry {
     name: 'ccr_follow_write_concurrency_waiting', help: 'bulk requests waiting for a slot of the follower cluster\'s budget',
     labelNames: ['follower_cluster'], registers: [registry],
     collect() { this.reset(); for (const [cluster, b] of budgets()) this.set({ follower_cluster: cluster }, b.waiting); },
+  });
+
+  // Per leader cluster, from any of its followers (all report the same counts: the cluster client's).
+  const leaderRequests = (): Map<string, NonNullable<FollowerIndexStats['leader_requests']>> => new Map(
+    sources.followers().flatMap((f) => (f.leader_requests ? [[f.remote_cluster, f.leader_requests] as const] : [])),
+  );
+  new Counter({
+    name: 'ccr_follow_leader_requests_total', help: 'requests sent to the leader cluster, by purpose (checkpoints, metadata, reads, reconciliation, writes, other)',
+    labelNames: ['leader_cluster', 'purpose'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [cluster, r] of leaderRequests()) for (const purpose of REQUEST_PURPOSES) this.inc({ leader_cluster: cluster, purpose }, r.total[purpose]);
+    },
+  });
+  new Gauge({
+    name: 'ccr_follow_leader_requests_per_second', help: 'requests per second sent to the leader cluster over the last 10 s, by purpose',
+    labelNames: ['leader_cluster', 'purpose'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [cluster, r] of leaderRequests()) for (const purpose of REQUEST_PURPOSES) this.set({ leader_cluster: cluster, purpose }, r.per_second[purpose]);
+    },
   });
 
   const autoFollowCounter = (name: string, help: string, value: (a: AutoFollowStatsView) => number): void => {

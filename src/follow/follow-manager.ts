@@ -17,6 +17,7 @@ import { followerOwnSettings } from './follower-settings.js';
 import { followerCreationSettings } from './index-settings.js';
 import { invalidIndexNameReason } from './index-name.js';
 import { WriteBudgets } from './write-budget.js';
+import { ClusterProbes } from './cluster-probes.js';
 import { IndexFollower, type FollowerIndexStats } from './index-follower.js';
 import { recoveryPoint } from './recovery-point.js';
 
@@ -85,6 +86,8 @@ export class FollowManager {
   readonly #creating = new Set<FollowerKey>();
   /** One bulk budget per follower cluster, shared by all followers writing to it. */
   readonly #writeBudgets = new WriteBudgets();
+  /** One checkpoint and one metadata probe per cluster, shared by all followers (cluster-probes.ts). */
+  readonly #probes = new ClusterProbes();
 
   constructor(deps: FollowManagerDeps) {
     this.#deps = deps;
@@ -297,6 +300,7 @@ export class FollowManager {
     for (const r of results) {
       if (r.status === 'rejected') this.#deps.logger.error(`a follower did not stop cleanly: ${String(r.reason)}`);
     }
+    this.#probes.close();
   }
 
   // ---- internals ------------------------------------------------------------------------------
@@ -351,7 +355,7 @@ export class FollowManager {
   #build(record: FollowerRecord): IndexFollower {
     return new IndexFollower(record, {
       connect: (alias, signal) => this.#deps.clusters.client(alias, signal),
-      state: this.#deps.state, logger: this.#deps.logger, writeBudgets: this.#writeBudgets,
+      state: this.#deps.state, logger: this.#deps.logger, writeBudgets: this.#writeBudgets, probes: this.#probes,
       // Parameters added since the record was written take their defaults.
       params: { ...DEFAULT_FOLLOW_PARAMS, ...(record.params as unknown as FollowParams) }, checkpointIntervalMs: this.#deps.checkpointIntervalMs,
     });

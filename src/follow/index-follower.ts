@@ -30,7 +30,9 @@
 import { EventEmitter } from 'node:events';
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { classify } from '../cluster/classify.js';
-import { ClusterIndexNotFoundError, errorSummary, type ErrorSummary } from '../cluster/errors.js';
+import { ClusterIndexNotFoundError, ClusterShardUnavailableError, errorSummary, type ErrorSummary } from '../cluster/errors.js';
+import type { ShardSeqNoState } from '../cluster/types.js';
+import type { RequestStats } from '../cluster/request-counts.js';
 import { retry, RetryPolicy } from '../cluster/retry.js';
 import { DEFAULT_FOLLOW_PARAMS, type FollowParams } from '../shard/follow-params.js';
 import { ShardFollowTask } from '../shard/shard-follow-task.js';
@@ -42,6 +44,7 @@ import type { Logger } from '../util/logger.js';
 import type { Sleep } from '../util/sleep.js';
 import { CatchUpLogger } from './catch-up-logger.js';
 import { CheckpointBatcher } from './checkpoint-batcher.js';
+import type { ClusterProbes } from './cluster-probes.js';
 import { FollowerMaxSeqNos } from './follower-seq-nos.js';
 import { FollowError } from './follow-errors.js';
 import { IndexIdentity } from './index-identity.js';
@@ -53,7 +56,8 @@ import { type RecordChange, StoredRecord } from './stored-record.js';
 import type { WriteBudget, WriteBudgets, WriteBudgetStats } from './write-budget.js';
 import { WriteGate } from './write-gate.js';
 import { FollowerShardWriterImpl, LeaderShardReaderImpl } from './shard-io.js';
-import { ShardReconcilerImpl } from './shard-reconciler.js';
+import { ShardReconcilerImpl, type ShardReconcilerOptions } from './shard-reconciler.js';
+import type { IndexProbe } from './index-batch-probe.js';
 
 /** How often the leader's metadata versions are checked when no documents flow. */
 const METADATA_POLL_MS = 2000;
@@ -108,6 +112,11 @@ export interface IndexFollowerDeps {
   readonly stateProbeMs?: number;
   /** The shared bulk budgets per follower cluster (write-budget.ts); absent: each shard's own limit only. */
   readonly writeBudgets?: WriteBudgets;
+  /**
+   * The shared checkpoint and metadata probes per cluster (cluster-probes.ts), one for all the
+   * daemon's followers; absent: each follower polls its own indices.
+   */
+  readonly probes?: ClusterProbes;
 }
 
 export interface FollowerIndexStats {
@@ -138,6 +147,12 @@ export interface FollowerIndexStats {
    * its current limit and why it last changed. Absent when max_outstanding_write_requests was set.
    */
   readonly write_concurrency?: WriteBudgetStats;
+  /**
+   * The requests the daemon sends the leader cluster (for all its followers of that cluster, so
+   * every follower of one leader reports the same), per second and in total, by purpose.
+   * Absent before the follower first connected to its leader.
+   */
+  readonly leader_requests?: RequestStats;
   readonly shards: FollowerShardStats[];
 }
 
@@ -174,6 +189,8 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
   #catchUp: CatchUpLogger | undefined;
   #identities: IndexIdentity[] = [];
   #followerSeqNos = new FollowerMaxSeqNos();
+  /** The leader cluster's client, once connected: its request counts are in stats. */
+  #leaderClient: ClusterClient | undefined;
 
   constructor(record: FollowerRecord, deps: IndexFollowerDeps) {
     super();
@@ -182,7 +199,10 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
     this.#stored = new StoredRecord(record, deps.state, this.#logger);
     this.#phase = record.status === 'active' ? { state: IndexFollowerStates.starting }
       : { state: IndexFollowerStates.paused, reason: record.fatalException ? { by: 'fatal', exception: record.fatalException } : { by: 'user' } };
-    this.#pausedLag = new PausedLag((signal) => deps.connect(record.leaderCluster, signal), record.leaderIndex, this.#logger);
+    const probes = deps.probes;
+    this.#pausedLag = new PausedLag(
+      (signal) => deps.connect(record.leaderCluster, signal), record.leaderIndex, this.#logger, probes ? (leader) => probes.checkpoints(leader) : undefined,
+    );
   }
 
   get key(): string {
@@ -335,6 +355,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       ...(fatal ? { fatal_exception: fatal } : {}),
       ...(this.#unsaved ? { state_exception: this.#unsaved.exception } : {}),
       ...(budget ? { write_concurrency: budget } : {}),
+      ...(this.#leaderClient ? { leader_requests: this.#leaderClient.requestStats() } : {}),
       leader_checkpoints_seen: this.#phase.state === IndexFollowerStates.active && shards.length > 0
         && shards.every((s) => this.#watcher?.latest(s.shard_id) !== undefined),
       shards,
@@ -395,8 +416,10 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
     // Same indices as when this follow first started (a resume or a daemon restart after they were
     // re-created must not continue): the uuids are kept in the follower's record.
     const expected = this.#stored.indexUuids ?? uuids;
-    const leaderIdentity = new IndexIdentity(leader, record.leaderIndex, 'leader', expected.leader);
-    const followerIdentity = new IndexIdentity(follower, record.followerIndex, 'follower', expected.follower);
+    // Confirmed after each read of operations (and by the watch when there is no shared probe).
+    const leaderIdentity = new IndexIdentity(leader.forPurpose('reads'), record.leaderIndex, 'leader', expected.leader);
+    const followerIdentity = new IndexIdentity(follower.forPurpose('metadata'), record.followerIndex, 'follower', expected.follower);
+    this.#leaderClient = leader;
     leaderIdentity.check(uuids.leader);
     followerIdentity.check(uuids.follower);
     if (record.indexUuids === undefined) {
@@ -413,22 +436,26 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
     const checkpoints = new CheckpointBatcher(
       this.key, state, logger, initial, this.#deps.checkpointIntervalMs, (err) => void this.#onStateUnwritable(err),
     );
-    const watcher = new LeaderIndexWatcher(leader, record.leaderIndex);
+    const probes = this.#deps.probes;
+    // Each part sends its requests through a view counted under its purpose (request-counts.ts).
+    const watcher = new LeaderIndexWatcher(leader.forPurpose('reads'), record.leaderIndex, probes ? { probe: probes.checkpoints(leader) } : {});
     const gate = new WriteGate();
     const metadata = new MetadataSync({
-      leader, leaderIndex: record.leaderIndex, follower, followerIndex: record.followerIndex, gate, logger: this.#logger,
-      leaderIdentity, followerIdentity,
+      leader: leader.forPurpose('metadata'), leaderIndex: record.leaderIndex, follower: follower.forPurpose('metadata'), followerIndex: record.followerIndex,
+      gate, logger: this.#logger, leaderIdentity, followerIdentity,
+      ...(probes ? { probes: { leader: probes.metadata(leader), follower: probes.metadata(follower) } } : {}),
     });
-    const writer = new FollowerShardWriterImpl(follower, record.followerIndex, gate, this.#writeBudget(params));
+    const writer = new FollowerShardWriterImpl(follower.forPurpose('writes'), record.followerIndex, gate, this.#writeBudget(params));
     const followerSeqNos = new FollowerMaxSeqNos(await follower.shardSeqNos(record.followerIndex, signal).catch(() => []));
     const tasks: ShardFollowTask[] = [];
     for (let shard = 0; shard < shards; shard += 1) {
       const reader = new LeaderShardReaderImpl(
-        leader, record.leaderIndex, shard, watcher, metadata, params.max_read_request_operation_count, leaderIdentity,
+        leader.forPurpose('reads'), record.leaderIndex, shard, watcher, metadata, params.max_read_request_operation_count, leaderIdentity,
       );
       const reconciler = new ShardReconcilerImpl({
-        leader, leaderIndex: record.leaderIndex, follower, followerIndex: record.followerIndex, shard,
+        leader: leader.forPurpose('reconciliation'), leaderIndex: record.leaderIndex, follower: follower.forPurpose('reconciliation'), followerIndex: record.followerIndex, shard,
         repairForeignWrites: params.repair_foreign_writes === 1, logger: this.#logger, leaderIdentity,
+        ...(probes ? reconcileShortcuts(watcher, shard, probes.checkpoints(follower), follower.alias, record.followerIndex) : {}),
       });
       const task = new ShardFollowTask(
         { shard, reader, writer: followerSeqNos.writerFor(shard, writer), reconciler, logger: this.#logger, onCheckpoint: (cp) => checkpoints.update(shard, cp) },
@@ -638,4 +665,28 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
     this.#transition = next.catch(() => undefined);
     return next;
   }
+}
+
+/**
+ * What lets an idle reconciliation pass skip its requests (shard-reconciler.ts, "Idle passes"):
+ * the leader shard's max seq_no from the index's watcher, the follower's from the follower
+ * cluster's shared checkpoint probe.
+ */
+function reconcileShortcuts(
+  watcher: LeaderIndexWatcher, shard: number, followerProbe: IndexProbe<ShardSeqNoState[]>, followerAlias: string, followerIndex: string,
+): Pick<ShardReconcilerOptions, 'leaderSeen' | 'followerMaxSeqNo'> {
+  return {
+    leaderSeen: () => {
+      const state = watcher.latest(shard);
+      const at = watcher.lastAnswerAt;
+      return state === undefined || at === undefined ? undefined : { maxSeqNo: state.maxSeqNo, at };
+    },
+    followerMaxSeqNo: async (signal) => {
+      const state = (await followerProbe.read(followerIndex, 'tick', signal)).find((s) => s.shard === shard);
+      if (state === undefined) {
+        throw new ClusterShardUnavailableError({ alias: followerAlias, operation: 'read shard sequence numbers', reason: `shard ${shard} of follower index [${followerIndex}] is not started` });
+      }
+      return state.maxSeqNo;
+    },
+  };
 }

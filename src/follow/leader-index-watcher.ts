@@ -5,6 +5,9 @@
  *   ("tell me when shard N's global checkpoint is above X") and a single poll loop answers them.
  *   It polls fast while checkpoints move and backs off to `maxPollIntervalMs` while idle.
  *   (Neither flavor offers a REST long-poll on global checkpoints without x-pack's fleet API.)
+ *   With the leader cluster's shared checkpoint probe (cluster-probes.ts), its polls join the
+ *   probe's rounds: the fast ones its `soon` lane, and once backed off to `maxPollIntervalMs`
+ *   its `tick` lane, so every idle index of that leader shares one request per tick.
  * - Visibility. Search only sees refreshed operations, so before a shard reads up to seq_no S the
  *   watcher guarantees that a refresh *started after* a stats answer showing global checkpoint >= S
  *   has completed. Refreshes are shared: one refresh serves every shard whose need it covers, and
@@ -21,10 +24,13 @@ import { ClusterShardUnavailableError, IllegalReplicationStateError } from '../c
 import type { ShardSeqNoState } from '../cluster/types.js';
 import type { LeaderCheckpoint } from '../shard/ports.js';
 import { abortError, raceAbort, sleep as realSleep, type Sleep } from '../util/sleep.js';
+import type { IndexProbe } from './index-batch-probe.js';
 
 export interface WatcherOptions {
   readonly minPollIntervalMs?: number;
   readonly maxPollIntervalMs?: number;
+  /** The leader cluster's shared checkpoint probe; absent: this index's own `_stats` request. */
+  readonly probe?: IndexProbe<ShardSeqNoState[]>;
   readonly now?: () => number;
   readonly sleep?: Sleep;
 }
@@ -50,10 +56,14 @@ export class LeaderIndexWatcher {
   readonly #maxInterval: number;
   readonly #now: () => number;
   readonly #sleep: Sleep;
+  readonly #probe: IndexProbe<ShardSeqNoState[]> | undefined;
   readonly #lifetime = new AbortController();
 
   readonly #waiters = new Set<Waiter>();
   #polling = false;
+  /** The poll interval reached, and whether the index is idle (polled at the shared probe's tick). */
+  #interval: number;
+  #idle = false;
   #wakeUp: AbortController | undefined;
   #latest = new Map<number, ShardSeqNoState>();
   #lastAnswerAt: number | undefined;
@@ -69,6 +79,8 @@ export class LeaderIndexWatcher {
     this.#maxInterval = options.maxPollIntervalMs ?? 1000;
     this.#now = options.now ?? Date.now;
     this.#sleep = options.sleep ?? realSleep;
+    this.#probe = options.probe;
+    this.#interval = this.#minInterval;
     // Every request of every shard of this index listens on the lifetime signal.
     setMaxListeners(0, this.#lifetime.signal);
   }
@@ -164,13 +176,19 @@ export class LeaderIndexWatcher {
   }
 
   async #pollLoop(): Promise<void> {
-    let interval = this.#minInterval;
+    // Kept from the loop before: a shard task asks again each time its wait ends (read_poll_timeout),
+    // which must not start an idle index over at the fast pace (a few extra requests each time).
+    let interval = this.#interval;
+    let idle = this.#idle;
     while (this.#waiters.size > 0 && !this.#lifetime.signal.aborted) {
       try {
-        const shards = await this.#client.shardSeqNos(this.#index, this.#lifetime.signal);
+        const shards = await this.#readCheckpoints(idle);
         const moved = this.#record(shards);
         this.#lastAnswerAt = this.#now();
         interval = moved ? this.#minInterval : Math.min(interval * 2, this.#maxInterval);
+        idle = this.#probe !== undefined && !moved && interval >= this.#maxInterval;
+        this.#interval = interval;
+        this.#idle = idle;
         this.#answerWaiters();
       } catch (err) {
         // Every current waiter gets the error; its shard task's retry policy decides what next.
@@ -179,6 +197,7 @@ export class LeaderIndexWatcher {
         return;
       }
       if (this.#waiters.size === 0) return;
+      if (idle) continue;
       const nearestDeadline = Math.min(...[...this.#waiters].map((w) => w.deadline));
       const wait = Math.max(0, Math.min(interval, nearestDeadline - this.#now()));
       this.#wakeUp = new AbortController();
@@ -186,6 +205,12 @@ export class LeaderIndexWatcher {
       await this.#sleep(wait, this.#wakeUp.signal).catch(() => undefined);
       this.#wakeUp = undefined;
     }
+  }
+
+  #readCheckpoints(idle: boolean): Promise<ShardSeqNoState[]> {
+    const signal = this.#lifetime.signal;
+    if (this.#probe === undefined) return this.#client.shardSeqNos(this.#index, signal);
+    return this.#probe.read(this.#index, idle ? 'tick' : 'soon', signal);
   }
 
   /** Stores a stats answer; true when any shard's global checkpoint moved. */

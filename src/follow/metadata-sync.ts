@@ -8,13 +8,18 @@
  * - Aliases: the leader's aliases, filters and routing included, `is_write_index` always false.
  *
  * Changes are noticed through the leader's metadata versions, both on every read (`ensure`) and by
- * a slow poll (`watch`) so a settings change with no new documents still arrives.
+ * a slow poll (`watch`) so a settings change with no new documents still arrives. The poll reads
+ * the versions (and uuids) through each cluster's shared metadata probe when given one
+ * (cluster-probes.ts): one request per cluster and tick for all followers. The full metadata is
+ * read only when the leader's versions moved past what the follower has.
  * Concurrent callers share one sync; the sync itself is never aborted by one caller's pause.
  */
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import type { MetadataVersions } from '../cluster/types.js';
+import type { IndexVersions } from '../cluster/types.js';
 import type { Logger } from '../util/logger.js';
 import { abortError, sleep } from '../util/sleep.js';
+import type { IndexProbe } from './index-batch-probe.js';
 import type { IndexIdentity } from './index-identity.js';
 import { aliasActions, isStaticSetting, settingsUpdate } from './index-settings.js';
 import type { WriteGate } from './write-gate.js';
@@ -29,6 +34,8 @@ export interface MetadataSyncOptions {
   /** The indices the follow started with (their uuids): metadata of any other is never applied. */
   readonly leaderIdentity: IndexIdentity;
   readonly followerIdentity: IndexIdentity;
+  /** The two clusters' shared metadata probes for `watch`; absent: each index's own reads. */
+  readonly probes?: { readonly leader: IndexProbe<IndexVersions>; readonly follower: IndexProbe<IndexVersions> };
 }
 
 const NONE: MetadataVersions = { mappingVersion: 0, settingsVersion: 0, aliasesVersion: 0 };
@@ -67,12 +74,21 @@ export class MetadataSync {
    * under the same name has a history that must not be mixed with the old one.
    */
   async watch(intervalMs: number, signal: AbortSignal, onError: (err: unknown) => void): Promise<void> {
-    const { leaderIdentity, followerIdentity } = this.#o;
+    const { leaderIdentity, followerIdentity, probes, leaderIndex, followerIndex } = this.#o;
     while (!signal.aborted) {
       try {
-        // The uuid and version reads are shared with the shard readers' confirmations (index-identity.ts).
-        const [versions] = await Promise.all([leaderIdentity.confirm(signal), followerIdentity.confirm(signal)]);
-        await this.ensure(versions, signal);
+        if (probes === undefined) {
+          // The uuid and version reads are shared with the shard readers' confirmations (index-identity.ts).
+          const [versions] = await Promise.all([leaderIdentity.confirm(signal), followerIdentity.confirm(signal)]);
+          await this.ensure(versions, signal);
+        } else {
+          // A probe's tick lane answers at its next tick: that is this loop's pace, no sleep of its own.
+          const [l, f] = await Promise.all([probes.leader.read(leaderIndex, 'tick', signal), probes.follower.read(followerIndex, 'tick', signal)]);
+          leaderIdentity.check(l.uuid);
+          followerIdentity.check(f.uuid);
+          await this.ensure(l, signal);
+          continue;
+        }
       } catch (err) {
         if (signal.aborted) return;
         onError(err);

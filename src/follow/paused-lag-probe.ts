@@ -6,12 +6,16 @@
  * `lag_operations` and `lag_millis` keep their meaning while paused, at the probe's resolution
  * (a change is dated when the probe first sees it: up to `intervalMs` late). A failed poll keeps
  * the last known values (the next poll tries again): lag reported while the leader is unreachable
- * is the last seen, never invented.
+ * is the last seen, never invented. With the leader cluster's shared checkpoint probe
+ * (cluster-probes.ts), the poll is a read in its tick lane: paused followers cost no request of
+ * their own.
  */
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import type { ShardStats } from '../shard/shard-stats.js';
 import type { Logger } from '../util/logger.js';
 import { sleep } from '../util/sleep.js';
+import type { ShardSeqNoState } from '../cluster/types.js';
+import type { IndexProbe } from './index-batch-probe.js';
 
 export interface PausedShardLag {
   readonly leaderGlobalCheckpoint: number;
@@ -32,8 +36,9 @@ export class PausedLagProbe {
     readonly checkpoints: Readonly<Record<number, number>>,
     intervalMs = 1000,
     readonly now: () => number = Date.now,
+    probe?: IndexProbe<ShardSeqNoState[]>,
   ) {
-    this.#done = this.#run(client, index, intervalMs);
+    this.#done = this.#run(client, index, intervalMs, probe);
   }
 
   /** When the leader last answered (epoch ms); undefined if it never did. */
@@ -50,12 +55,15 @@ export class PausedLagProbe {
     await this.#done;
   }
 
-  async #run(client: ClusterClient, index: string, intervalMs: number): Promise<void> {
+  async #run(client: ClusterClient, index: string, intervalMs: number, probe: IndexProbe<ShardSeqNoState[]> | undefined): Promise<void> {
     const signal = this.#abort.signal;
     while (!signal.aborted) {
       try {
-        for (const s of await client.shardSeqNos(index, signal)) this.#record(s.shard, s.globalCheckpoint);
+        // The probe's tick paces its reads: no sleep of our own after one.
+        const states = probe ? await probe.read(index, 'tick', signal) : await client.shardSeqNos(index, signal);
+        for (const s of states) this.#record(s.shard, s.globalCheckpoint);
         this.#lastAnswerAt = this.now();
+        if (probe) continue;
       } catch {
         // Safe to ignore: the probe only reports; the last known values stay and the next poll retries.
       }
@@ -83,6 +91,8 @@ export class PausedLag {
     private readonly connect: (signal: AbortSignal) => Promise<ClusterClient>,
     private readonly leaderIndex: string,
     private readonly logger: Logger,
+    /** The leader cluster's shared checkpoint probe, once connected; absent: the index's own `_stats` request. */
+    private readonly probeFor?: (leader: ClusterClient) => IndexProbe<ShardSeqNoState[]>,
   ) {}
 
   /** `checkpoints`: the follower's checkpoints as the pause left them. No-op when running. */
@@ -91,7 +101,7 @@ export class PausedLag {
     const entry: { readonly abort: AbortController; probe?: PausedLagProbe } = { abort: new AbortController() };
     this.#entry = entry;
     this.connect(entry.abort.signal).then((leader) => {
-      if (!entry.abort.signal.aborted) entry.probe = new PausedLagProbe(leader, this.leaderIndex, { ...checkpoints });
+      if (!entry.abort.signal.aborted) entry.probe = new PausedLagProbe(leader, this.leaderIndex, { ...checkpoints }, undefined, undefined, this.probeFor?.(leader));
     }, (err: unknown) => this.logger.debug(`paused-lag probe not started: ${(err as Error).message}`));
   }
 

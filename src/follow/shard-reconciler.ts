@@ -18,6 +18,14 @@
  * audits the follower documents changed since the last pass (by the follower's own `_seq_no`) and
  * counts those; with `repair` it puts back the leader's document, or deletes one the leader lacks,
  * with a version above the foreign one yet below the leader's next operation on it.
+ *
+ * Idle passes. With the shared probes (cluster-probes.ts), a pass asks neither cluster what it
+ * already knows: when a leader answer newer than the last pass shows the same max seq_no, the
+ * leader had no operation since, so its live documents and their count are the ones that pass
+ * counted (no leader request); when, too, the follower shard's max seq_no is the one read at the
+ * start of that pass, nothing was written to the follower either (no foreign write, no delete), so
+ * there is nothing to compare and the pass ends at once. Any operation, on either side, moves a max
+ * seq_no and brings the whole pass back.
  */
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { ClusterShardUnavailableError } from '../cluster/errors.js';
@@ -40,6 +48,21 @@ export interface ShardReconcilerOptions {
   readonly logger: Logger;
   /** The leader index the follow started with: what another index lacks proves nothing. */
   readonly leaderIdentity: IndexIdentity;
+  /** The leader shard's max seq_no as the index's watcher last saw it, and when (epoch ms); absent: always asked. */
+  readonly leaderSeen?: () => { readonly maxSeqNo: number; readonly at: number } | undefined;
+  /** The follower shard's max seq_no through the follower cluster's shared probe; absent: never skipped. */
+  readonly followerMaxSeqNo?: (signal: AbortSignal) => Promise<number>;
+  readonly now?: () => number;
+}
+
+/** What the last pass found, for the next one to skip what has not changed since. */
+interface LastPass {
+  readonly leaderMaxSeqNo: number;
+  readonly leaderCount: number;
+  /** The follower shard's max seq_no read before that pass looked at the follower. */
+  readonly followerMaxSeqNo: number;
+  readonly excess: number;
+  readonly endedAt: number;
 }
 
 export class ShardReconcilerImpl implements ShardReconciler {
@@ -48,6 +71,7 @@ export class ShardReconcilerImpl implements ShardReconciler {
   #auditedUpTo = -1;
   /** Follower seq_nos of our own repair writes, whose versions look foreign on purpose. */
   readonly #ownRepairs = new Set<number>();
+  #last: LastPass | undefined;
 
   constructor(options: ShardReconcilerOptions) {
     this.#o = options;
@@ -55,16 +79,27 @@ export class ShardReconcilerImpl implements ShardReconciler {
 
   async reconcile(signal: AbortSignal): Promise<ReconcileOutcome> {
     const { leader, leaderIndex, follower, followerIndex, shard } = this.#o;
-    const leaderMaxSeqNo = await this.#leaderMaxSeqNo(signal);
-    await Promise.all([leader.refresh(leaderIndex, signal), follower.refresh(followerIndex, signal)]);
+    const now = this.#o.now ?? Date.now;
+    const last = this.#last;
+    const seen = this.#o.leaderSeen?.();
+    const leaderUnchanged = last !== undefined && seen !== undefined && seen.at > last.endedAt && seen.maxSeqNo === last.leaderMaxSeqNo;
+    const followerMaxSeqNo = await (this.#o.followerMaxSeqNo?.(signal) ?? Promise.resolve(undefined));
+    if (leaderUnchanged && followerMaxSeqNo === last.followerMaxSeqNo) {
+      this.#last = { ...last, endedAt: now() };
+      return { leaderMaxSeqNo: last.leaderMaxSeqNo, excess: last.excess, foreignWritesDetected: 0, foreignWritesRepaired: 0, scanned: false, idsChecked: 0, deleted: 0, clean: true };
+    }
+    const leaderMaxSeqNo = leaderUnchanged ? last.leaderMaxSeqNo : await this.#leaderMaxSeqNo(signal);
+    await Promise.all([leaderUnchanged ? undefined : leader.refresh(leaderIndex, signal), follower.refresh(followerIndex, signal)]);
     const foreign = await this.#auditForeignWrites(signal);
     if (foreign.repaired > 0) await follower.refresh(followerIndex, signal);
     const [leaderCount, followerCount] = await Promise.all([
-      leader.countShard(leaderIndex, shard, signal),
+      leaderUnchanged ? last.leaderCount : leader.countShard(leaderIndex, shard, signal),
       follower.countShard(followerIndex, shard, signal),
     ]);
     const excess = followerCount - leaderCount;
     const base = { leaderMaxSeqNo, excess, foreignWritesDetected: foreign.detected, foreignWritesRepaired: foreign.repaired };
+    // Our own repairs and deletes move the follower's max seq_no: the next pass then looks again.
+    this.#last = followerMaxSeqNo === undefined ? undefined : { leaderMaxSeqNo, leaderCount, followerMaxSeqNo, excess, endedAt: now() };
     if (excess <= 0) return { ...base, scanned: false, idsChecked: 0, deleted: 0, clean: true };
 
     let idsChecked = 0;

@@ -62,6 +62,18 @@ describe('metrics registry', () => {
     expect(sampleValue(parsed, 'ccr_follow_cluster_metadata_failed_rounds_total', { pattern: 'dr' })).to.equal(1);
   });
 
+  it('exports the requests sent to each leader cluster by purpose, once per leader however many followers report them', async () => {
+    const none = { checkpoints: 0, metadata: 0, reads: 0, reconciliation: 0, writes: 0, other: 0 };
+    const requests = { per_second: { ...none, checkpoints: 1, metadata: 0.5 }, total: { ...none, checkpoints: 120, metadata: 60, reads: 7 } };
+    const followers = [follower({ leader_requests: requests }), follower({ index: 'other', leader_requests: requests }), follower({ index: 'starting' })];
+    const parsed = parsePrometheusText(await buildMetricsRegistry({ followers: () => followers, autoFollow: () => autoFollow }).metrics());
+    expect(parsed.samples.filter((s) => s.name === 'ccr_follow_leader_requests_total')).to.have.length(6);
+    expect(sampleValue(parsed, 'ccr_follow_leader_requests_total', { leader_cluster: 'leader', purpose: 'checkpoints' })).to.equal(120);
+    expect(sampleValue(parsed, 'ccr_follow_leader_requests_total', { leader_cluster: 'leader', purpose: 'reads' })).to.equal(7);
+    expect(sampleValue(parsed, 'ccr_follow_leader_requests_per_second', { leader_cluster: 'leader', purpose: 'metadata' })).to.equal(0.5);
+    expect(parsed.types.get('ccr_follow_leader_requests_total')).to.equal('counter');
+  });
+
   it('calls a follower failed only when a fatal error paused it, and an empty leader fully copied', () => {
     expect(followerStatus(follower({ status: 'paused' }))).to.equal('paused');
     expect(followerStatus(follower())).to.equal('active');

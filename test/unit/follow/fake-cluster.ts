@@ -7,6 +7,7 @@
  * real nodes answer; this only answers the way they do for what these tests ask.
  */
 import type { ClusterClient } from '../../../src/cluster/cluster-client.js';
+import { RequestCounts, type RequestStats } from '../../../src/cluster/request-counts.js';
 import { ClusterResponseError } from '../../../src/cluster/errors.js';
 import type {
   BulkItemResult, DocumentLookup, ExternalOp, IndexMetadata, IndexVersions, SeqNoHit, SeqNoSearch, ShardSeqNoState,
@@ -94,6 +95,37 @@ export class FakeCluster {
 
   // ---- the ClusterClient calls -------------------------------------------------------------
 
+  /** Every purpose view is this same fake (its calls are recorded in `calls` alike). */
+  forPurpose(): ClusterClient {
+    return this.client;
+  }
+
+  requestStats(): RequestStats {
+    return new RequestCounts().stats();
+  }
+
+  /** As the real one: indices it cannot answer (missing, not started) are left out. */
+  async shardSeqNosOfMany(indices: readonly string[], signal?: AbortSignal): Promise<Map<string, ShardSeqNoState[]>> {
+    this.#enter('shardSeqNosOfMany', indices.join(','), signal);
+    const result = new Map<string, ShardSeqNoState[]>();
+    for (const index of indices) {
+      const i = this.indices.get(index);
+      if (i === undefined || i.globalCheckpoint === null) continue;
+      result.set(index, seqNosOf(i));
+    }
+    return result;
+  }
+
+  async metadataVersionsOfMany(indices: readonly string[], signal?: AbortSignal): Promise<Map<string, IndexVersions>> {
+    this.#enter('metadataVersionsOfMany', indices.join(','), signal);
+    const result = new Map<string, IndexVersions>();
+    for (const index of indices) {
+      const i = this.indices.get(index);
+      if (i !== undefined) result.set(index, { ...i.versions, uuid: i.uuid });
+    }
+    return result;
+  }
+
   async indexExists(index: string, signal?: AbortSignal): Promise<boolean> {
     this.#enter('indexExists', index, signal);
     return this.indices.has(index);
@@ -118,11 +150,7 @@ export class FakeCluster {
   }
 
   async shardSeqNos(index: string, signal?: AbortSignal): Promise<ShardSeqNoState[]> {
-    const i = this.#index('shardSeqNos', index, signal);
-    if (i.globalCheckpoint === null) return [];
-    const shards: ShardSeqNoState[] = [{ shard: 0, globalCheckpoint: i.globalCheckpoint, maxSeqNo: i.maxSeqNo, localCheckpoint: i.maxSeqNo }];
-    for (let shard = 1; shard < i.numberOfShards; shard += 1) shards.push({ shard, globalCheckpoint: -1, maxSeqNo: -1, localCheckpoint: -1 });
-    return shards;
+    return seqNosOf(this.#index('shardSeqNos', index, signal));
   }
 
   async refresh(index: string, signal?: AbortSignal): Promise<void> {
@@ -245,4 +273,12 @@ export class FakeCluster {
     }
     return found;
   }
+}
+
+/** Shard 0 holds the index's operations; the others are empty. None while the index has no checkpoint yet. */
+function seqNosOf(i: FakeIndex): ShardSeqNoState[] {
+  if (i.globalCheckpoint === null) return [];
+  const shards: ShardSeqNoState[] = [{ shard: 0, globalCheckpoint: i.globalCheckpoint, maxSeqNo: i.maxSeqNo, localCheckpoint: i.maxSeqNo }];
+  for (let shard = 1; shard < i.numberOfShards; shard += 1) shards.push({ shard, globalCheckpoint: -1, maxSeqNo: -1, localCheckpoint: -1 });
+  return shards;
 }

@@ -3,7 +3,9 @@ import type { ClusterClient } from '../../../src/cluster/cluster-client.js';
 import { classify } from '../../../src/cluster/classify.js';
 import { ClusterShardUnavailableError } from '../../../src/cluster/errors.js';
 import type { MetadataVersions, ShardSeqNoState } from '../../../src/cluster/types.js';
+import type { ProbeLane } from '../../../src/follow/index-batch-probe.js';
 import { LeaderIndexWatcher } from '../../../src/follow/leader-index-watcher.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 /** The three calls the watcher makes, with refreshes held open until the test releases them. */
 class FakeLeader {
@@ -192,6 +194,47 @@ describe('LeaderIndexWatcher', () => {
       const err = await watcher.ensureVisible(0, 6, never).then(() => undefined, (e: Error) => e);
       expect(err?.message).to.include('seq_no 6 is above every global checkpoint seen');
       expect(classify(err)).to.include({ action: 'fatal', kind: 'illegal_state' });
+    });
+  });
+
+  describe('with the leader cluster\'s shared checkpoint probe', () => {
+    /** A probe that answers soon reads at once and tick reads a few ms later, recording the lane asked. */
+    class LaneProbe {
+      readonly lanes: ProbeLane[] = [];
+      async read(_index: string, lane: ProbeLane): Promise<ShardSeqNoState[]> {
+        this.lanes.push(lane);
+        if (lane === 'tick') await new Promise((r) => { setTimeout(r, 5); });
+        return leader.shardSeqNos() as Promise<ShardSeqNoState[]>;
+      }
+    }
+
+    it('polls through the soon lane while checkpoints move, the tick lane once idle, and stays idle when a waiter comes back', async () => {
+      const probe = new LaneProbe();
+      const shared = new LeaderIndexWatcher(leader as unknown as ClusterClient, 'orders', { minPollIntervalMs: 1, maxPollIntervalMs: 4, probe });
+      try {
+        leader.stats = shards(5);
+        // Long enough for the backoff to reach the tick lane, however slow the machine's timers.
+        await waitFor(async () => {
+          await shared.awaitGlobalCheckpoint(0, 5, 10, never);
+          return probe.lanes.includes('tick');
+        }, { timeoutMs: 5000, intervalMs: 0, message: 'the tick lane' });
+        expect(probe.lanes[0]).to.equal('soon');
+        expect(probe.lanes.at(-1)).to.equal('tick');
+        const idleFrom = probe.lanes.indexOf('tick');
+        expect(probe.lanes.slice(idleFrom).every((l) => l === 'tick')).to.equal(true);
+        // The shard task asks again after its wait ended: still idle, straight to the tick lane.
+        probe.lanes.length = 0;
+        leader.stats = shards(6);
+        expect(await shared.awaitGlobalCheckpoint(0, 5, 60_000, never)).to.deep.equal({ globalCheckpoint: 6, maxSeqNo: 6 });
+        expect(probe.lanes).to.deep.equal(['tick']);
+        // Moved: fast again.
+        probe.lanes.length = 0;
+        leader.stats = shards(6);
+        await shared.awaitGlobalCheckpoint(0, 6, 10, never);
+        expect(probe.lanes[0]).to.equal('soon');
+      } finally {
+        shared.close();
+      }
     });
   });
 });

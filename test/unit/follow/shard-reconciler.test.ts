@@ -96,4 +96,61 @@ describe('ShardReconcilerImpl', () => {
     expect(err).to.be.instanceOf(ClusterShardUnavailableError);
     expect(classify(err)).to.include({ action: 'retry', kind: 'shard_unavailable' });
   });
+
+  describe('idle passes (with the shared probes)', () => {
+    let clock: number;
+    let idle: ShardReconcilerImpl;
+
+    beforeEach(() => {
+      clock = 1000;
+      idle = new ShardReconcilerImpl({
+        leader: leader.client, leaderIndex: 'orders', follower: follower.client, followerIndex: 'orders-copy', shard: 0,
+        repairForeignWrites: false, logger: silentLogger, leaderIdentity: identity,
+        // The watcher's latest answer is always newer than the last pass here.
+        leaderSeen: () => ({ maxSeqNo: leaderIndex.maxSeqNo, at: clock }),
+        followerMaxSeqNo: async () => followerIndex.maxSeqNo,
+        now: () => clock - 1,
+      });
+    });
+
+    it('asks neither cluster anything when neither max seq_no moved since the last pass', async () => {
+      for (const id of ['a', 'b', 'c']) leaderIndex.index(id);
+      await replicate();
+      await idle.reconcile(never);
+      expect(leader.callsOf('countShard')).to.have.length(1);
+      leader.calls.length = 0;
+      follower.calls.length = 0;
+      clock += 1000;
+      const outcome = await idle.reconcile(never);
+      expect(outcome).to.deep.include({ leaderMaxSeqNo: 2, excess: 0, clean: true, scanned: false });
+      expect(leader.calls).to.deep.equal([]);
+      expect(follower.calls).to.deep.equal([]);
+    });
+
+    it('compares again, leader included, once the leader had an operation (a delete)', async () => {
+      for (const id of ['a', 'b', 'c']) leaderIndex.index(id);
+      await replicate();
+      await idle.reconcile(never);
+      clock += 1000;
+      leaderIndex.delete('b');
+      const outcome = await idle.reconcile(never);
+      expect(outcome).to.deep.include({ leaderMaxSeqNo: 3, excess: 1, deleted: 1 });
+      expect(followerIndex.docs.has('b')).to.equal(false);
+    });
+
+    it('with the leader unchanged, looks at the follower alone once something was written to it, counting the leader as the last pass did', async () => {
+      for (const id of ['a', 'b']) leaderIndex.index(id);
+      await replicate();
+      await idle.reconcile(never);
+      clock += 1000;
+      leader.calls.length = 0;
+      // A document the leader never had, with a version that looks replicated: the counts find it.
+      await follower.client.bulkExternal('orders-copy', [{ op: 'index', id: 'stray', routing: undefined, version: externalVersion(0), sourceJson: '{}' }]);
+      const outcome = await idle.reconcile(never);
+      expect(outcome).to.deep.include({ excess: 1, deleted: 1 });
+      expect(leader.callsOf('countShard')).to.deep.equal([]);
+      expect(leader.callsOf('refresh')).to.deep.equal([]);
+      expect(followerIndex.docs.has('stray')).to.equal(false);
+    });
+  });
 });
