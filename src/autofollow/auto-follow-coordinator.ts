@@ -16,7 +16,7 @@ import { ClusterRegistry, UnknownClusterError } from '../cluster/cluster-registr
 import { errorSummary } from '../cluster/errors.js';
 import { resolveIndices } from '../cluster/index-discovery.js';
 import { FollowError, toFollowError } from '../follow/follow-errors.js';
-import type { Ownership } from '../follow/follow-manager.js';
+import { claimCreated, type Ownership } from '../util/ownership.js';
 import type { AutoFollowPatternRecord, StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import { type Candidate, candidatesOf, existingEntries } from './auto-follow-decision.js';
@@ -290,15 +290,8 @@ export class AutoFollowCoordinator {
     await poller?.stop();
   }
 
-  async #claim(name: string): Promise<boolean> {
-    const { ownership } = this.#deps;
-    if (!ownership) return true;
-    try {
-      return await ownership.claim(name);
-    } catch (err) {
-      this.#logger.warn(`auto-follow pattern [${name}] is recorded; its lease could not be taken now, so a daemon takes it at its next scan: ${(err as Error).message}`);
-      return false;
-    }
+  #claim(name: string): Promise<boolean> {
+    return claimCreated(this.#deps.ownership, name, `auto-follow pattern [${name}]`, this.#logger);
   }
 
   #get(name: string): PatternEntry {

@@ -15,6 +15,7 @@ import { METADATA_KINDS, type MetadataKind } from '../cluster/metadata-items.js'
 import type { MetadataPatternRecord, StateStore } from '../state/state-store.js';
 import { KeyedQueue } from '../util/keyed-queue.js';
 import type { Logger } from '../util/logger.js';
+import { claimCreated, type Ownership } from '../util/ownership.js';
 import { sleep as defaultSleep, type Sleep } from '../util/sleep.js';
 import { KIND_FIELDS, MetadataPatternError, parseMetadataPatternSpec, type MetadataPatternSpec } from './metadata-pattern.js';
 import { runMetadataRound } from './metadata-round.js';
@@ -30,18 +31,9 @@ export interface MetadataCoordinatorDeps {
   readonly sleep?: Sleep;
   readonly now?: () => number;
   /** With several daemons on one state: the patterns run here are those whose lease this daemon holds (adopt / relinquish). */
-  readonly ownership?: MetadataOwnership;
+  readonly ownership?: Ownership;
 }
 
-/** The leases of patterns (the follow manager's `Ownership`, seen from here). */
-export interface MetadataOwnership {
-  /** Takes the lease of a pattern put here; false when another daemon holds it. */
-  claim(name: string): Promise<boolean>;
-  /** The pattern was deleted: its lease goes too. */
-  forget(name: string): Promise<void>;
-  /** Names the daemon that runs `name` when another one does. */
-  runBy(name: string): string | undefined;
-}
 
 export const DEFAULT_METADATA_POLL_INTERVAL_MS = 10_000;
 
@@ -331,15 +323,8 @@ export class MetadataCoordinator {
     return entry;
   }
 
-  async #claim(name: string): Promise<boolean> {
-    const { ownership } = this.#deps;
-    if (!ownership) return true;
-    try {
-      return await ownership.claim(name);
-    } catch (err) {
-      this.#logger.warn(`cluster-metadata pattern [${name}] is recorded; its lease could not be taken now, so a daemon takes it at its next scan: ${(err as Error).message}`);
-      return false;
-    }
+  #claim(name: string): Promise<boolean> {
+    return claimCreated(this.#deps.ownership, name, `cluster-metadata pattern [${name}]`, this.#logger);
   }
 
   #now(): number {

@@ -7,7 +7,8 @@
  */
 import type { AutoFollowCoordinator } from '../autofollow/auto-follow-coordinator.js';
 import type { MetadataCoordinator } from '../cluster-metadata/metadata-coordinator.js';
-import type { FollowManager, Ownership } from '../follow/follow-manager.js';
+import type { FollowManager } from '../follow/follow-manager.js';
+import type { Ownership } from '../util/ownership.js';
 import type { LeaseKeeper, LeaseOwner, LeaseWork } from '../lease/lease-keeper.js';
 
 const FOLLOWER = 'follower:';

@@ -12,6 +12,7 @@ import {
   type RecoveryPoint, type ShardCheckpoints, type StateStore,
 } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
+import { claimCreated, type Ownership } from '../util/ownership.js';
 import { FollowError, toFollowError } from './follow-errors.js';
 import { followerOwnSettings } from './follower-settings.js';
 import { followerCreationSettings } from './index-settings.js';
@@ -57,18 +58,6 @@ export interface FollowerInfo {
   readonly fatal_exception?: { type: string; reason: string; at: string };
 }
 
-/**
- * Which followers this daemon runs when several share one state (the daemon's leases): without
- * it, every follower in the state is this daemon's.
- */
-export interface Ownership {
-  /** Takes the lease of a resource created here; false when another daemon holds it. */
-  claim(name: string): Promise<boolean>;
-  /** The resource was removed for good: its lease goes too. */
-  forget(name: string): Promise<void>;
-  /** Names the daemon that runs `name` when another one does (host, pid, control address). */
-  runBy(name: string): string | undefined;
-}
 
 export interface FollowManagerDeps {
   readonly clusters: ClusterRegistry;
@@ -369,15 +358,8 @@ export class FollowManager {
    * Whether a follower created here runs here: always alone; with several daemons, when its lease
    * is taken now (else another daemon takes it at its next scan: the record is saved either way).
    */
-  async #claim(key: FollowerKey): Promise<boolean> {
-    const { ownership, logger } = this.#deps;
-    if (!ownership) return true;
-    try {
-      return await ownership.claim(key);
-    } catch (err) {
-      logger.warn(`${key} is recorded; its lease could not be taken now, so a daemon takes it at its next scan: ${(err as Error).message}`);
-      return false;
-    }
+  #claim(key: FollowerKey): Promise<boolean> {
+    return claimCreated(this.#deps.ownership, key, key, this.#deps.logger);
   }
 
   #get(key: FollowerKey): IndexFollower {
