@@ -139,6 +139,37 @@ describe('cluster metadata follows (templates, pipelines)', function () {
         }
       });
 
+      it('after promote, tomorrow\'s index on the promoted side gets the leader\'s mappings and pipeline', async () => {
+        const p = uniqueName('cmp');
+        const name = `${p}-dr`;
+        await put(pair.leader, 'ingest_pipeline', `${p}-enrich`, { description: 'daily', processors: [] });
+        await put(pair.leader, 'index_template', `${p}-daily`, {
+          index_patterns: [`${p}-daily-*`], priority: 100,
+          template: {
+            settings: { index: { default_pipeline: `${p}-enrich`, number_of_shards: 2 } },
+            mappings: { properties: { level: { type: 'keyword' } } },
+          },
+        });
+        await call('PUT', `/_ccr/cluster_metadata/${name}`, { remote_cluster: 'leader', index_templates: [`${p}-*`], ingest_pipelines: [`${p}-*`] });
+        await pair.daemon.metadata.runRounds();
+        expect((await stats(name)).items_followed).to.equal(2);
+
+        // Tomorrow's index, after the follower cluster took over.
+        await call('POST', `/_ccr/cluster_metadata/${name}/promote`);
+        const tomorrow = `${p}-daily-2026.12.08`;
+        await pair.follower.raw('create tomorrow\'s index', { method: 'PUT', path: `/${tomorrow}` });
+        const created = await pair.follower.raw<Record<string, { settings: { index: Record<string, unknown> }; mappings: { properties: Record<string, unknown> } }>>('read it', { method: 'GET', path: `/${tomorrow}` });
+        const index = created.body[tomorrow]!;
+        expect(index.settings.index).to.deep.include({ default_pipeline: `${p}-enrich`, number_of_shards: '2' });
+        expect(index.mappings.properties).to.have.property('level');
+        await pair.follower.deleteIndex(tomorrow);
+        await call('DELETE', `/_ccr/cluster_metadata/${name}`);
+        for (const client of [pair.leader, pair.follower]) {
+          await client.deleteMetadataItem('index_template', `${p}-daily`);
+          await client.deleteMetadataItem('ingest_pipeline', `${p}-enrich`);
+        }
+      });
+
       it('refuses a pattern with an unknown cluster, no kind, or a bad name, and changes nothing', async () => {
         const before = (await call('GET', '/_ccr/cluster_metadata')).body;
         for (const [path, body, reason] of [

@@ -42,7 +42,8 @@ const STACK_LINE = /^\s+at .+:\d+:\d+\)?$/m;
 /**
  * Fields of `GET /_ccr/stats` that move on an idle, caught-up follower whatever the API is sent:
  * clocks, and the counters of what runs on timers — the long-poll reads (one completes every
- * read_poll_timeout, 1 min) and the reconciliations of an unchanged leader (every 30 s). In a
+ * read_poll_timeout, 1 min), the reconciliations of an unchanged leader (every 30 s) and the
+ * requests the shared probes send each tick (leader_requests). In a
  * 12 s run only the two clocks moved; the counters are listed because a slower run can cross a
  * timer. Everything else (status, checkpoints, operations written, errors, the auto-follow
  * counters) must stay byte-for-byte the same.
@@ -51,6 +52,8 @@ const VOLATILE_STATS_FIELDS = new Set([
   'time_since_last_read_millis', 'time_since_last_check_millis',
   'successful_read_requests', 'total_read_time_millis', 'outstanding_read_requests',
   'last_reconciliation', 'reconciliations', 'reconciliation_id_scans',
+  // Requests sent to the leader by purpose: the shared probes send some every tick, idle or not.
+  'leader_requests',
 ]);
 
 interface SentRequest {
