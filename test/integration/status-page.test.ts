@@ -82,12 +82,14 @@ describe('the status page', function () {
 
     it('opened after writes, shows at once a non-zero rate and a lag chart from the daemon\'s history', async () => {
       const name = await follow(303);
-      // The daemon (sampling every second in tests) has seen the writes before the page opens.
+      // The daemon (sampling every second in tests) has seen the writes before the page opens, and
+      // holds two samples at least: a chart of one sample is a point, not a line.
       await waitFor(async () => {
         const res = await fetch(`${pair.daemon.url}/_status/history`);
         const body = await res.json() as { followers: { index: string; samples: { operations_written_per_second: number }[] }[] };
-        return body.followers.find((f) => f.index === name)?.samples.some((s) => s.operations_written_per_second > 0);
-      }, { timeoutMs: 30_000, message: 'a history sample with writes' });
+        const samples = body.followers.find((f) => f.index === name)?.samples ?? [];
+        return samples.length >= 2 && samples.some((s) => s.operations_written_per_second > 0);
+      }, { timeoutMs: 30_000, message: 'two history samples, one with writes' });
       const page = await browser!.newPage({ viewport: { width: 1280, height: 800 } });
       await page.goto(`${pair.daemon.url}/`);
       await row(page, name).waitFor({ timeout: 10_000 });
