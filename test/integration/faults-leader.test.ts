@@ -90,7 +90,7 @@ describe('faults on the leader', function () {
           const applied = sumCheckpoints(daemon, followerIndex);
           await writer.writeMore(3, 120_000);
           await waitFor(() => sumCheckpoints(daemon, followerIndex) > applied, {
-            timeoutMs: 120_000, intervalMs: 100, message: `the follower to apply operations before restart ${restart}`,
+            timeoutMs: 120_000, intervalMs: 100, message: () => `the follower to apply operations before restart ${restart}: ${followState(daemon, followerIndex)}`,
           });
           let restartDone = false;
           let restartError: unknown;
@@ -248,6 +248,17 @@ describe('faults on the leader', function () {
     });
   }
 });
+
+/** What a stalled follow was doing, for a timeout message (the log may not reach a CI summary). */
+function followState(daemon: TestDaemon, followerIndex: string): string {
+  const stats = statsOf(daemon.daemon, followerIndex);
+  const shards = stats.shards.map((s) => ({
+    shard: s.shard_id, state: s.state, leader_gcp: s.leader_global_checkpoint, follower_gcp: s.follower_global_checkpoint, requested: s.last_requested_seq_no,
+    reads: s.outstanding_read_requests, writes: s.outstanding_write_requests, buffer: s.write_buffer_operation_count, since_read_ms: s.time_since_last_read_millis,
+    last_read_exception: s.read_exceptions.at(-1), last_write_exception: s.write_exceptions.at(-1),
+  }));
+  return JSON.stringify({ status: stats.status, fatal_exception: stats.fatal_exception, shards });
+}
 
 function sumCheckpoints(daemon: TestDaemon, followerIndex: string): number {
   return statsOf(daemon.daemon, followerIndex).shards.reduce((sum, s) => sum + s.follower_global_checkpoint, 0);
