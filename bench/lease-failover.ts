@@ -139,7 +139,8 @@ class SlowWriter {
           return `{"index":{"_index":"${index}"}}\n{"written":${Date.now()}}\n`;
         });
         try {
-          await this.leader.rest.request('POST', '/_bulk?filter_path=errors', lines.join(''));
+          const res = await this.leader.rest.request<{ errors: boolean }>('POST', '/_bulk?filter_path=errors', lines.join(''));
+          if (res.errors) throw new Error('a bulk request had item errors');
         } catch (err) {
           this.#error = err;
           return;
