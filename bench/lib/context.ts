@@ -76,8 +76,12 @@ function fakeCluster(url: string): TestCluster {
   return { clusterConfig: config } as unknown as TestCluster;
 }
 
-export async function startDaemon(leader: BenchNode, follower: BenchNode, nodeArgs: readonly string[] = []): Promise<DaemonProcess> {
-  return DaemonProcess.start({ leader: fakeCluster(leader.local.url), follower: fakeCluster(follower.local.url), logLevel: (process.env['BENCH_DAEMON_LOG'] ?? 'warn') as LogLevel, nodeArgs, startTimeoutMs: 60_000 });
+/** A daemon with its own state directory, or sharing the state index `stateIndex` in the follower cluster (leases). */
+export async function startDaemon(leader: BenchNode, follower: BenchNode, nodeArgs: readonly string[] = [], stateIndex?: string): Promise<DaemonProcess> {
+  return DaemonProcess.start({
+    leader: fakeCluster(leader.local.url), follower: fakeCluster(follower.local.url), logLevel: (process.env['BENCH_DAEMON_LOG'] ?? 'warn') as LogLevel, nodeArgs, startTimeoutMs: 60_000,
+    ...(stateIndex === undefined ? {} : { stateIndex }),
+  });
 }
 
 export interface CpuSnapshot {
