@@ -253,6 +253,11 @@ function responseAdvice(d: ClusterErrorDetails): string | undefined {
   if (d.statusCode === 403 && (d.esType === undefined || d.esType === 'security_exception')) {
     return `grant the user of clusters.${d.alias}.auth the missing privilege (README, "Security": the roles ccr-follow needs)`;
   }
+  // Both flavors answer a path no module or plugin serves with 400 (or 405) and this reason.
+  if ((d.statusCode === 400 || d.statusCode === 405) && /no handler found for uri|incorrect HTTP method for uri/i.test(d.reason)) {
+    return `cluster [${d.alias}] does not serve this API: the module or plugin that provides it is not installed `
+      + '(lifecycle policies need ILM on Elasticsearch, the index-management plugin (ISM) on OpenSearch)';
+  }
   return undefined;
 }
 

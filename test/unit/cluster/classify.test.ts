@@ -196,6 +196,14 @@ describe('classify', () => {
     });
   });
 
+  it('says that a cluster does not serve an API, rather than only echoing "no handler found"', () => {
+    const err = new ClusterResponseError(details({ alias: 'east', statusCode: 400, reason: 'no handler found for uri [/_ilm/policy] and method [GET]' }));
+    expect(err.message).to.match(/no handler found .*; cluster \[east\] does not serve this API: the module or plugin that provides it is not installed/);
+    expect(classify(err).action).to.equal('fatal');
+    const other = new ClusterResponseError(details({ statusCode: 400, esType: 'illegal_argument_exception', reason: 'unknown setting [x]' }));
+    expect(other.message).to.not.include('does not serve');
+  });
+
   describe('security refusals', () => {
     it('says which credentials to check on a 401, naming the alias', () => {
       const err = new ClusterResponseError(details({ alias: 'east', statusCode: 401, esType: 'security_exception', reason: 'unable to authenticate user [ccr]' }));
