@@ -445,7 +445,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       gate, logger: this.#logger, leaderIdentity, followerIdentity,
       ...(probes ? { probes: { leader: probes.metadata(leader), follower: probes.metadata(follower) } } : {}),
     });
-    const writer = new FollowerShardWriterImpl(follower.forPurpose('writes'), record.followerIndex, gate, this.#writeBudget(params));
+    const writer = new FollowerShardWriterImpl(follower.forPurpose('writes'), record.followerIndex, gate, this.#writeBudget(params), record.failback?.versionBase ?? 0);
     const followerSeqNos = new FollowerMaxSeqNos(await follower.shardSeqNos(record.followerIndex, signal).catch(() => []));
     const tasks: ShardFollowTask[] = [];
     for (let shard = 0; shard < shards; shard += 1) {
@@ -455,6 +455,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       const reconciler = new ShardReconcilerImpl({
         leader: leader.forPurpose('reconciliation'), leaderIndex: record.leaderIndex, follower: follower.forPurpose('reconciliation'), followerIndex: record.followerIndex, shard,
         repairForeignWrites: params.repair_foreign_writes === 1, logger: this.#logger, leaderIdentity,
+        ...(record.failback ? { failback: { versionBase: record.failback.versionBase, auditFrom: record.failback.auditFrom[shard] ?? -1 } } : {}),
         ...(probes ? reconcileShortcuts(watcher, shard, probes.checkpoints(follower), follower.alias, record.followerIndex) : {}),
       });
       const task = new ShardFollowTask(
