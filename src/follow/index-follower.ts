@@ -153,6 +153,8 @@ export interface FollowerIndexStats {
    * Absent before the follower first connected to its leader.
    */
   readonly leader_requests?: RequestStats;
+  /** A fail-back follow (README, "Fail back"): the lost writes it found and saved, its version base, when. */
+  readonly failback?: { readonly lost_writes: number; readonly version_base: number; readonly at: string };
   readonly shards: FollowerShardStats[];
 }
 
@@ -356,6 +358,9 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       ...(this.#unsaved ? { state_exception: this.#unsaved.exception } : {}),
       ...(budget ? { write_concurrency: budget } : {}),
       ...(this.#leaderClient ? { leader_requests: this.#leaderClient.requestStats() } : {}),
+      ...(this.#stored.current.failback ? {
+        failback: { lost_writes: this.#stored.current.failback.lostWrites, version_base: this.#stored.current.failback.versionBase, at: this.#stored.current.failback.at },
+      } : {}),
       leader_checkpoints_seen: this.#phase.state === IndexFollowerStates.active && shards.length > 0
         && shards.every((s) => this.#watcher?.latest(s.shard_id) !== undefined),
       shards,

@@ -136,6 +136,9 @@ describe('ccr-follow failback (Elasticsearch 8 → OpenSearch 2, and back)', fun
     expect(written, `operations written into the old leader (of ${docs} documents)`).to.be.below(docs * 0.1);
     const stats = pair.daemon.manager.stats(`leader/${leaderIndex}`)[0]!;
     expect(stats.shards.every((s) => s.fatal_exception === undefined)).to.equal(true);
+    expect(stats.failback?.lost_writes, 'the lost writes, kept in stats').to.equal(expectedLost.size);
+    // Only foreign writes count as such: the old leader's own history before the fail-back is not judged.
+    expect(stats.foreign_writes_detected).to.equal(0);
   });
 
   it('refuses without a promotion record, or with an old leader index created again, changing nothing', async () => {
