@@ -24,6 +24,8 @@ import { recoveryPoint } from './recovery-point.js';
 import { failbackRefusal } from './failback-plan.js';
 import { applyFailback, lostWritesText, planFailback } from './failback.js';
 import { writeAtomically } from '../state/atomic-file.js';
+import { runSwitchover, type SwitchoverAnswer, type SwitchoverRequest } from './switchover.js';
+import { sleep } from '../util/sleep.js';
 
 export interface FollowRequest {
   readonly leaderCluster: string;
@@ -355,6 +357,29 @@ export class FollowManager {
           .catch((err: unknown) => this.#deps.logger.error(`the write block on ${key} could not be lifted: lift it by hand (${(err as Error).message})`));
       }
     }
+  }
+
+  /**
+   * A planned switchover (switchover.ts): write block on the leader, the follower catches up with
+   * everything, is promoted, and the old leader fails back to follow it. Refused, changing nothing,
+   * unless `follower` is a following follower of `leader`.
+   */
+  async switchover(req: SwitchoverRequest): Promise<SwitchoverAnswer> {
+    this.#checkAlias(req.leaderCluster);
+    this.#checkAlias(req.followerCluster);
+    const key = followerKey(req.followerCluster, req.followerIndex);
+    const follower = this.#get(key);
+    const { record } = follower;
+    if (record.leaderCluster !== req.leaderCluster || record.leaderIndex !== req.leaderIndex) {
+      throw new FollowError('illegal_argument_exception', `cannot switch over: [${key}] follows [${record.leaderCluster}/${record.leaderIndex}], not [${req.leaderCluster}/${req.leaderIndex}]; nothing was changed`);
+    }
+    if (follower.status !== 'active') throw new FollowError('illegal_state_exception', `cannot switch over: [${key}] is paused: resume it first; nothing was changed`);
+    const [leader, followerClient] = [await this.#client(req.leaderCluster), await this.#client(req.followerCluster)];
+    const answer = await runSwitchover(req, key, {
+      leader, follower: followerClient, stats: () => follower.stats(), promote: () => this.promote(key), failback: (r) => this.failback(r), sleep, now: Date.now,
+    });
+    this.#deps.logger.info(`switched over: ${key} takes writes, ${req.leaderCluster}/${req.leaderIndex} follows it`, { write_downtime_millis: answer.write_downtime_millis });
+    return answer;
   }
 
   /** Pauses a follower about to be promoted, unless it is paused already (by a user or an error). */

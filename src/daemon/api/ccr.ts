@@ -42,6 +42,8 @@ const FORGET_BODY = { fields: ['follower_cluster', 'follower_index', 'follower_i
 
 const FAILBACK_BODY = { fields: ['remote_cluster', 'leader_index', 'lost_writes_file', 'dry_run'], followParams: false } as const;
 
+const SWITCHOVER_BODY = { fields: ['remote_cluster', 'leader_index', 'lost_writes_file'], followParams: false } as const;
+
 const ACK = { acknowledged: true } as const;
 
 export function mountCcrApi(app: FastifyInstance, deps: ApiDeps): void {
@@ -106,6 +108,25 @@ export function mountCcrApi(app: FastifyInstance, deps: ApiDeps): void {
     return manager.failback({
       promotedCluster, promotedIndex, oldLeaderCluster: req.params.cluster, oldLeaderIndex: req.params.index,
       ...(file === undefined ? {} : { lostWritesFile: file }), ...(dryRun === undefined ? {} : { dryRun }),
+    });
+  });
+
+  // Not a CCR API: a planned move of the leader role to this follower, and the old leader following it (README, "Switchover").
+  app.post<{ Params: IndexParams }>('/:cluster/:index/_ccr/switchover', async (req) => {
+    checkFollowerPath(req.params);
+    const what = 'a switchover request';
+    const body = objectBody(req.body, what);
+    checkBody(body, SWITCHOVER_BODY, what);
+    const file = body.lost_writes_file;
+    if (file !== undefined && (typeof file !== 'string' || !file.startsWith('/'))) {
+      throw new ControlRequestError('illegal_argument_exception', `[lost_writes_file] in ${what} must be an absolute path on the daemon's host`, 400);
+    }
+    const leaderCluster = stringField(body, 'remote_cluster', what, 'the cluster alias of the leader');
+    const leaderIndex = stringField(body, 'leader_index', what, 'the leader index');
+    checkClusterAlias(leaderCluster, 'remote');
+    checkIndexName(leaderIndex, 'leader');
+    return manager.switchover({
+      leaderCluster, leaderIndex, followerCluster: req.params.cluster, followerIndex: req.params.index, ...(file === undefined ? {} : { lostWritesFile: file }),
     });
   });
 
