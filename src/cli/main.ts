@@ -28,6 +28,7 @@ import { applyToFleet, fleetSucceeded, renderFleetResults, selectFollowers, type
 import { waitUntilCaughtUp } from './progress.js';
 import { runWatch } from './watch.js';
 import { renderPromoteMany, requestPromoteMany, type PromoteManyOptions } from './promote-command.js';
+import { renderFailback, renderSwitchover, requestFailback, requestSwitchover, type FailbackOptions } from './failback-command.js';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -176,6 +177,29 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       }
       const answer = await (await client()).request<{ promotion: PromotionRecord }>('POST', `${targetPath(parseTarget(followerArg!, 'the follower'))}/_ccr/promote`);
       print(opts.json === true, answer.promotion, () => renderPromotion(answer.promotion));
+    });
+
+  program.command('failback')
+    .description('make the old leader index a follower of the promoted one, writing only the difference (needs its promotion record); puts a write block on the old leader first: stop its writers')
+    .argument('<promoted>', 'the promoted index, e.g. follower/orders')
+    .argument('<old-leader>', 'the old leader index, e.g. leader/orders')
+    .option('--lost-writes <file>', 'save the old leader\'s writes that never reached the promoted index (NDJSON), before anything is overwritten; needed when there are any')
+    .option('--dry-run', 'count per shard what would be copied, put back and deleted, and save the lost writes; change nothing')
+    .option('--json', 'print the answer as JSON')
+    .action(async (promotedArg: string, oldLeaderArg: string, opts: FailbackOptions & { json?: boolean }) => {
+      const answer = await requestFailback(await client(), promotedArg, oldLeaderArg, opts);
+      print(opts.json === true, answer, () => renderFailback(answer, promotedArg, oldLeaderArg));
+    });
+
+  program.command('switchover')
+    .description('a planned move: write block on the leader, wait until the follower has everything, promote it, fail the old leader back to follow it; prints the write downtime. The other way round is the switch back')
+    .argument('<leader>', 'the leader index, e.g. leader/orders')
+    .argument('<follower>', 'its follower index, e.g. follower/orders')
+    .option('--lost-writes <file>', 'passed to the fail-back (needed only if the old leader had writes the follower lacks)')
+    .option('--json', 'print the answer as JSON')
+    .action(async (leaderArg: string, followerArg: string, opts: { lostWrites?: string; json?: boolean }) => {
+      const answer = await requestSwitchover(await client(), leaderArg, followerArg, opts);
+      print(opts.json === true, answer, () => renderSwitchover(answer, leaderArg, followerArg));
     });
 
   program.command('stats')

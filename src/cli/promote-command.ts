@@ -43,7 +43,7 @@ export function renderPromoteMany(a: PromoteManyAnswer, commandMillis?: number):
   const lines: string[] = [];
   if (a.pausedAutoFollowPatterns.length > 0) {
     lines.push(`${a.dryRun ? 'would pause' : 'paused'} auto-follow pattern(s) ${a.pausedAutoFollowPatterns.join(', ')}: `
-      + 'nothing new is followed from that leader (resume them by hand, or by a fail-back)');
+      + 'nothing new is followed from that leader (resume them by hand once the direction is settled)');
   }
   for (const f of a.patternFailures) lines.push(`could not pause auto-follow pattern ${f.pattern}: ${f.reason} (pause it by hand)`);
   const width = Math.max(0, ...a.indices.map((i) => i.follower.length));

@@ -21,6 +21,11 @@ import { WriteBudgets } from './write-budget.js';
 import { ClusterProbes } from './cluster-probes.js';
 import { IndexFollower, type FollowerIndexStats } from './index-follower.js';
 import { recoveryPoint } from './recovery-point.js';
+import { failbackRefusal } from './failback-plan.js';
+import { applyFailback, lostWritesText, planFailback } from './failback.js';
+import { writeAtomically } from '../state/atomic-file.js';
+import { runSwitchover, type SwitchoverAnswer, type SwitchoverRequest } from './switchover.js';
+import { sleep } from '../util/sleep.js';
 
 export interface FollowRequest {
   readonly leaderCluster: string;
@@ -48,6 +53,28 @@ export interface PromoteOptions {
   readonly run?: PromotionRun;
 }
 
+/** `ccr-follow failback`: the old leader index follows the promoted one, by difference (README, "Fail back"). */
+export interface FailbackRequest {
+  readonly promotedCluster: string;
+  readonly promotedIndex: string;
+  readonly oldLeaderCluster: string;
+  readonly oldLeaderIndex: string;
+  /** Where the lost writes are saved (an absolute path on the daemon's host), before anything is overwritten. */
+  readonly lostWritesFile?: string;
+  /** Plan, count and save the lost writes; change nothing. */
+  readonly dryRun?: boolean;
+}
+
+export interface FailbackAnswer {
+  readonly dry_run: boolean;
+  readonly version_base: number;
+  readonly lost_writes: number;
+  readonly lost_writes_file?: string;
+  /** Documents fail-back itself wrote (put back, restored, deleted); the reverse follow copies the rest. */
+  readonly documents_written: number;
+  readonly shards: readonly { shard: number; follow_from: number; copied: number; put_back: number; deleted: number; lost_writes: number }[];
+}
+
 export interface FollowerInfo {
   readonly follower_index: string;
   readonly follower_cluster: string;
@@ -66,6 +93,8 @@ export interface FollowManagerDeps {
   readonly checkpointIntervalMs?: number;
   /** With several daemons on one state: the followers run here are those whose lease this daemon holds (adopt / relinquish). */
   readonly ownership?: Ownership;
+  /** Saves a fail-back's lost-writes file; by default atomically on this host (temp file, fsync, rename). */
+  readonly saveLostWrites?: (file: string, text: string) => Promise<void>;
 }
 
 export class FollowManager {
@@ -236,6 +265,121 @@ export class FollowManager {
     await this.unfollow(key);
     this.#deps.logger.info(`promoted ${key}: it is now an ordinary writable index; its promotion point is kept for a fail-back`, { shards });
     return promotion;
+  }
+
+  /**
+   * Fail-back (README, "Fail back"): makes the old leader index a follower of the promoted one,
+   * writing only the difference. Refused, with nothing changed, without a promotion record of the
+   * pair, with an index that is not the one recorded (uuid), with other shard counts, or when the
+   * old leader index cannot be put under a write block. Then, under the block: the plan
+   * (failback.ts), the lost writes saved to their file; the block lifted, the difference written
+   * above the version base, and an ordinary follow from each shard's recorded `max_seq_no`.
+   * A dry run plans and saves the lost writes, and changes nothing.
+   */
+  async failback(req: FailbackRequest): Promise<FailbackAnswer> {
+    this.#checkName('promoted index', req.promotedIndex);
+    this.#checkName('old leader index', req.oldLeaderIndex);
+    this.#checkAlias(req.promotedCluster);
+    this.#checkAlias(req.oldLeaderCluster);
+    const promotedKey = followerKey(req.promotedCluster, req.promotedIndex);
+    const key = followerKey(req.oldLeaderCluster, req.oldLeaderIndex);
+    if (this.#followers.has(key) || this.#creating.has(key)) throw new FollowError('resource_already_exists_exception', `[${key}] is already a follower index`);
+    if (this.#followers.has(promotedKey)) throw new FollowError('illegal_state_exception', `[${promotedKey}] is still a follower index: promote it first`);
+    const promotion = await this.#deps.state.getPromotion(promotedKey);
+    const promoted = await this.#client(req.promotedCluster);
+    const old = await this.#client(req.oldLeaderCluster);
+    const [promotedMeta, oldMeta] = await Promise.all([
+      this.#call(req.promotedCluster, () => promoted.indexMetadata(req.promotedIndex), `promoted index [${req.promotedIndex}]`),
+      this.#call(req.oldLeaderCluster, () => old.indexMetadata(req.oldLeaderIndex), `old leader index [${req.oldLeaderIndex}]`),
+    ]);
+    const refusal = failbackRefusal(req, promotion, promotedMeta, oldMeta);
+    if (refusal !== undefined || !promotion) throw new FollowError('illegal_argument_exception', `cannot fail back: ${refusal ?? 'no promotion record'}; nothing was changed`);
+    const dryRun = req.dryRun === true;
+    this.#creating.add(key);
+    let blocked = false;
+    try {
+      if (!dryRun) {
+        // First, so no writer changes the old leader index between the plan and its writes.
+        await this.#call(req.oldLeaderCluster, () => old.putSettings(req.oldLeaderIndex, { 'index.blocks.write': true }), `old leader index [${req.oldLeaderIndex}]`)
+          .catch((err: unknown) => {
+            throw new FollowError('illegal_state_exception', `cannot fail back: the write block cannot be put on old leader index [${key}] (${(err as Error).message}); nothing was changed`, { cause: err });
+          });
+        blocked = true;
+      }
+      const sides = {
+        promoted: promoted.forPurpose('reconciliation'), promotedIndex: req.promotedIndex,
+        oldLeader: old.forPurpose('writes'), oldLeaderIndex: req.oldLeaderIndex, shards: promotion.shards, logger: this.#deps.logger,
+      };
+      const plan = await this.#call(req.oldLeaderCluster, () => planFailback(sides), `fail-back of [${key}]`);
+      const shards = plan.shards.map(({ counts: c }) => ({ shard: c.shard, follow_from: c.followFrom, copied: c.copied, put_back: c.putBack, deleted: c.deleted, lost_writes: c.lostWrites }));
+      if (plan.lostWrites.length > 0 && req.lostWritesFile === undefined && !dryRun) {
+        throw new FollowError('illegal_argument_exception',
+          `cannot fail back: [${key}] holds ${plan.lostWrites.length} write(s) that never reached [${promotedKey}], which fail-back overwrites: give a lost-writes file to save them; nothing was changed`);
+      }
+      if (req.lostWritesFile !== undefined) {
+        const save = this.#deps.saveLostWrites ?? writeAtomically;
+        await save(req.lostWritesFile, lostWritesText(plan)).catch((err: unknown) => {
+          throw new FollowError('illegal_argument_exception', `cannot fail back: the lost-writes file [${req.lostWritesFile}] cannot be written (${(err as Error).message}); nothing was changed`, { cause: err });
+        });
+      }
+      const answer = {
+        dry_run: dryRun, version_base: plan.versionBase, lost_writes: plan.lostWrites.length,
+        ...(req.lostWritesFile === undefined ? {} : { lost_writes_file: req.lostWritesFile }), shards,
+      };
+      if (dryRun) return { ...answer, documents_written: 0 };
+      await this.#call(req.oldLeaderCluster, () => old.putSettings(req.oldLeaderIndex, { 'index.blocks.write': null }), `old leader index [${req.oldLeaderIndex}]`);
+      blocked = false;
+      const written = await this.#call(req.oldLeaderCluster, () => applyFailback(sides, plan), `fail-back of [${key}]`);
+      const record: FollowerRecord = {
+        leaderCluster: req.promotedCluster, leaderIndex: req.promotedIndex, followerCluster: req.oldLeaderCluster, followerIndex: req.oldLeaderIndex,
+        params: DEFAULT_FOLLOW_PARAMS as unknown as Record<string, number>, status: 'active', createdAt: new Date().toISOString(),
+        indexUuids: { leader: promotedMeta.uuid, follower: oldMeta.uuid },
+        failback: {
+          versionBase: plan.versionBase, lostWrites: plan.lostWrites.length, at: new Date().toISOString(),
+          auditFrom: Object.fromEntries(plan.shards.map((s) => [s.counts.shard, s.oldMaxSeqNo])),
+        },
+      };
+      // The record, then its checkpoints (the recorded max per shard): a crash in between starts
+      // the follow from -1, a full copy above the base, slower and still right.
+      await this.#deps.state.putFollower(record);
+      await this.#deps.state.saveCheckpoints(key, Object.fromEntries(plan.shards.map((s) => [s.counts.shard, s.counts.followFrom])));
+      if (await this.#claim(key)) {
+        const follower = this.#build(record);
+        this.#followers.set(key, follower);
+        follower.begin();
+      }
+      this.#deps.logger.info(`failed back: ${key} follows ${promotedKey} from its promotion point`, { lost_writes: plan.lostWrites.length, written, version_base: plan.versionBase });
+      return { ...answer, documents_written: written };
+    } finally {
+      this.#creating.delete(key);
+      if (blocked) {
+        await old.putSettings(req.oldLeaderIndex, { 'index.blocks.write': null })
+          .catch((err: unknown) => this.#deps.logger.error(`the write block on ${key} could not be lifted: lift it by hand (${(err as Error).message})`));
+      }
+    }
+  }
+
+  /**
+   * A planned switchover (switchover.ts): write block on the leader, the follower catches up with
+   * everything, is promoted, and the old leader fails back to follow it. Refused, changing nothing,
+   * unless `follower` is a following follower of `leader`.
+   */
+  async switchover(req: SwitchoverRequest): Promise<SwitchoverAnswer> {
+    this.#checkAlias(req.leaderCluster);
+    this.#checkAlias(req.followerCluster);
+    const key = followerKey(req.followerCluster, req.followerIndex);
+    const follower = this.#get(key);
+    const { record } = follower;
+    if (record.leaderCluster !== req.leaderCluster || record.leaderIndex !== req.leaderIndex) {
+      throw new FollowError('illegal_argument_exception', `cannot switch over: [${key}] follows [${record.leaderCluster}/${record.leaderIndex}], not [${req.leaderCluster}/${req.leaderIndex}]; nothing was changed`);
+    }
+    if (follower.status !== 'active') throw new FollowError('illegal_state_exception', `cannot switch over: [${key}] is paused: resume it first; nothing was changed`);
+    const [leader, followerClient] = [await this.#client(req.leaderCluster), await this.#client(req.followerCluster)];
+    const answer = await runSwitchover(req, key, {
+      leader, follower: followerClient, stats: () => follower.stats(), promote: () => this.promote(key), failback: (r) => this.failback(r), sleep, now: Date.now,
+    });
+    this.#deps.logger.info(`switched over: ${key} takes writes, ${req.leaderCluster}/${req.leaderIndex} follows it`, { write_downtime_millis: answer.write_downtime_millis });
+    return answer;
   }
 
   /** Pauses a follower about to be promoted, unless it is paused already (by a user or an error). */

@@ -153,6 +153,8 @@ export interface FollowerIndexStats {
    * Absent before the follower first connected to its leader.
    */
   readonly leader_requests?: RequestStats;
+  /** A fail-back follow (README, "Fail back"): the lost writes it found and saved, its version base, when. */
+  readonly failback?: { readonly lost_writes: number; readonly version_base: number; readonly at: string };
   readonly shards: FollowerShardStats[];
 }
 
@@ -356,6 +358,9 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       ...(this.#unsaved ? { state_exception: this.#unsaved.exception } : {}),
       ...(budget ? { write_concurrency: budget } : {}),
       ...(this.#leaderClient ? { leader_requests: this.#leaderClient.requestStats() } : {}),
+      ...(this.#stored.current.failback ? {
+        failback: { lost_writes: this.#stored.current.failback.lostWrites, version_base: this.#stored.current.failback.versionBase, at: this.#stored.current.failback.at },
+      } : {}),
       leader_checkpoints_seen: this.#phase.state === IndexFollowerStates.active && shards.length > 0
         && shards.every((s) => this.#watcher?.latest(s.shard_id) !== undefined),
       shards,
@@ -445,7 +450,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       gate, logger: this.#logger, leaderIdentity, followerIdentity,
       ...(probes ? { probes: { leader: probes.metadata(leader), follower: probes.metadata(follower) } } : {}),
     });
-    const writer = new FollowerShardWriterImpl(follower.forPurpose('writes'), record.followerIndex, gate, this.#writeBudget(params));
+    const writer = new FollowerShardWriterImpl(follower.forPurpose('writes'), record.followerIndex, gate, this.#writeBudget(params), record.failback?.versionBase ?? 0);
     const followerSeqNos = new FollowerMaxSeqNos(await follower.shardSeqNos(record.followerIndex, signal).catch(() => []));
     const tasks: ShardFollowTask[] = [];
     for (let shard = 0; shard < shards; shard += 1) {
@@ -455,6 +460,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       const reconciler = new ShardReconcilerImpl({
         leader: leader.forPurpose('reconciliation'), leaderIndex: record.leaderIndex, follower: follower.forPurpose('reconciliation'), followerIndex: record.followerIndex, shard,
         repairForeignWrites: params.repair_foreign_writes === 1, logger: this.#logger, leaderIdentity,
+        ...(record.failback ? { failback: { versionBase: record.failback.versionBase, auditFrom: record.failback.auditFrom[shard] ?? -1 } } : {}),
         ...(probes ? reconcileShortcuts(watcher, shard, probes.checkpoints(follower), follower.alias, record.followerIndex) : {}),
       });
       const task = new ShardFollowTask(

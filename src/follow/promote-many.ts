@@ -7,7 +7,7 @@
  *    to one leader cluster), and the promotion records of earlier runs the selection names, which
  *    answer "already an ordinary index";
  * 2. pause the active auto-follow patterns of the selected followers' leader clusters, so nothing
- *    new is followed from them while the operator fails over (resumed by hand, or by a fail-back);
+ *    new is followed from them while the operator fails over (resumed by hand: a fail-back reverses the direction and leaves them to the operator);
  * 3. pause every selected follower, a bounded number at a time, then read each one's recovery
  *    point (recovery-point.ts): all are paused first so that the totals kept on every record are
  *    the totals of what was promoted, not of a moving target;
@@ -146,7 +146,7 @@ export async function promoteMany(req: PromoteManyRequest, deps: PromoteManyDeps
         patternFailures.push({ pattern: name, reason: reasonOf(err) });
       }
     }
-    if (paused.length > 0) deps.logger.info(`promotion: paused auto-follow pattern(s) ${paused.join(', ')}; resume them by hand or by a fail-back`);
+    if (paused.length > 0) deps.logger.info(`promotion: paused auto-follow pattern(s) ${paused.join(', ')}; resume them by hand (a fail-back does not)`);
   }
 
   const outcomes = new Map<FollowerKey, IndexOutcome>();

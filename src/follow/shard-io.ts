@@ -54,6 +54,8 @@ export class FollowerShardWriterImpl implements FollowerShardWriter {
     private readonly gate: WriteGate,
     /** The follower cluster's shared bulk budget; absent: sent at once. */
     private readonly budget?: WriteBudget,
+    /** A fail-back follow's version base, added to every version (failback-plan.ts says why); 0 otherwise. */
+    private readonly versionBase = 0,
   ) {}
 
   concurrencyLimit(): number {
@@ -65,7 +67,8 @@ export class FollowerShardWriterImpl implements FollowerShardWriter {
     // budget, so that a write held here never keeps a slot other followers could use.
     const leave = await this.gate.enter(signal);
     try {
-      const bulk = (): Promise<BulkItemResult[]> => this.follower.bulkExternal(this.followerIndex, ops, signal);
+      const sent = this.versionBase === 0 ? ops : ops.map((op) => ({ ...op, version: op.version + this.versionBase }));
+      const bulk = (): Promise<BulkItemResult[]> => this.follower.bulkExternal(this.followerIndex, sent, signal);
       return await (this.budget ? this.budget.run(ops.length, bulk, signal) : bulk());
     } finally {
       leave();

@@ -30,7 +30,7 @@
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { ClusterShardUnavailableError } from '../cluster/errors.js';
 import type { ExternalOp, SeqNoHit } from '../cluster/types.js';
-import { externalVersion, isReplicatedVersion } from '../shard/external-version.js';
+import { baseVersion, isReplicatedAbove, mayDeleteVersion } from './failback-plan.js';
 import type { ReconcileOutcome, ShardReconciler } from '../shard/ports.js';
 import type { Logger } from '../util/logger.js';
 import { absentFrom, shardPages } from '../verify/shard-diff.js';
@@ -53,6 +53,12 @@ export interface ShardReconcilerOptions {
   /** The follower shard's max seq_no through the follower cluster's shared probe; absent: never skipped. */
   readonly followerMaxSeqNo?: (signal: AbortSignal) => Promise<number>;
   readonly now?: () => number;
+  /**
+   * A fail-back follow's version base and the follower `_seq_no` its audit starts above
+   * (failback-plan.ts): its writes are above the base, the documents it left as they were below.
+   * Absent: an ordinary follow (base 0, audit from the shard's beginning).
+   */
+  readonly failback?: { readonly versionBase: number; readonly auditFrom: number };
 }
 
 /** What the last pass found, for the next one to skip what has not changed since. */
@@ -73,8 +79,12 @@ export class ShardReconcilerImpl implements ShardReconciler {
   readonly #ownRepairs = new Set<number>();
   #last: LastPass | undefined;
 
+  readonly #base: number;
+
   constructor(options: ShardReconcilerOptions) {
     this.#o = options;
+    this.#base = options.failback?.versionBase ?? 0;
+    this.#auditedUpTo = options.failback?.auditFrom ?? -1;
   }
 
   async reconcile(signal: AbortSignal): Promise<ReconcileOutcome> {
@@ -106,9 +116,9 @@ export class ShardReconcilerImpl implements ShardReconciler {
     let deleted = 0;
     for await (const page of this.#followerPages(-1, signal)) {
       // Read before the get: anything the leader creates after the get has a higher seq_no.
-      const version = externalVersion(await this.#leaderMaxSeqNo(signal));
+      const version = baseVersion(this.#base, await this.#leaderMaxSeqNo(signal));
       // A document the leader lacks is a leader delete, unless a foreign write put it there (the audit's job).
-      const gone = (await absentFrom({ client: leader, index: leaderIndex }, page, signal)).filter((hit) => isReplicatedVersion(hit.version ?? 0));
+      const gone = (await absentFrom({ client: leader, index: leaderIndex }, page, signal)).filter((hit) => mayDeleteVersion(this.#base, hit.version ?? 0));
       idsChecked += page.length;
       if (gone.length > 0) {
         // The counts and the get were answered by the leader index the follow started with, not one
@@ -130,7 +140,7 @@ export class ShardReconcilerImpl implements ShardReconciler {
     let detected = 0;
     let repaired = 0;
     for await (const page of this.#followerPages(this.#auditedUpTo, signal)) {
-      const foreign = page.filter((h) => !isReplicatedVersion(h.version ?? 0) && !this.#ownRepairs.has(h.seqNo));
+      const foreign = page.filter((h) => !isReplicatedAbove(this.#base, h.version ?? 0) && !this.#ownRepairs.has(h.seqNo));
       if (foreign.length > 0) {
         detected += foreign.length;
         this.#o.logger.warn(`foreign write on the follower: ${foreign.length} document(s) changed by someone else`, {
@@ -154,7 +164,7 @@ export class ShardReconcilerImpl implements ShardReconciler {
       // Above the foreign version, below the leader's next operation on this document.
       const over = (hit.version ?? 0) + 1;
       if (!l.found) return { op: 'delete', id: hit.id, routing: hit.routing, version: over };
-      return { op: 'index', id: hit.id, routing: hit.routing, version: Math.max(externalVersion(l.seqNo ?? 0), over), sourceJson: l.sourceJson ?? '{}' };
+      return { op: 'index', id: hit.id, routing: hit.routing, version: Math.max(baseVersion(this.#base, l.seqNo ?? 0), over), sourceJson: l.sourceJson ?? '{}' };
     });
     let repaired = 0;
     for (const r of await follower.bulkExternal(followerIndex, ops, signal)) {

@@ -16,6 +16,7 @@
 import {
   type AutoFollowPatternRecord,
   checkPatternKey,
+  type FailbackPoint,
   type FatalException,
   type FollowerKey,
   type FollowerRecord,
@@ -114,6 +115,10 @@ function parseFollowerRecord(value: unknown, location: string): FollowerRecord {
   if (uuids !== undefined && (!isObject(uuids) || ![uuids.leader, uuids.follower].every((v) => typeof v === 'string' && v !== ''))) {
     bad('indexUuids: expected leader and follower as non-empty strings');
   }
+  const failback = value.failback;
+  if (failback !== undefined && !isFailbackPoint(failback)) {
+    bad('failback: expected versionBase, auditFrom (shard → seq_no), lostWrites and at');
+  }
   return pickFollowerRecord({
     leaderCluster: text('leaderCluster'),
     leaderIndex: text('leaderIndex'),
@@ -124,7 +129,15 @@ function parseFollowerRecord(value: unknown, location: string): FollowerRecord {
     createdAt: text('createdAt'),
     ...(fatalException ? { fatalException } : {}),
     ...(isObject(uuids) ? { indexUuids: { leader: String(uuids.leader), follower: String(uuids.follower) } } : {}),
+    ...(failback === undefined ? {} : { failback: failback as FailbackPoint }),
   });
+}
+
+function isFailbackPoint(value: unknown): boolean {
+  if (!isObject(value) || !isObject(value.auditFrom)) return false;
+  const whole = (v: unknown, min: number): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+  return whole(value.versionBase, 0) && whole(value.lostWrites, 0) && typeof value.at === 'string'
+    && Object.entries(value.auditFrom).every(([k, v]) => /^\d+$/.test(k) && whole(v, -1));
 }
 
 /** Exactly the record's fields, in a fixed order, so stray properties are never persisted. */
@@ -141,6 +154,11 @@ function pickFollowerRecord(record: FollowerRecord): FollowerRecord {
       : {}),
     createdAt: record.createdAt,
     ...(record.indexUuids ? { indexUuids: { leader: record.indexUuids.leader, follower: record.indexUuids.follower } } : {}),
+    ...(record.failback ? {
+      failback: {
+        versionBase: record.failback.versionBase, auditFrom: { ...record.failback.auditFrom }, lostWrites: record.failback.lostWrites, at: record.failback.at,
+      },
+    } : {}),
   };
 }
 

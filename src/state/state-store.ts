@@ -35,6 +35,23 @@ export interface FollowerRecord {
    * created again under its name (also while the daemon was down) gets a new uuid and a new history.
    */
   readonly indexUuids?: { readonly leader: string; readonly follower: string };
+  /** Present when this follow is a fail-back: the old leader index following the promoted one. */
+  readonly failback?: FailbackPoint;
+}
+
+/**
+ * What a fail-back follow needs beyond an ordinary follow (README, "Fail back"): the version base
+ * its writes go above (every version the old leader index held is below it), and per shard the
+ * follower `_seq_no` the foreign-write audit starts above (the old leader's own history before the
+ * fail-back is not judged).
+ */
+export interface FailbackPoint {
+  readonly versionBase: number;
+  readonly auditFrom: Readonly<Record<number, number>>;
+  /** Lost writes the fail-back found (and saved to its file). */
+  readonly lostWrites: number;
+  /** ISO 8601. */
+  readonly at: string;
 }
 
 /** Shard id → follower checkpoint: the highest seq_no applied with nothing missing below it; -1 = nothing yet. */

@@ -40,6 +40,10 @@ const CCR_STATS_QUERY: QuerySpec = { timeout: 'time', master_timeout: 'time' };
 /** `POST /<leader_index>/_ccr/forget_follower`: all four name the follower whose retention leases to drop. */
 const FORGET_BODY = { fields: ['follower_cluster', 'follower_index', 'follower_index_uuid', 'leader_remote_cluster'], followParams: false } as const;
 
+const FAILBACK_BODY = { fields: ['remote_cluster', 'leader_index', 'lost_writes_file', 'dry_run'], followParams: false } as const;
+
+const SWITCHOVER_BODY = { fields: ['remote_cluster', 'leader_index', 'lost_writes_file'], followParams: false } as const;
+
 const ACK = { acknowledged: true } as const;
 
 export function mountCcrApi(app: FastifyInstance, deps: ApiDeps): void {
@@ -84,6 +88,47 @@ export function mountCcrApi(app: FastifyInstance, deps: ApiDeps): void {
 
   // Not a CCR API (CCR's answer to a lost leader is pause + unfollow, which forgets where the follower stood).
   app.post<{ Params: IndexParams }>('/:cluster/:index/_ccr/promote', async (req) => ({ promotion: await manager.promote(followerOf(req, 'promote')) }));
+
+  // Not a CCR API: the old leader index (the prefix's) follows the promoted one, by difference (README, "Fail back").
+  app.post<{ Params: IndexParams }>('/:cluster/:index/_ccr/failback', async (req) => {
+    checkFollowerPath(req.params);
+    const what = 'a failback request';
+    const body = objectBody(req.body, what);
+    checkBody(body, FAILBACK_BODY, what);
+    const file = body.lost_writes_file;
+    if (file !== undefined && (typeof file !== 'string' || !file.startsWith('/'))) {
+      throw new ControlRequestError('illegal_argument_exception', `[lost_writes_file] in ${what} must be an absolute path on the daemon's host`, 400);
+    }
+    const dryRun = body.dry_run;
+    if (dryRun !== undefined && typeof dryRun !== 'boolean') throw new ControlRequestError('illegal_argument_exception', `[dry_run] in ${what} must be true or false`, 400);
+    const promotedCluster = stringField(body, 'remote_cluster', what, 'the cluster alias of the promoted index');
+    const promotedIndex = stringField(body, 'leader_index', what, 'the promoted index');
+    checkClusterAlias(promotedCluster, 'promoted');
+    checkIndexName(promotedIndex, 'promoted');
+    return manager.failback({
+      promotedCluster, promotedIndex, oldLeaderCluster: req.params.cluster, oldLeaderIndex: req.params.index,
+      ...(file === undefined ? {} : { lostWritesFile: file }), ...(dryRun === undefined ? {} : { dryRun }),
+    });
+  });
+
+  // Not a CCR API: a planned move of the leader role to this follower, and the old leader following it (README, "Switchover").
+  app.post<{ Params: IndexParams }>('/:cluster/:index/_ccr/switchover', async (req) => {
+    checkFollowerPath(req.params);
+    const what = 'a switchover request';
+    const body = objectBody(req.body, what);
+    checkBody(body, SWITCHOVER_BODY, what);
+    const file = body.lost_writes_file;
+    if (file !== undefined && (typeof file !== 'string' || !file.startsWith('/'))) {
+      throw new ControlRequestError('illegal_argument_exception', `[lost_writes_file] in ${what} must be an absolute path on the daemon's host`, 400);
+    }
+    const leaderCluster = stringField(body, 'remote_cluster', what, 'the cluster alias of the leader');
+    const leaderIndex = stringField(body, 'leader_index', what, 'the leader index');
+    checkClusterAlias(leaderCluster, 'remote');
+    checkIndexName(leaderIndex, 'leader');
+    return manager.switchover({
+      leaderCluster, leaderIndex, followerCluster: req.params.cluster, followerIndex: req.params.index, ...(file === undefined ? {} : { lostWritesFile: file }),
+    });
+  });
 
   // Sent to the leader cluster in CCR, to drop the retention leases a follower holds on its
   // shards. ccr-follow reads over REST and holds no retention lease: there is nothing to drop.

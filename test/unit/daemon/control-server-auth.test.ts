@@ -101,6 +101,8 @@ const ROUTES: readonly { method: 'GET' | 'PUT' | 'POST' | 'DELETE'; url: string;
   { method: 'POST', url: '/follower/orders/_ccr/unfollow' },
   { method: 'POST', url: '/follower/orders/_ccr/promote' },
   { method: 'POST', url: '/_ccr/promote', body: { all: true } },
+  { method: 'POST', url: '/leader/orders/_ccr/failback', body: { remote_cluster: 'follower', leader_index: 'orders', dry_run: true } },
+  { method: 'POST', url: '/follower/orders/_ccr/switchover', body: { remote_cluster: 'leader', leader_index: 'orders' } },
   { method: 'GET', url: '/follower/orders/_ccr/stats' },
   { method: 'GET', url: '/follower/orders/_ccr/info' },
   { method: 'GET', url: '/no/such/route' },
@@ -414,5 +416,24 @@ describe('control API token', () => {
       const atLimit = await h.app.inject({ method: 'GET', url: `/follower/${encodeURIComponent(long)}/_ccr/stats`, headers: AUTH });
       expectApiError(atLimit, 404, 'resource_not_found_exception', /is not a follower index$/);
     });
+  });
+});
+
+describe('failback and switchover routes', () => {
+  it('refuse a malformed body before asking any cluster, naming the field', async () => {
+    const h = await harness(TOKEN);
+    try {
+      const post = (url: string, body: unknown) => h.app.inject({ method: 'POST', url, headers: JSON_HEADERS, payload: JSON.stringify(body) });
+      const failback = '/leader/orders/_ccr/failback';
+      const good = { remote_cluster: 'follower', leader_index: 'orders' };
+      expectApiError(await post(failback, { ...good, lost_writes_file: 'lost.ndjson' }), 400, 'illegal_argument_exception', /\[lost_writes_file\] .* absolute path/);
+      expectApiError(await post(failback, { ...good, dry_run: 'yes' }), 400, 'illegal_argument_exception', /\[dry_run\] .* true or false/);
+      expectApiError(await post(failback, { ...good, force: true }), 400, 'illegal_argument_exception', /unknown parameter \[force\]/);
+      expectApiError(await post(failback, { leader_index: 'orders' }), 400, 'illegal_argument_exception', /needs \[remote_cluster\]/);
+      expectApiError(await post('/follower/orders/_ccr/switchover', { remote_cluster: 'leader' }), 400, 'illegal_argument_exception', /needs \[leader_index\]/);
+      expect(h.connects).to.deep.equal([]);
+    } finally {
+      await h.close();
+    }
   });
 });

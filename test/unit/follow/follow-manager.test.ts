@@ -241,6 +241,46 @@ describe('FollowManager', () => {
     await expectRefused(() => manager.promote(KEY), 'resource_not_found_exception', /is not a follower index/);
   });
 
+  describe('failback', () => {
+    const FAILBACK = { promotedCluster: 'follower', promotedIndex: 'orders-copy', oldLeaderCluster: 'leader', oldLeaderIndex: 'orders' };
+    const OLD_KEY = followerKey('leader', 'orders');
+
+    /** A follower of leader/orders promoted with every operation applied. */
+    async function promoted(): Promise<void> {
+      const orders = leader.add('orders');
+      for (const id of ['a', 'b', 'c']) orders.index(id);
+      await manager.follow(REQUEST);
+      await until(() => Object.values(state.checkpoints.get(KEY) ?? {}).reduce((n, c) => n + c + 1, 0) === 3, 5000, 'checkpoints covering every operation');
+      await manager.promote(KEY);
+    }
+
+    it('refuses, changing nothing, when the old leader index cannot be put under a write block', async () => {
+      await promoted();
+      leader.failNext('putSettings', () => new ClusterResponseError({ alias: 'leader', operation: 'put settings', statusCode: 403, esType: 'security_exception', reason: 'action [indices:admin/settings/update] is unauthorized' }));
+      const settings = { ...leader.indices.get('orders')!.settings };
+      await expectRefused(() => manager.failback(FAILBACK), 'illegal_state_exception',
+        /the write block cannot be put on old leader index \[leader\/orders\] .*unauthorized.*; nothing was changed/);
+      expect(leader.indices.get('orders')!.settings).to.deep.equal(settings);
+      expect(state.followers.has(OLD_KEY)).to.equal(false);
+      expect(manager.has(OLD_KEY)).to.equal(false);
+    });
+
+    it('refuses an old leader with lost writes and no file to save them to, and lifts its write block', async () => {
+      await promoted();
+      leader.indices.get('orders')!.index('written-after-promotion');
+      await expectRefused(() => manager.failback(FAILBACK), 'illegal_argument_exception', /holds 1 write\(s\) that never reached \[follower\/orders-copy\].*give a lost-writes file/);
+      expect(leader.indices.get('orders')!.settings['index.blocks.write']).to.equal(null);
+      expect(state.followers.has(OLD_KEY)).to.equal(false);
+    });
+
+    it('refuses without a promotion record of the pair', async () => {
+      leader.add('orders');
+      follower.add('orders-copy');
+      await expectRefused(() => manager.failback(FAILBACK), 'illegal_argument_exception', /no promotion record for \[follower\/orders-copy\].*; nothing was changed/);
+      expect(leader.callsOf('putSettings')).to.deep.equal([]);
+    });
+  });
+
   it('restores each recorded follower: a paused one with its error, and one with damaged checkpoints from -1', async () => {
     leader.add('orders').index('a');
     leader.add('events');

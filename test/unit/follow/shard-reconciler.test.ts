@@ -78,6 +78,27 @@ describe('ShardReconcilerImpl', () => {
     expect((await reconciler.reconcile(never)).foreignWritesDetected).to.equal(0);
   });
 
+  it('after a fail-back, deletes documents left with their old versions, writes above the version base, and judges only later changes as foreign', async () => {
+    // The old leader's own documents (internal versions), equal to the leader's: a fail-back left them as they were.
+    for (const id of ['a', 'b', 'c']) {
+      leaderIndex.index(id);
+      followerIndex.index(id);
+      followerIndex.index(id);
+    }
+    const base = 2048;
+    const failedBack = new ShardReconcilerImpl({
+      leader: leader.client, leaderIndex: 'orders', follower: follower.client, followerIndex: 'orders-copy', shard: 0,
+      repairForeignWrites: false, logger: silentLogger, leaderIdentity: identity, failback: { versionBase: base, auditFrom: followerIndex.maxSeqNo },
+    });
+    leaderIndex.delete('b');
+    const first = await failedBack.reconcile(never);
+    expect(first).to.include({ excess: 1, deleted: 1, foreignWritesDetected: 0 });
+    expect(follower.bulks).to.deep.equal([[{ op: 'delete', id: 'b', routing: undefined, version: base + externalVersion(leaderIndex.maxSeqNo) }]]);
+    // A foreign write after the fail-back, over a document left as it was: its version is still below the base.
+    followerIndex.index('a');
+    expect((await failedBack.reconcile(never)).foreignWritesDetected).to.equal(1);
+  });
+
   it('deletes nothing when the leader index was deleted and created again under its name', async () => {
     for (const id of ['a', 'b']) leaderIndex.index(id);
     await replicate();

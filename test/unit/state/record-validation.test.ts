@@ -122,6 +122,16 @@ describe('record-validation', () => {
       expect(Object.keys(back)).to.deep.equal(['leaderCluster', 'leaderIndex', 'followerCluster', 'followerIndex', 'params', 'status', 'fatalException', 'createdAt', 'indexUuids']);
     });
 
+    it('keeps a fail-back follow\'s version base, audit start and lost writes, and refuses a malformed one', () => {
+      const failback = { versionBase: 5120, auditFrom: { 0: 41, 1: -1 }, lostWrites: 3, at: '2026-12-07T12:00:00.000Z' };
+      const back = decodeFollower(roundTrip(encodeFollower({ ...FOLLOWER, failback })), WHERE);
+      expect(back.failback).to.deep.equal(failback);
+      for (const bad of [{ ...failback, versionBase: -1 }, { ...failback, auditFrom: { x: 1 } }, { ...failback, lostWrites: 1.5 }, { ...failback, at: 7 }]) {
+        const stored = { format: 1, follower: { ...FOLLOWER, failback: bad } };
+        expect(() => decodeFollower(roundTrip(stored), WHERE), JSON.stringify(bad)).to.throw(StateCorruptError, /failback/);
+      }
+    });
+
     it('copies what it writes, so a later change by the caller is not stored', () => {
       const params: Record<string, number> = { a: 1 };
       const stored = encodeFollower({ ...FOLLOWER, params });
