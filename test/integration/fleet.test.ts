@@ -147,6 +147,17 @@ describe('a fleet of daemons answering as one', function () {
     await a!.api('POST', `/follower/${name}/_ccr/resume_follow`);
     expect((await fleetStats(b)).find((s) => s.index === name)!.status).to.equal('active');
 
+    // Fleet selectors through B cover the followers of A and of C alike.
+    const cli = (d: DaemonProcess, ...args: string[]): ReturnType<typeof runCli> => runCli(['--url', d.url, ...args], { env: { CCR_FOLLOW_CONTROL_TOKEN: TOKEN } });
+    const pausedAll = await cli(b, 'pause', '--match', 'follower-fleet-*');
+    expect(pausedAll.code, pausedAll.stdout + pausedAll.stderr).to.equal(0);
+    const ours = (list: FleetFollowerStats[]): FleetFollowerStats[] => list.filter((s) => pairs.some((p) => p.followerIndex === s.index));
+    expect(ours(await fleetStats(a!)).map((s) => s.status)).to.deep.equal(['paused', 'paused']);
+    expect(new Set(ours(await fleetStats(a!)).map((s) => (s.owner as { id: string }).id))).to.deep.equal(new Set([ids.get(a!), cId]));
+    const resumedAll = await cli(c, 'resume', '--all');
+    expect(resumedAll.code, resumedAll.stdout + resumedAll.stderr).to.equal(0);
+    expect(ours(await fleetStats(b)).map((s) => s.status)).to.deep.equal(['active', 'active']);
+
     // Every follower is exported by exactly one daemon; each daemon counts three live daemons.
     for (const p of pairs) await p.workload.run(2);
     const exporters = await exportersPerFollower(all);
