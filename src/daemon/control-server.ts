@@ -189,11 +189,14 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
   });
 
   // Who answered: with several daemons, a change was applied by the daemon this names (a forwarded
-  // answer keeps the name the daemon that applied it gave).
+  // answer keeps the name the daemon that applied it gave). Not told to a client the token refused,
+  // nor with the status page's HTML, which is served without one: the host is not theirs to learn.
   const answeredBy = deps.fleet ? `${deps.fleet.self.id} on ${deps.fleet.self.host}` : undefined;
   // `?pretty`, `?human`, `?filter_path`, `?format=yaml` on every JSON answer, errors included.
   app.addHook('onSend', async (req, reply, payload) => {
-    if (answeredBy !== undefined && !reply.hasHeader(ANSWERED_BY_HEADER)) void reply.header(ANSWERED_BY_HEADER, answeredBy);
+    if (answeredBy !== undefined && reply.statusCode !== 401 && !isStatusPageRequest(req) && !reply.hasHeader(ANSWERED_BY_HEADER)) {
+      void reply.header(ANSWERED_BY_HEADER, answeredBy);
+    }
     const options = answerOptionsOf.get(req);
     const type = String(reply.getHeader('content-type') ?? '');
     if (!options || typeof payload !== 'string' || !type.startsWith('application/json')) return payload;

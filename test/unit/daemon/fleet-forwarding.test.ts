@@ -83,6 +83,7 @@ describe('control server of a fleet: forwarding', () => {
       const res = await app.inject({ method: 'POST', url: '/follower/orders/_ccr/pause_follow' });
       expect(res.statusCode).to.equal(401);
       expect(sends).to.equal(0);
+      expect(res.headers, 'no daemon id or host told to a client without the token').to.not.have.property('x-ccr-follow-answered-by');
     } finally {
       await app.close();
     }
