@@ -122,7 +122,16 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
     // About a follower or pattern another daemon runs: that daemon answers. A request that was
     // itself forwarded is never forwarded again, so no loop can form (it gets the 409 naming the owner).
     const { runBy, lookUp } = err as { runBy?: RunningDaemon; lookUp?: () => Promise<RunningDaemon | 'unowned' | 'unknown'> };
-    const mayForward = deps.fleet !== undefined && deps.send !== undefined && req.headers[FORWARDED_HEADER] === undefined;
+    const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+    const mayForward = deps.fleet !== undefined && deps.send !== undefined && !forwarded;
+    if (forwarded && runBy === undefined && lookUp !== undefined) {
+      // Forwarded here by a daemon whose view was newer than this one's last scan: name the owner as stored now.
+      const now = await lookUp().catch(() => 'unknown' as const);
+      if (now !== 'unknown' && now !== 'unowned') {
+        return sendError(reply, new ApiError('illegal_state_exception', `${req.method} ${req.url.split('?')[0]} is about a resource run by ${now.description}, `
+          + 'not by this daemon; a forwarded request is not forwarded again', 409), deps.logger);
+      }
+    }
     if (mayForward && (runBy?.control !== undefined || lookUp !== undefined)) {
       // Who holds the lease now, read from its document: the last scan may be a renewal period old,
       // and the daemon it names may have handed the follower over since (that daemon would answer

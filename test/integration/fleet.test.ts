@@ -162,10 +162,12 @@ describe('a fleet of daemons answering as one', function () {
     for (const p of pairs) await p.workload.run(2);
     const exporters = await exportersPerFollower(all);
     for (const p of pairs) expect(exporters.get(`follower/${p.followerIndex}`), p.followerIndex).to.equal(1);
+    // The fleet gauges come from each daemon's last scan (every renewal period).
     for (const d of all) {
-      const text = await (await fetch(`${d.url}/metrics`, { headers: d.authHeaders() })).text();
+      let text = '';
+      await waitFor(async () => /^ccr_follow_fleet_unowned_followers 0$/m.test(text = await (await fetch(`${d.url}/metrics`, { headers: d.authHeaders() })).text()),
+        { timeoutMs: 3 * RENEWAL_MS, intervalMs: 200, message: () => `${d.pid} to count no unowned follower: ${/^ccr_follow_fleet_.*$/gm.exec(text)?.join(' ')}` });
       expect(text).to.match(/^ccr_follow_fleet_daemons 3$/m);
-      expect(text).to.match(/^ccr_follow_fleet_unowned_followers 0$/m);
     }
     for (const p of pairs) await expectEqual(leader, p.leaderIndex, follower, p.followerIndex);
     await Promise.all(all.map((d) => d.stop()));

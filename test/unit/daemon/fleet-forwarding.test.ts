@@ -71,6 +71,24 @@ describe('control server of a fleet: forwarding', () => {
     }
   });
 
+  it('answers a forwarded request about a follower it does not know with the 409 naming the owner as stored now, forwarding nothing', async () => {
+    let sends = 0;
+    const app = server((key) => {
+      throw new FollowError('resource_not_found_exception', `[${key}] is not a follower index`, { lookUp: async () => OWNER });
+    }, async () => {
+      sends += 1;
+      return { status: 200, text: '{}', answeredBy: undefined, contentType: undefined };
+    });
+    try {
+      const res = await app.inject({ method: 'POST', url: '/follower/orders/_ccr/pause_follow', headers: { authorization: `Bearer ${TOKEN}`, 'x-ccr-follow-forwarded-by': 'another' } });
+      expect(res.statusCode).to.equal(409);
+      expect(res.json().error.reason).to.include('pid 2').and.include('not forwarded again');
+      expect(sends).to.equal(0);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('refuses a request without the token before anything is forwarded', async () => {
     let sends = 0;
     const app = server(() => {
