@@ -123,7 +123,7 @@ export class AutoFollowCoordinator {
       this.#checkAlias(spec.followerCluster);
       const previous = this.#patterns.get(name);
       const elsewhere = previous ? undefined : this.#deps.ownership?.runBy(name);
-      if (elsewhere !== undefined) throw new FollowError('illegal_state_exception', `auto-follow pattern [${name}] is run by ${elsewhere}, not by this daemon: send the request there`);
+      if (elsewhere !== undefined) throw new FollowError('illegal_state_exception', `auto-follow pattern [${name}] is run by ${elsewhere.description}, not by this daemon: send the request there`, { runBy: elsewhere });
       if (previous && previous.record.remoteCluster !== spec.remoteCluster) {
         throw new FollowError('illegal_argument_exception',
           `auto-follow pattern [${name}] follows [${previous.record.remoteCluster}]; to follow [${spec.remoteCluster}] instead, delete it and put it again`);
@@ -297,7 +297,7 @@ export class AutoFollowCoordinator {
   #get(name: string): PatternEntry {
     const entry = this.#patterns.get(name);
     const elsewhere = entry ? undefined : this.#deps.ownership?.runBy(name);
-    if (elsewhere !== undefined) throw new FollowError('illegal_state_exception', `auto-follow pattern [${name}] is run by ${elsewhere}, not by this daemon: send the request there`);
+    if (elsewhere !== undefined) throw new FollowError('illegal_state_exception', `auto-follow pattern [${name}] is run by ${elsewhere.description}, not by this daemon: send the request there`, { runBy: elsewhere });
     if (!entry) throw new FollowError('resource_not_found_exception', `auto-follow pattern [${name}] is missing`);
     return entry;
   }

@@ -6,6 +6,10 @@ import type { FollowerInfo } from '../follow/follow-manager.js';
 import { FOLLOW_PARAMS, parseFollowParams, type FollowParamName } from '../shard/follow-params.js';
 import { formatBytes, formatDuration } from '../util/units.js';
 import type { PromotionRecord, RecoveryPoint } from '../state/state-store.js';
+import type { DaemonRow, FollowerOwner } from '../daemon/fleet.js';
+
+/** A follower as listed by a daemon of a fleet: with its owner (absent from an older daemon's answer). */
+type Owned = { readonly owner?: FollowerOwner };
 
 export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -13,8 +17,14 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
-export function renderStats(indices: readonly FollowerIndexStats[]): string {
+/** `<id prefix> on <host>`, or `unowned for 12s` (README, "Running several daemons"). */
+export function ownerText(owner: FollowerOwner): string {
+  return owner.status === 'owned' ? `${owner.id.slice(0, 8)} on ${owner.host}` : `unowned for ${formatDuration(owner.for_ms)}`;
+}
+
+export function renderStats(indices: readonly (Omit<FollowerIndexStats, 'state'> & { readonly state: string } & Owned)[]): string {
   if (indices.length === 0) return 'no follower indices';
+  const withOwner = indices.some((s) => s.owner !== undefined);
   const rows = indices.map((s) => {
     const sum = (pick: (x: FollowerIndexStats['shards'][number]) => number): number => s.shards.reduce((a, x) => a + pick(x), 0);
     const lagMillis = Math.max(0, ...s.shards.map((x) => x.lag_millis));
@@ -29,9 +39,11 @@ export function renderStats(indices: readonly FollowerIndexStats[]): string {
       String(s.operations_written),
       `${sum((x) => x.write_buffer_operation_count)} ops / ${formatBytes(sum((x) => x.write_buffer_size_in_bytes))}`,
       String(retries),
+      ...(withOwner ? [s.owner ? ownerText(s.owner) : ''] : []),
     ];
   });
-  const table = renderTable(['FOLLOWER', 'LEADER', 'STATE', 'SHARDS', 'LAG OPS', 'LAG TIME', 'WRITTEN', 'BUFFER', 'RETRIES'], rows);
+  const headers = ['FOLLOWER', 'LEADER', 'STATE', 'SHARDS', 'LAG OPS', 'LAG TIME', 'WRITTEN', 'BUFFER', 'RETRIES', ...(withOwner ? ['OWNER'] : [])];
+  const table = renderTable(headers, rows);
   const fatal = indices
     .filter((s) => s.fatal_exception)
     .map((s) => `${s.follower_cluster}/${s.index} paused by an error: ${s.fatal_exception!.type}: ${s.fatal_exception!.reason}`);
@@ -39,7 +51,7 @@ export function renderStats(indices: readonly FollowerIndexStats[]): string {
 }
 
 /** Per leader cluster (any of its followers reports the same counts), the requests per second the daemon sends it, and why. */
-function leaderRequestLines(indices: readonly FollowerIndexStats[]): string[] {
+function leaderRequestLines(indices: readonly Pick<FollowerIndexStats, 'remote_cluster' | 'leader_requests'>[]): string[] {
   const byLeader = new Map(indices.flatMap((s) => (s.leader_requests ? [[s.remote_cluster, s.leader_requests.per_second] as const] : [])));
   return [...byLeader].map(([leader, perSecond]) => {
     const total = Object.values(perSecond).reduce((a, b) => a + b, 0);
@@ -53,8 +65,9 @@ function leaderRequestLines(indices: readonly FollowerIndexStats[]): string[] {
  * with: its parameters as numbers (bytes, milliseconds, 1 / 0) rather than `"32mb"`, `"1m"`, `true`,
  * and under `parameters` also while paused (CCR's answer has them as `paused_parameters` then).
  */
-export function cliInfo(info: CcrFollowerInfo): FollowerInfo {
+export function cliInfo(info: CcrFollowerInfo & Owned): FollowerInfo & Owned {
   return {
+    ...(info.owner ? { owner: info.owner } : {}),
     follower_index: info.follower_index, follower_cluster: info.follower_cluster, remote_cluster: info.remote_cluster,
     leader_index: info.leader_index, status: info.status, parameters: parseFollowParams(info.parameters ?? info.paused_parameters ?? {}),
     ...(info.fatal_exception ? { fatal_exception: info.fatal_exception } : {}),
@@ -68,12 +81,13 @@ export function cliPattern(view: AutoFollowPatternView): AutoFollowPatternView {
   return { ...view, pattern: pattern as AutoFollowPatternView['pattern'] };
 }
 
-export function renderInfo(infos: readonly FollowerInfo[]): string {
+export function renderInfo(infos: readonly (FollowerInfo & Owned)[]): string {
   if (infos.length === 0) return 'no follower indices';
   return infos.map((i) => {
     const params = Object.entries(i.parameters).map(([k, v]) => `    ${k}: ${v}`).join('\n');
     const fatal = i.fatal_exception ? `\n  fatal_exception: ${i.fatal_exception.type}: ${i.fatal_exception.reason}` : '';
-    return `${i.follower_cluster}/${i.follower_index} ← ${i.remote_cluster}/${i.leader_index}\n  status: ${i.status}${fatal}\n  parameters:\n${params}`;
+    const owner = i.owner ? `\n  owner: ${ownerText(i.owner)}` : '';
+    return `${i.follower_cluster}/${i.follower_index} ← ${i.remote_cluster}/${i.leader_index}\n  status: ${i.status}${owner}${fatal}\n  parameters:\n${params}`;
   }).join('\n\n');
 }
 
@@ -92,4 +106,14 @@ export function renderRecoveryPoint(p: RecoveryPoint): string {
   const seen = p.leaderSeenAt === undefined ? 'leader not seen since the daemon started' : `leader last seen ${p.leaderSeenAt}`;
   const seconds = p.secondsPossiblyMissing === undefined ? 'unknown seconds' : `up to ${p.secondsPossiblyMissing} s`;
   return `RPO: at least ${p.operationsMissingAtLeast} operation(s), ${seconds} possibly missing (${p.operationsApplied} applied, ${seen})`;
+}
+
+/** `ccr-follow daemons`: one row per live daemon, the one asked marked with `*`. */
+export function renderDaemons(daemons: readonly DaemonRow[]): string {
+  if (daemons.length === 0) return 'no live daemons';
+  const rows = daemons.map((d) => [
+    `${d.self ? '*' : ' '}${d.id.slice(0, 8)}`, d.host, String(d.pid), d.control, d.version, formatDuration(d.uptime_ms), String(d.leases_held),
+    `${d.last_heartbeat} (${formatDuration(d.heartbeat_age_ms)} ago)`,
+  ]);
+  return renderTable(['ID', 'HOST', 'PID', 'CONTROL', 'VERSION', 'UPTIME', 'LEASES', 'LAST HEARTBEAT'], rows);
 }

@@ -10,7 +10,8 @@ import { FOLLOW_PARAMS, FollowParamsError, parseFollowParams, type FollowParamNa
 import { controlToken, controlUrl, resolveConfig } from './cli-config.js';
 import { ControlApiError, ControlClient, DaemonUnreachableError } from './control-client.js';
 import { ExitCodes } from './exit-codes.js';
-import { cliInfo, renderInfo, renderPromotion, renderStats } from './format.js';
+import { cliInfo, renderDaemons, renderInfo, renderPromotion, renderStats } from './format.js';
+import type { DaemonRow } from '../daemon/fleet.js';
 import type { PromotionRecord } from '../state/state-store.js';
 import { parseTarget, targetPath, UsageError } from './target.js';
 import { runDaemon } from './run-daemon.js';
@@ -238,6 +239,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       const path = followerArg === undefined ? '/_ccr/info' : `${targetPath(parseTarget(followerArg, 'the follower'))}/_ccr/info`;
       const infos = (await (await client()).request<{ follower_indices: CcrFollowerInfo[] }>('GET', path)).follower_indices.map(cliInfo);
       print(opts.json === true, { follower_indices: infos }, () => renderInfo(infos));
+    });
+
+  program.command('daemons')
+    .description('the live daemons sharing the state: id, host, pid, control address, version, uptime, leases held, last heartbeat')
+    .option('--json', 'print the API answer as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const answer = await (await client()).request<{ daemons: DaemonRow[] }>('GET', '/_fleet/daemons');
+      print(opts.json === true, answer, () => renderDaemons(answer.daemons));
     });
 
   registerAutoFollowCommands(program, { io, client, print, withFollowParams, followParamsFrom });

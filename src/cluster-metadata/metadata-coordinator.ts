@@ -15,7 +15,7 @@ import { METADATA_KINDS, type MetadataKind } from '../cluster/metadata-items.js'
 import type { MetadataPatternRecord, StateStore } from '../state/state-store.js';
 import { KeyedQueue } from '../util/keyed-queue.js';
 import type { Logger } from '../util/logger.js';
-import { claimCreated, type Ownership } from '../util/ownership.js';
+import { claimCreated, type Ownership, type RunningDaemon } from '../util/ownership.js';
 import { sleep as defaultSleep, type Sleep } from '../util/sleep.js';
 import { KIND_FIELDS, MetadataPatternError, parseMetadataPatternSpec, type MetadataPatternSpec } from './metadata-pattern.js';
 import { runMetadataRound } from './metadata-round.js';
@@ -83,8 +83,8 @@ export interface MetadataPatternView {
 /** A pattern another daemon runs (409 at the API): the request goes there. */
 export class MetadataPatternElsewhereError extends Error {
   override readonly name = 'MetadataPatternElsewhereError';
-  constructor(readonly pattern: string, readonly runBy: string) {
-    super(`cluster-metadata pattern [${pattern}] is run by ${runBy}, not by this daemon: send the request there`);
+  constructor(readonly pattern: string, readonly runBy: RunningDaemon) {
+    super(`cluster-metadata pattern [${pattern}] is run by ${runBy.description}, not by this daemon: send the request there`);
   }
 }
 

@@ -33,6 +33,10 @@ import type { FollowerHistory } from './follower-history.js';
 import { registerHistoryRoute } from './history-api.js';
 import { registerPromoteManyRoute, type PromoteMany } from './promote-many-api.js';
 import { STATUS_PAGE_HTML } from './status-page.js';
+import { type Fleet, LOCAL_FOLLOWERS_PATH } from './fleet.js';
+import { ANSWERED_BY_HEADER, FORWARDED_BY_HEADER, FORWARDED_HEADER, type PeerSend } from './peer-client.js';
+import type { RunningDaemon } from '../util/ownership.js';
+import type { FleetFollowers } from './api/ccr.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -54,7 +58,17 @@ export interface ControlServerDeps {
   readonly history?: FollowerHistory;
   /** `/_ccr/cluster_metadata` (api/cluster-metadata.ts); without it the routes do not exist. */
   readonly metadata?: MetadataCoordinator;
+  /**
+   * The daemons sharing the state (fleet.ts): `/_fleet/daemons`, every follower once in stats and
+   * info, and requests about a follower or pattern another daemon runs forwarded to it (`send`).
+   * Without it the daemon answers for itself alone.
+   */
+  readonly fleet?: Fleet;
+  readonly send?: PeerSend;
 }
+
+/** How long the daemon that runs a resource has to answer a forwarded request (a promotion reads every shard). */
+const FORWARD_TIMEOUT_MS = 120_000;
 
 /**
  * Bodies are a few hundred bytes (a follow request with every parameter is under 1 KiB); 64 KiB
@@ -103,8 +117,37 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
     }
   });
 
-  app.setErrorHandler(async (err, _req, reply) => {
+  app.setErrorHandler(async (err, req, reply) => {
     if ((err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') await discardBody(reply, DRAIN_LIMIT);
+    // About a follower or pattern another daemon runs: that daemon answers. A request that was
+    // itself forwarded is never forwarded again, so no loop can form (it gets the 409 naming the owner).
+    const { runBy, lookUp } = err as { runBy?: RunningDaemon; lookUp?: () => Promise<RunningDaemon | 'unowned' | 'unknown'> };
+    const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+    const mayForward = deps.fleet !== undefined && deps.send !== undefined && !forwarded;
+    if (forwarded && runBy === undefined && lookUp !== undefined) {
+      // Forwarded here by a daemon whose view was newer than this one's last scan: name the owner as stored now.
+      const now = await lookUp().catch(() => 'unknown' as const);
+      if (now !== 'unknown' && now !== 'unowned') {
+        return sendError(reply, new ApiError('illegal_state_exception', `${req.method} ${req.url.split('?')[0]} is about a resource run by ${now.description}, `
+          + 'not by this daemon; a forwarded request is not forwarded again', 409), deps.logger);
+      }
+    }
+    if (mayForward && (runBy?.control !== undefined || lookUp !== undefined)) {
+      // Who holds the lease now, read from its document: the last scan may be a renewal period old,
+      // and the daemon it names may have handed the follower over since (that daemon would answer
+      // a forwarded request with "not run here", never forwarding it on).
+      const now = lookUp ? await lookUp().catch((e: unknown) => {
+        deps.logger.warn(`cannot read who runs what ${req.method} ${req.url.split('?')[0]} is about: ${(e as Error).message}`);
+        return 'unknown' as const;
+      }) : 'unknown';
+      if (now === 'unowned') {
+        const reason = `${req.method} ${req.url.split('?')[0]} is about a follower no daemon runs at this moment (handed over, starting, or its daemon `
+          + 'died and another takes it within lease_timeout): nothing was applied; try again in a few seconds';
+        return sendError(reply, new ApiError('cluster_unavailable_exception', reason, 503), deps.logger);
+      }
+      const target = now === 'unknown' ? runBy : now;
+      if (target?.control !== undefined) return forward(req, reply, target, deps);
+    }
     return sendError(reply, err, deps.logger);
   });
   // Node hands CONNECT (a proxy tunnel) to this event instead of the router, and with no listener
@@ -154,8 +197,15 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
     return undefined;
   });
 
+  // Who answered: with several daemons, a change was applied by the daemon this names (a forwarded
+  // answer keeps the name the daemon that applied it gave). Not told to a client the token refused,
+  // nor with the status page's HTML, which is served without one: the host is not theirs to learn.
+  const answeredBy = deps.fleet ? `${deps.fleet.self.id} on ${deps.fleet.self.host}` : undefined;
   // `?pretty`, `?human`, `?filter_path`, `?format=yaml` on every JSON answer, errors included.
   app.addHook('onSend', async (req, reply, payload) => {
+    if (answeredBy !== undefined && reply.statusCode !== 401 && !isStatusPageRequest(req) && !reply.hasHeader(ANSWERED_BY_HEADER)) {
+      void reply.header(ANSWERED_BY_HEADER, answeredBy);
+    }
     const options = answerOptionsOf.get(req);
     const type = String(reply.getHeader('content-type') ?? '');
     if (!options || typeof payload !== 'string' || !type.startsWith('application/json')) return payload;
@@ -171,17 +221,50 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
     return { name: 'ccr-follow', version: deps.version, tagline: 'cross-cluster replication over REST' };
   });
 
-  const metrics = buildMetrics({ followers: () => manager.stats(), autoFollow: () => autoFollow.stats(), ...(deps.metadata ? { metadata: () => deps.metadata!.list() } : {}) });
+  const metrics = buildMetrics({
+    followers: () => manager.stats(), autoFollow: () => autoFollow.stats(), ...(deps.metadata ? { metadata: () => deps.metadata!.list() } : {}),
+    ...(deps.fleet ? { fleet: () => deps.fleet!.gauges() } : {}),
+  });
   app.get('/metrics', async (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(await metrics.scrape()));
 
-  mountCcrApi(app, { manager, autoFollow });
-  mountReplicationApi(app, { manager, autoFollow });
+  const followers = async (): Promise<FleetFollowers> => (deps.fleet ? deps.fleet.followers() : { stats: manager.stats(), info: manager.info() });
+  mountCcrApi(app, { manager, autoFollow, followers });
+  mountReplicationApi(app, { manager, autoFollow, followers });
+  if (deps.fleet) {
+    const fleet = deps.fleet;
+    app.get('/_fleet/daemons', async () => ({ daemons: fleet.daemons() }));
+    // What this daemon runs itself: what another daemon asks when it lists the fleet's followers.
+    app.get(LOCAL_FOLLOWERS_PATH, async () => fleet.local());
+  }
 
   if (deps.promoteMany) registerPromoteManyRoute(app, deps.promoteMany);
   if (deps.history) registerHistoryRoute(app, deps.history);
   if (deps.metadata) mountClusterMetadataApi(app, deps.metadata);
 
   return app;
+}
+
+/**
+ * Sends a request about a resource `runBy` runs to that daemon and answers with its answer. The
+ * peer request carries the body, the fleet's own token and the forwarded mark, nothing of the
+ * client's (peer-client.ts). When the owner cannot be reached nothing was applied: 503, saying so.
+ */
+async function forward(req: FastifyRequest, reply: FastifyReply, runBy: RunningDaemon, deps: ControlServerDeps): Promise<FastifyReply> {
+  const self = deps.fleet!.self;
+  try {
+    const answer = await deps.send!(runBy.control!, {
+      method: req.method, path: req.url, from: self.id, timeoutMs: FORWARD_TIMEOUT_MS, ...(req.body === undefined ? {} : { body: req.body }),
+      ...(deps.token === undefined ? {} : { token: deps.token }),
+    });
+    void reply.code(answer.status).header(ANSWERED_BY_HEADER, answer.answeredBy ?? runBy.id).header(FORWARDED_BY_HEADER, `${self.id} on ${self.host}`);
+    if (answer.contentType !== undefined) void reply.type(answer.contentType);
+    deps.logger.debug(`forwarded ${req.method} ${req.url.split('?')[0]} to ${runBy.description}: ${answer.status}`);
+    return reply.send(answer.text);
+  } catch (err) {
+    const reason = `${req.method} ${req.url.split('?')[0]} is about a resource run by ${runBy.description}, which did not answer `
+      + `(${(err as Error).message}): nothing was applied; try again, once that daemon answers or its lease has moved (lease_timeout)`;
+    return sendError(reply, new ApiError('cluster_unavailable_exception', reason, 503), deps.logger);
+  }
 }
 
 /** Only a browser asks for text/html before (or instead of) JSON. */

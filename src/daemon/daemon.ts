@@ -28,6 +28,8 @@ import { buildControlServer } from './control-server.js';
 import { FollowerHistory } from './follower-history.js';
 import { promoteManyService } from './promote-many-api.js';
 import { VERSION } from './version.js';
+import { Fleet, type SelfInfo } from './fleet.js';
+import { peerSend } from './peer-client.js';
 
 export interface DaemonOptions {
   readonly config: DaemonConfig;
@@ -79,7 +81,8 @@ export class Daemon {
     checkControlBinding(config.control);
     const clusters = options.clusters ?? new ClusterRegistry(config.clusters);
     const parts: LeasedParts = {};
-    const { state, leases } = await (options.openState ? options.openState(config).then((s) => ({ state: s, leases: undefined })) : openState(config, clusters, logger, parts))
+    const self: SelfInfo = { id: processOwner().id, host: hostname(), pid: process.pid, version: VERSION, started: new Date().toISOString() };
+    const { state, leases } = await (options.openState ? options.openState(config).then((s) => ({ state: s, leases: undefined })) : openState(config, clusters, logger, parts, self))
       .catch(async (err: unknown) => {
         await clusters.close();
         throw err;
@@ -99,13 +102,17 @@ export class Daemon {
     parts.metadata = metadata;
     const promoteMany = promoteManyService({ manager, autoFollow, state, clusters, logger, metadata });
     const history = new FollowerHistory({ stats: () => manager.stats(), intervalMs: options.historyIntervalMs });
-    const server = buildControlServer({ manager, autoFollow, logger, version: VERSION, token: config.control.token, promoteMany, history, metadata });
+    const fleet = new Fleet({ self, manager, state, logger: logger.child({ part: 'fleet' }), send: peerSend, ...(leases ? { leases } : {}), ...(config.control.token === undefined ? {} : { token: config.control.token }) });
+    const server = buildControlServer({
+      manager, autoFollow, logger, version: VERSION, token: config.control.token, promoteMany, history, metadata, fleet, send: peerSend,
+    });
     try {
       await manager.restore();
       // After the followers: a pattern's first round must see them, or it would follow again.
       await autoFollow.restore();
       await metadata.restore();
       const address = await server.listen({ host: config.control.host, port: config.control.port });
+      fleet.control = address;
       const where = config.stateCluster ? { state_cluster: `${config.stateCluster.alias}/${config.stateCluster.index}` } : { state_dir: config.stateDir };
       logger.info(`ccr-follow ${VERSION} daemon listening on ${address}`, { ...where, clusters: clusters.aliases });
       // Joins the others once it can be reached: its heartbeat names this control address.
@@ -165,12 +172,11 @@ export class Daemon {
  * migration holds it).
  */
 async function openState(
-  config: DaemonConfig, clusters: ClusterRegistry, logger: Logger, parts: LeasedParts,
+  config: DaemonConfig, clusters: ClusterRegistry, logger: Logger, parts: LeasedParts, member: SelfInfo,
 ): Promise<{ state: StateStore; leases: LeaseKeeper | undefined }> {
   if (!config.stateCluster) return { state: await FileStateStore.open(config.stateDir), leases: undefined };
   const docs = await openStateDocuments(await clusters.client(config.stateCluster.alias), config.stateCluster.index);
   await refuseWhileLocked(docs);
-  const member = { id: processOwner().id, host: hostname(), pid: process.pid, version: VERSION, started: new Date().toISOString() };
   const leases = new LeaseKeeper({ docs, member, timeoutMs: config.leaseTimeoutMs, work: leasedWork(parts), logger: logger.child({ part: 'leases' }) });
   return { state: new ClusterStateStore(docs), leases };
 }

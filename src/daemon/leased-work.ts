@@ -8,7 +8,7 @@
 import type { AutoFollowCoordinator } from '../autofollow/auto-follow-coordinator.js';
 import type { MetadataCoordinator } from '../cluster-metadata/metadata-coordinator.js';
 import type { FollowManager } from '../follow/follow-manager.js';
-import type { Ownership } from '../util/ownership.js';
+import type { Ownership, RunningDaemon } from '../util/ownership.js';
 import type { LeaseKeeper, LeaseOwner, LeaseWork } from '../lease/lease-keeper.js';
 
 const FOLLOWER = 'follower:';
@@ -46,10 +46,15 @@ export function leasedOwnership(keeper: LeaseKeeper, kind: keyof typeof PREFIXES
     claim: (name) => keeper.claim(prefix + name),
     forget: (name) => keeper.drop(prefix + name),
     runBy: (name) => describeOwner(keeper.ownerOf(prefix + name)),
+    runByNow: async (name) => {
+      const holder = await keeper.currentHolder(prefix + name);
+      return holder === 'none' ? 'unknown' : holder === 'free' ? 'unowned' : describeOwner(holder.owner)!;
+    },
   };
 }
 
-function describeOwner(owner: LeaseOwner | undefined): string | undefined {
+function describeOwner(owner: LeaseOwner | undefined): RunningDaemon | undefined {
   if (owner === undefined) return undefined;
-  return `the daemon on ${owner.host ?? 'an unknown host'} (pid ${owner.pid ?? '?'}${owner.control ? `, control API ${owner.control}` : ''})`;
+  const description = `the daemon on ${owner.host ?? 'an unknown host'} (pid ${owner.pid ?? '?'}${owner.control ? `, control API ${owner.control}` : ''})`;
+  return { id: owner.id, ...(owner.control ? { control: owner.control } : {}), description };
 }

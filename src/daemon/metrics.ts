@@ -22,6 +22,8 @@ export interface MetricsSources {
   readonly autoFollow: () => AutoFollowStatsView;
   /** Cluster-metadata patterns (`GET /_ccr/cluster_metadata`); none when absent. */
   readonly metadata?: () => readonly MetadataPatternView[];
+  /** The fleet as this daemon sees it (daemon/fleet.ts); absent: no fleet gauges. */
+  readonly fleet?: () => { readonly daemons: number; readonly unownedFollowers: number };
 }
 
 const SHARD_LABELS = ['follower_index', 'leader_cluster', 'leader_index', 'shard'] as const;
@@ -77,6 +79,7 @@ export function buildMetrics(live: MetricsSources): { registry: Registry; scrape
     followers: () => snapshot?.followers ?? live.followers(),
     autoFollow: () => snapshot?.autoFollow ?? live.autoFollow(),
     metadata: () => snapshot?.metadata ?? live.metadata?.() ?? [],
+    ...(live.fleet ? { fleet: live.fleet } : {}),
   };
   const registry = buildMetricsRegistry(sources);
   const scrape = (): Promise<string> => {
@@ -170,6 +173,18 @@ export function buildMetricsRegistry(sources: MetricsSources): Registry {
       for (const [cluster, r] of leaderRequests()) for (const purpose of REQUEST_PURPOSES) this.set({ leader_cluster: cluster, purpose }, r.per_second[purpose]);
     },
   });
+
+  // Every daemon of a fleet exports these two with the same value (each from its own last scan):
+  // take one daemon's, or the max, never the sum; the per-follower metrics above sum correctly,
+  // since each daemon exports only the followers it runs.
+  if (sources.fleet) {
+    const fleet = sources.fleet;
+    new Gauge({ name: 'ccr_follow_fleet_daemons', help: 'live daemons sharing the state, this one included (as of its last lease scan)', registers: [registry], collect() { this.set(fleet().daemons); } });
+    new Gauge({
+      name: 'ccr_follow_fleet_unowned_followers', help: 'follower indices no live daemon runs now (their owner died or is handing them over; another takes them within lease_timeout)',
+      registers: [registry], collect() { this.set(fleet().unownedFollowers); },
+    });
+  }
 
   const autoFollowCounter = (name: string, help: string, value: (a: AutoFollowStatsView) => number): void => {
     new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(value(sources.autoFollow())); } });

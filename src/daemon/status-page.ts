@@ -56,7 +56,7 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.1em 1em;margin:0}dt{c
 <div class="charts" id="daemon-charts"></div>
 <h2>Follower indices</h2>
 <div class="scroll"><table id="followers"><caption class="legend">Select a follower to see its shards. Charts: the last hour; a hatched band is a paused or failed stretch (hover for the reason).</caption>
-<thead><tr><th scope="col">follower</th><th scope="col">leader</th><th scope="col">status</th><th scope="col">lag ops</th><th scope="col">lag</th><th scope="col">progress</th><th scope="col">written/s (1 min)</th><th scope="col">actions</th><th scope="col">last error</th></tr></thead><tbody></tbody></table></div>
+<thead><tr><th scope="col">follower</th><th scope="col">leader</th><th scope="col">status</th><th scope="col">owner</th><th scope="col">lag ops</th><th scope="col">lag</th><th scope="col">progress</th><th scope="col">written/s (1 min)</th><th scope="col">actions</th><th scope="col">last error</th></tr></thead><tbody></tbody></table></div>
 <h2>Lag and throughput per follower, last hour</h2>
 <div class="charts" id="follower-charts"></div>
 <h2>Auto-follow patterns</h2>
@@ -167,6 +167,11 @@ function actionButtons(key, st) {
   const b = (action, text) => '<button type="button" data-action="' + action + '" data-follower="' + esc(key) + '" data-focus="' + action + ':' + esc(key) + '">' + text + '</button>';
   return (st === 'active' ? b('pause_follow', 'pause') : b('resume_follow', 'resume')) + b('unfollow', 'unfollow');
 }
+// With several daemons each row names the daemon that runs it, or how long nobody has.
+function ownerText(owner) {
+  if (!owner) return '';
+  return owner.status === 'owned' ? owner.id.slice(0, 8) + ' on ' + owner.host : 'unowned for ' + dur(owner.for_ms);
+}
 function row(f, samples) {
   const key = f.follower_cluster + '/' + f.index;
   let copied = 0, total = 0, lagMs = 0;
@@ -176,7 +181,7 @@ function row(f, samples) {
   const err = f.fatal_exception ? f.fatal_exception.type + ': ' + f.fatal_exception.reason : '';
   const open = expanded.has(key);
   return '<tr data-follower="' + esc(key) + '"><th scope="row"><button type="button" class="link" data-toggle="' + esc(key) + '" data-focus="toggle:' + esc(key) + '" aria-expanded="' + open + '" aria-controls="detail-' + esc(key) + '">' + esc(key) + '</button></th><td>' +
-    esc(f.remote_cluster + '/' + f.leader_index) + '</td><td class="' + st + '">' + st +
+    esc(f.remote_cluster + '/' + f.leader_index) + '</td><td class="' + st + '">' + st + '</td><td class="owner">' + esc(ownerText(f.owner)) +
     '</td><td class="num lag-ops">' + f.total_global_checkpoint_lag + '</td><td class="num lag-time">' + dur(lagMs) +
     '</td><td><span class="bar" aria-hidden="true"><span style="width:' + pct.toFixed(1) + '%"></span></span> ' + pct.toFixed(1) + '%</td><td class="num rate">' + num(recentRate(samples)) +
     '</td><td>' + actionButtons(key, st) + '</td><td class="err">' + esc(err) + '</td></tr>' + (open ? detail(f, key) : '');
@@ -196,7 +201,7 @@ function detail(f, key) {
     '</td><td class="num checkpoint">' + s.follower_global_checkpoint + '</td><td class="num">' + s.lag_operations + '</td><td class="num">' + dur(s.lag_millis) +
     '</td><td class="num">' + s.outstanding_read_requests + '</td><td class="num">' + s.outstanding_write_requests + '</td><td class="num">' + s.write_buffer_operation_count + ' ops, ' +
     s.write_buffer_size_in_bytes + ' B</td><td class="err">' + esc(lastError(s)) + '</td></tr>').join('');
-  return '<tr class="detail" id="detail-' + esc(key) + '"><td colspan="9"><h3>Shards of ' + esc(key) + '</h3><div class="scroll"><table class="shards"><thead><tr><th scope="col">shard</th><th scope="col">state</th>' +
+  return '<tr class="detail" id="detail-' + esc(key) + '"><td colspan="10"><h3>Shards of ' + esc(key) + '</h3><div class="scroll"><table class="shards"><thead><tr><th scope="col">shard</th><th scope="col">state</th>' +
     '<th scope="col">leader checkpoint</th><th scope="col">follower checkpoint</th><th scope="col">lag ops</th><th scope="col">lag</th><th scope="col">reads in flight</th><th scope="col">writes in flight</th>' +
     '<th scope="col">buffer</th><th scope="col">last error</th></tr></thead><tbody>' + shards + '</tbody></table></div>' +
     '<h3>Metadata versions</h3><dl><dt>mapping</dt><dd>' + esc(s0.follower_mapping_version ?? '?') + '</dd><dt>settings</dt><dd>' + esc(s0.follower_settings_version ?? '?') +
@@ -216,7 +221,7 @@ async function refresh() {
     // Redrawing replaces the buttons: keep the keyboard's place.
     const focused = document.activeElement && document.activeElement.getAttribute('data-focus');
     document.querySelector('#followers tbody').innerHTML = followers.length
-      ? followers.map((f) => row(f, samplesOf.get(f.follower_cluster + '/' + f.index) || [])).join('') : '<tr><td colspan="9">no follower indices</td></tr>';
+      ? followers.map((f) => row(f, samplesOf.get(f.follower_cluster + '/' + f.index) || [])).join('') : '<tr><td colspan="10">no follower indices</td></tr>';
     if (focused) { const el = [...document.querySelectorAll('[data-focus]')].find((e) => e.getAttribute('data-focus') === focused); if (el) el.focus(); }
     const series = daemonSeries(hist.followers);
     document.getElementById('daemon-charts').innerHTML = '<figure><figcaption>lag (seconds, largest)</figcaption>' + lagChart(series) + '</figure><figure><figcaption>written/s (all followers)</figcaption>' + rateChart(series) + '</figure>';

@@ -1,5 +1,6 @@
 import { classify } from '../cluster/classify.js';
 import { ClusterError } from '../cluster/errors.js';
+import type { RunningDaemon } from '../util/ownership.js';
 
 /**
  * Errors a follow request can be refused with, named as Elasticsearch names them so CCR users
@@ -33,12 +34,23 @@ const STATUS: Readonly<Record<FollowErrorType, number>> = {
 export class FollowError extends Error {
   readonly type: FollowErrorType;
   readonly status: number;
+  /** Set when the request is about a resource another daemon runs: the control server forwards it there. */
+  readonly runBy: RunningDaemon | undefined;
+  /**
+   * Set on a "not found" for a resource that may be run by a daemon this one has not seen take it
+   * yet: the control server asks who runs it now (`lookUp`) before answering.
+   */
+  readonly lookUp: (() => Promise<RunningDaemon | 'unowned' | 'unknown'>) | undefined;
 
-  constructor(type: FollowErrorType, message: string, options?: { cause?: unknown }) {
+  constructor(type: FollowErrorType, message: string, options?: {
+    cause?: unknown; runBy?: RunningDaemon; lookUp?: () => Promise<RunningDaemon | 'unowned' | 'unknown'>;
+  }) {
     super(message, options);
     this.name = 'FollowError';
     this.type = type;
     this.status = STATUS[type];
+    this.runBy = options?.runBy;
+    this.lookUp = options?.lookUp;
   }
 }
 

@@ -173,7 +173,7 @@ export class FollowManager {
       throw new FollowError('resource_already_exists_exception', `[${key}] is already a follower index`);
     }
     const elsewhere = this.#deps.ownership?.runBy(key);
-    if (elsewhere !== undefined) throw new FollowError('resource_already_exists_exception', `[${key}] is already a follower index, run by ${elsewhere}`);
+    if (elsewhere !== undefined) throw new FollowError('resource_already_exists_exception', `[${key}] is already a follower index, run by ${elsewhere.description}`);
     this.#creating.add(key);
     try {
       const leader = await this.#client(req.leaderCluster);
@@ -508,13 +508,16 @@ export class FollowManager {
 
   #get(key: FollowerKey): IndexFollower {
     const follower = this.#followers.get(key);
-    const elsewhere = follower ? undefined : this.#deps.ownership?.runBy(key);
+    if (follower) return follower;
+    const ownership = this.#deps.ownership;
+    // Who runs it now (read when asked): the control server forwards the request there.
+    const lookUp = ownership?.runByNow ? { lookUp: () => ownership.runByNow!(key) } : {};
+    const elsewhere = ownership?.runBy(key);
     if (elsewhere !== undefined) {
-      // Not forwarded: the caller sends the request to the daemon that runs it.
-      throw new FollowError('illegal_state_exception', `[${key}] is run by ${elsewhere}, not by this daemon: send the request there`);
+      // A request already forwarded, which is never forwarded again, gets this answer.
+      throw new FollowError('illegal_state_exception', `[${key}] is run by ${elsewhere.description}, not by this daemon: send the request there`, { runBy: elsewhere, ...lookUp });
     }
-    if (!follower) throw new FollowError('resource_not_found_exception', `[${key}] is not a follower index`);
-    return follower;
+    throw new FollowError('resource_not_found_exception', `[${key}] is not a follower index`, lookUp);
   }
 
   /**

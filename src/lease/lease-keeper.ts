@@ -49,6 +49,39 @@ export interface LeaseOwner {
   readonly control?: string;
 }
 
+/** A live member as the fleet sees it: its heartbeat document, and how long ago it last changed (this observer's clock). */
+export interface FleetMember {
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly control: string;
+  readonly version: string;
+  readonly started: string;
+  readonly leases: readonly string[];
+  readonly heartbeat_at: string;
+  /** How long this observer has seen the heartbeat unchanged (0 for itself). */
+  readonly silent_ms: number;
+}
+
+/** Who holds a resource's lease, as of the last scan. */
+export interface LeaseHolding {
+  /** The holder's member id, when a live member holds it (this one included). */
+  readonly owner: LeaseOwner | undefined;
+  /** How long the lease has been unchanged on this observer's clock: since its holder last renewed it, or since it was freed. */
+  readonly unchangedMs: number;
+}
+
+/** The fleet as this member last saw it. */
+export interface FleetSnapshot {
+  readonly me: string;
+  /** Live members, this one first. */
+  readonly members: readonly FleetMember[];
+  /** Every resource there was at the last scan (follower records, patterns): `follower:<key>`, `pattern:<name>`, … */
+  readonly resources: readonly string[];
+  /** The lease of a resource as of the last scan. */
+  holding(resource: string): LeaseHolding;
+}
+
 export interface LeaseKeeperOptions {
   readonly docs: StateDocuments;
   readonly member: MemberInfo;
@@ -82,6 +115,9 @@ export class LeaseKeeper {
   readonly #perResource = new KeyedQueue();
   /** Who holds each lease not ours, and the members' heartbeats, as of the last scan. */
   #owners = new Map<string, LeaseOwner>();
+  /** The other live members' heartbeats as of the last scan. */
+  #liveMembers: { id: string; source: Record<string, unknown> }[] = [];
+  #resources: readonly string[] = [];
   #memberVersion: DocVersion | undefined;
   #control = '';
   #lastError = 'no answer';
@@ -110,6 +146,44 @@ export class LeaseKeeper {
   ownerOf(resource: string): LeaseOwner | undefined {
     if (this.#held.has(resource)) return undefined;
     return this.#owners.get(resource);
+  }
+
+  /** The live members and who holds what, as of the last scan (this member's own part as of now). */
+  fleet(): FleetSnapshot {
+    const now = this.#now();
+    const { member } = this.#o;
+    const self: FleetMember = {
+      id: member.id, host: member.host, pid: member.pid, control: this.#control, version: member.version, started: member.started,
+      leases: this.held(), heartbeat_at: new Date().toISOString(), silent_ms: 0,
+    };
+    const others = this.#liveMembers.map(({ id, source: s }): FleetMember => ({
+      id, host: String(s['host'] ?? ''), pid: Number(s['pid'] ?? 0), control: String(s['control'] ?? ''), version: String(s['version'] ?? ''),
+      started: String(s['started'] ?? ''), leases: Array.isArray(s['leases']) ? (s['leases'] as unknown[]).map(String) : [],
+      heartbeat_at: String(s['heartbeat_at'] ?? ''), silent_ms: Math.round(this.#memberSightings.unchangedFor(id, now)),
+    }));
+    return {
+      me: member.id,
+      members: [self, ...others.sort((a, b) => a.id.localeCompare(b.id))],
+      resources: this.#resources,
+      holding: (resource) => {
+        const unchangedMs = Math.round(this.#leaseSightings.unchangedFor(resource, now));
+        if (this.#held.has(resource)) return { owner: { id: member.id, host: member.host, pid: member.pid, control: this.#control }, unchangedMs: 0 };
+        return { owner: this.#owners.get(resource), unchangedMs };
+      },
+    };
+  }
+
+  /**
+   * Who holds `resource`'s lease now, read from its document (not the last scan): another member
+   * (`owner`), nobody (`free`: released, or held here while its work is still starting), or no
+   * lease at all (`none`: no such resource, or not yet scanned).
+   */
+  async currentHolder(resource: string): Promise<{ readonly owner: LeaseOwner } | 'free' | 'none'> {
+    const doc = await this.#o.docs.get(leaseId(resource));
+    if (doc === undefined) return 'none';
+    const s = doc.source as { owner?: string | null; host?: string; pid?: number; control?: string };
+    if (s.owner === null || s.owner === undefined || s.owner === this.memberId) return 'free';
+    return { owner: { id: s.owner, host: s.host, pid: s.pid, control: s.control } };
   }
 
   /** Joins the fleet: a first heartbeat and scan, then the two loops. `control`: this daemon's control API address. */
@@ -212,6 +286,7 @@ export class LeaseKeeper {
     const leaseDocs = await docs.list(LEASE_KIND);
     const resources = [...(await docs.list('follower')), ...(await docs.list('pattern')), ...(await docs.list('metadata'))].map((d) => d.id);
     const memberDocs = await docs.list(MEMBER_KIND);
+    this.#resources = resources;
 
     const leases = new Map<string, LeaseSeen>();
     for (const doc of leaseDocs) {
@@ -224,15 +299,20 @@ export class LeaseKeeper {
 
     const members = new Set<string>();
     const live = new Set<string>();
+    const liveMembers: { id: string; source: Record<string, unknown> }[] = [];
     for (const doc of memberDocs) {
       const id = doc.id.slice(MEMBER_KIND.length + 1);
       members.add(id);
       this.#memberSightings.see(id, versionKey(doc), now);
       const silent = this.#memberSightings.unchangedFor(id, now);
-      if (id !== this.memberId && silent < this.#o.timeoutMs) live.add(id);
+      if (id !== this.memberId && silent < this.#o.timeoutMs) {
+        live.add(id);
+        liveMembers.push({ id, source: doc.source as Record<string, unknown> });
+      }
       if (id !== this.memberId && silent >= DEAD_MEMBER_TIMEOUTS * this.#o.timeoutMs) await docs.delete(doc.id).catch(() => undefined);
     }
     this.#memberSightings.keepOnly(members);
+    this.#liveMembers = liveMembers;
 
     const others = new Map<string, number>([...live].map((id) => [id, 0]));
     const owners = new Map<string, LeaseOwner>();

@@ -5,13 +5,27 @@
  */
 import type { Logger } from './logger.js';
 
+/** The daemon that runs a resource another daemon was asked about. */
+export interface RunningDaemon {
+  readonly id: string;
+  /** Its control API address, to which a request about the resource is forwarded. */
+  readonly control?: string;
+  /** For messages: host, pid and control address. */
+  readonly description: string;
+}
+
 export interface Ownership {
   /** Takes the lease of a resource created here; false when another daemon holds it. */
   claim(name: string): Promise<boolean>;
   /** The resource was removed for good: its lease goes too. */
   forget(name: string): Promise<void>;
-  /** Names the daemon that runs `name` when another one does (host, pid, control address). */
-  runBy(name: string): string | undefined;
+  /** The daemon that runs `name` when another one does, as of the last look at the fleet. */
+  runBy(name: string): RunningDaemon | undefined;
+  /**
+   * The same, read now (a lease that moved since the last look): the daemon, `unowned` while
+   * nobody runs it (handed over, starting, or its daemon died), `unknown` when it has no lease.
+   */
+  runByNow?(name: string): Promise<RunningDaemon | 'unowned' | 'unknown'>;
 }
 
 /**

@@ -22,11 +22,11 @@ const LEASE_TIMEOUT_MS = 6_000;
 const RENEWAL_MS = LEASE_TIMEOUT_MS / 3;
 const FOLLOWERS = 6;
 
-/** The follower indices a daemon runs now, from its own stats (empty once it is gone). */
+/** The follower indices a daemon runs now, from what it says it runs itself (empty once it is gone). */
 async function runs(daemon: DaemonProcess): Promise<string[]> {
   if (!daemon.running) return [];
-  const answer = await daemon.api<{ follow_stats: { indices: FollowerIndexStats[] } }>('GET', '/_ccr/stats');
-  return answer.follow_stats.indices.filter((s) => s.state === 'starting' || s.state === 'active').map((s) => s.index).sort();
+  const answer = await daemon.api<{ stats: FollowerIndexStats[] }>('GET', '/_fleet/local');
+  return answer.stats.filter((s) => s.state === 'starting' || s.state === 'active').map((s) => s.index).sort();
 }
 
 async function placement(daemons: readonly DaemonProcess[]): Promise<Map<DaemonProcess, string[]>> {
@@ -157,11 +157,13 @@ describe('several daemons sharing the followers through leases', function () {
         return counts.reduce((a, b) => a + b, 0) === FOLLOWERS && counts.every((c) => c >= 1) ? now : undefined;
       }, { timeoutMs: 60_000, intervalMs: 500, message: 'all six followers to run, each daemon running some' });
       for (const [d, r] of where) expect(r.length, `daemon ${d.pid} runs more than ceil(6/3)+1: ${placementText(where)}`).to.be.at.most(limit);
-      // Asked of another daemon than the one that runs it: refused, naming that daemon, and nothing changes.
+      // Asked of another daemon than the one that runs it: forwarded there and applied by it, and back.
       const [owner, owned] = [...where].find(([, r]) => r.length > 0)!;
       const other = first.find((d) => d !== owner)!;
-      const refusal = await other.api('POST', `/follower/${owned[0]}/_ccr/pause_follow`).then(() => undefined, (err: Error) => err.message);
-      expect(refusal).to.match(new RegExp(`409.*is run by the daemon on .*pid ${owner.pid}.*${owner.url.replace(/[.]/g, '\\.')}`));
+      await other.api('POST', `/follower/${owned[0]}/_ccr/pause_follow`);
+      const ownStats = await owner.api<{ stats: FollowerIndexStats[] }>('GET', '/_fleet/local');
+      expect(ownStats.stats.find((s) => s.index === owned[0])?.status, `${owned[0]} paused on ${owner.pid}`).to.equal('paused');
+      await other.api('POST', `/follower/${owned[0]}/_ccr/resume_follow`);
       for (const w of writers) await w.writeMore(2);
 
       // SIGKILL the daemon running the most: its followers run elsewhere within lease_timeout + 30 s.
@@ -288,12 +290,14 @@ describe('several daemons sharing the followers through leases', function () {
     const b = await start();
     try {
       await a.api('PUT', `/_ccr/auto_follow/${prefix}`, { remote_cluster: 'leader', leader_index_patterns: [`${prefix}-*`], follow_index_pattern: '{{leader_index}}-copy' });
-      // Named as a's from b's next scan on (every renewal period); until then b does not know the pattern.
-      const named = new RegExp(`409.*auto-follow pattern \\[${prefix}\\] is run by the daemon on .*pid ${a.pid}`);
-      let refusal = '';
-      await waitFor(async () => named.test(refusal = await b.api('POST', `/_ccr/auto_follow/${prefix}/pause`).then(() => 'accepted', (err: Error) => err.message)), {
-        timeoutMs: 2 * RENEWAL_MS + 5_000, intervalMs: 200, message: () => `b to refuse a pause of a's pattern, naming a: ${refusal}`,
+      // Forwarded to a from b's next scan on (every renewal period); until then b does not know the pattern.
+      let answer = '';
+      await waitFor(async () => (answer = await b.api('POST', `/_ccr/auto_follow/${prefix}/pause`).then(() => 'accepted', (err: Error) => err.message)) === 'accepted', {
+        timeoutMs: 2 * RENEWAL_MS + 5_000, intervalMs: 200, message: () => `b to forward a pause of a's pattern to a: ${answer}`,
       });
+      const onA = await a.api<{ patterns: { name: string; pattern: { active: boolean } }[] }>('GET', `/_ccr/auto_follow/${prefix}`);
+      expect(onA.patterns[0]?.pattern.active, 'paused on a').to.equal(false);
+      await b.api('POST', `/_ccr/auto_follow/${prefix}/resume`);
       for (const [i, index] of leaderIndices.slice(0, 4).entries()) {
         await createLeaderIndex(leader, index, { shards: 1 });
         await new RandomWorkload(leader, index, { seed: 2700 + i, ids: 100, batchSize: 50 }).run(2);
@@ -344,8 +348,8 @@ describe('several daemons sharing the followers through leases', function () {
       const seen = new Set<string>();
       for (const d of fleet) {
         if (!d.running) continue;
-        const answer = await d.api<{ follow_stats: { indices: FollowerIndexStats[] } }>('GET', '/_ccr/stats');
-        for (const s of answer.follow_stats.indices) {
+        const answer = await d.api<{ stats: FollowerIndexStats[] }>('GET', '/_fleet/local');
+        for (const s of answer.stats) {
           if (s.status === 'paused') paused.push(`${s.index} on ${d.pid}: ${s.fatal_exception?.reason ?? 'paused'}`);
           seen.add(s.index);
         }

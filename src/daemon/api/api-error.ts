@@ -2,6 +2,7 @@
  * The error answer both APIs document, Elasticsearch's and OpenSearch's alike:
  * `{"error": {"root_cause": [{"type", "reason"}], "type", "reason"}, "status"}`.
  */
+import type { RunningDaemon } from '../../util/ownership.js';
 
 export interface ErrorAnswer {
   readonly error: { readonly root_cause: readonly { readonly type: string; readonly reason: string }[]; readonly type: string; readonly reason: string };
@@ -18,7 +19,8 @@ export function errorBody(type: string, reason: string, status: number): ErrorAn
  */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
-  constructor(readonly type: string, message: string, readonly status: number) {
+  /** `runBy`: the request is about a resource another daemon runs (the control server forwards it there). */
+  constructor(readonly type: string, message: string, readonly status: number, readonly runBy?: RunningDaemon) {
     super(message);
   }
 }

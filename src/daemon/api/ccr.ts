@@ -19,12 +19,23 @@ import {
   checkBody, checkClusterAlias, checkFollowerPath, checkIndexName, checkPatternName, ControlRequestError, FOLLOW_BODY, NO_BODY,
   objectBody, PATTERN_BODY, RESUME_BODY, stringField, type QuerySpec,
 } from '../control-input.js';
+import type { FollowerOwner } from '../fleet.js';
 import { ccrParams, ccrSettings } from './ccr-units.js';
 import { followerIndicesOf } from './index-expressions.js';
 
 export interface ApiDeps {
   readonly manager: FollowManager;
   readonly autoFollow: AutoFollowCoordinator;
+  /** Every follower of the fleet once, with its owner (fleet.ts): the all-followers answers use it. */
+  readonly followers: () => Promise<FleetFollowers>;
+}
+
+/** A follower's stats as the fleet lists them: `state` `unowned` and no shards while nobody runs it. */
+export type ListedStats = Omit<FollowerIndexStats, 'state'> & { readonly state: string; readonly owner?: FollowerOwner };
+export type ListedInfo = FollowerInfo & { readonly owner?: FollowerOwner };
+export interface FleetFollowers {
+  readonly stats: readonly ListedStats[];
+  readonly info: readonly ListedInfo[];
 }
 
 interface IndexParams { cluster: string; index: string }
@@ -156,17 +167,17 @@ export function mountCcrApi(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get('/_ccr/stats', { config: { query: CCR_STATS_QUERY } }, async () => ({
     auto_follow_stats: ccrAutoFollowStats(autoFollow.stats()),
-    follow_stats: { indices: manager.stats().map(ccrIndexStats) },
+    follow_stats: { indices: (await deps.followers()).stats.map(ccrIndexStats) },
   }));
   app.get<{ Params: ClusterParams }>('/:cluster/_ccr/stats', { config: { query: CCR_STATS_QUERY } }, async (req) => {
     checkClusterAlias(req.params.cluster, 'follower');
     return {
       auto_follow_stats: ccrAutoFollowStats(autoFollow.stats()),
-      follow_stats: { indices: manager.stats().filter((s) => s.follower_cluster === req.params.cluster).map(ccrIndexStats) },
+      follow_stats: { indices: (await deps.followers()).stats.filter((s) => s.follower_cluster === req.params.cluster).map(ccrIndexStats) },
     };
   });
   // Not a CCR path (CCR's is /<index>/_ccr/info): every follower of every cluster, for the CLI.
-  app.get('/_ccr/info', { config: { query: MASTER_TIMEOUT } }, async () => ({ follower_indices: manager.info().map(ccrInfo) }));
+  app.get('/_ccr/info', { config: { query: MASTER_TIMEOUT } }, async () => ({ follower_indices: (await deps.followers()).info.map(ccrInfo) }));
 
   // ---- auto-follow patterns ------------------------------------------------------------------
   // (Pattern names cannot start with "_", so these never meet the /<cluster>/<index>/... routes.)
@@ -224,13 +235,13 @@ export interface CcrFollowerInfo extends Omit<FollowerInfo, 'parameters'> {
 }
 
 /** A follower's info as CCR answers it: parameters in CCR's forms, and none for a paused follower. */
-export function ccrInfo(info: FollowerInfo): CcrFollowerInfo {
+export function ccrInfo(info: ListedInfo): CcrFollowerInfo & { readonly owner?: FollowerOwner } {
   const { parameters, ...rest } = info;
   return info.status === 'active' ? { ...rest, parameters: ccrParams(parameters) } : { ...rest, paused_parameters: ccrParams(parameters) };
 }
 
 /** A follower index's stats, with the one CCR field ccr-follow cannot tell apart from another. */
-function ccrIndexStats(stats: FollowerIndexStats): Record<string, unknown> {
+function ccrIndexStats(stats: ListedStats): Record<string, unknown> {
   return {
     ...stats,
     // A read is one REST round trip: its time on the leader is not told apart from the network's.

@@ -47,7 +47,7 @@ async function answer<T>(call: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof MetadataPatternError) throw new ApiError('illegal_argument_exception', err.message, 400);
     if (err instanceof MetadataPatternNotFoundError) throw new ApiError('resource_not_found_exception', err.message, 404);
-    if (err instanceof MetadataPatternElsewhereError) throw new ApiError('illegal_state_exception', err.message, 409);
+    if (err instanceof MetadataPatternElsewhereError) throw new ApiError('illegal_state_exception', err.message, 409, err.runBy);
     throw err;
   }
 }

@@ -23,6 +23,8 @@ export function followerIndicesOf(manager: FollowManager, cluster: string, expre
     const pattern = exclude ? item.slice(1) : item;
     checkIndexName(pattern.replaceAll('*', 'x'), 'follower');
     if (!pattern.includes('*') && !exclude) {
+      // Not run here: the manager names the daemon that runs it (the request is forwarded there), or says it is no follower.
+      if (!followers.includes(pattern)) manager.info(followerKey(cluster, pattern));
       if (!followers.includes(pattern)) throw new FollowError('resource_not_found_exception', `[${followerKey(cluster, pattern)}] is not a follower index`);
       chosen.add(pattern);
       return;

@@ -15,7 +15,7 @@ import {
   checkBody, checkClusterAlias, checkFollowerPath, checkIndexName, checkPatternName, NO_BODY, objectBody, stringField, type BodySpec,
 } from '../control-input.js';
 import { ApiError } from './api-error.js';
-import type { ApiDeps } from './ccr.js';
+import type { ApiDeps, FleetFollowers } from './ccr.js';
 
 interface IndexParams { cluster: string; index: string }
 interface ClusterParams { cluster: string }
@@ -143,12 +143,12 @@ export function mountReplicationApi(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get<{ Params: ClusterParams }>(`${base}/leader_stats`, async (req) => {
     checkClusterAlias(req.params.cluster, 'leader');
-    return leaderStats(manager.stats().filter((s) => s.remote_cluster === req.params.cluster));
+    return leaderStats(owned(await deps.followers()).filter((s) => s.remote_cluster === req.params.cluster));
   });
 
   app.get<{ Params: ClusterParams }>(`${base}/follower_stats`, async (req) => {
     checkClusterAlias(req.params.cluster, 'follower');
-    return followerStats(manager.stats().filter((s) => s.follower_cluster === req.params.cluster));
+    return followerStats(owned(await deps.followers()).filter((s) => s.follower_cluster === req.params.cluster));
   });
 
   app.get<{ Params: ClusterParams }>(`${base}/autofollow_stats`, async (req) => {
@@ -204,6 +204,11 @@ function syncingDetails(stats: FollowerIndexStats): { leader_checkpoint: number;
  * The plugin's leader stats, of the followers reading from this cluster. ccr-follow reads the
  * leader with searches, which read Lucene: nothing comes from the translog.
  */
+/** The fleet's followers some daemon runs (a follower nobody runs has no shard stats to sum). */
+function owned(followers: FleetFollowers): FollowerIndexStats[] {
+  return followers.stats.filter((s) => s.state !== 'unowned') as FollowerIndexStats[];
+}
+
 function leaderStats(followers: readonly FollowerIndexStats[]): Record<string, unknown> {
   const perIndex = (list: readonly FollowerIndexStats[]): Record<string, number> => {
     const shards = list.flatMap((f) => f.shards);

@@ -85,7 +85,7 @@ describe('FollowManager', () => {
       ownership: {
         claim: async (key) => (claimed.push(key), true),
         forget: async (key) => void forgotten.push(key),
-        runBy: (key) => owners.get(key),
+        runBy: (key) => (owners.has(key) ? { id: 'other', description: owners.get(key)! } : undefined),
       },
     });
     try {

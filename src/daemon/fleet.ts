@@ -1,0 +1,214 @@
+/**
+ * The daemons sharing one state index seen as one: the live daemons (`ccr-follow daemons`), and
+ * every follower once with its owner, whichever daemon is asked (`stats`, `info`, the status page).
+ *
+ * A daemon knows the fleet from its lease keeper's last scan (src/lease/): the live members'
+ * heartbeats and who holds each lease. For the followers it asks every other live daemon what it
+ * runs (`GET /_fleet/local`, marked as forwarded) and lists the follower records in the state:
+ * a follower that exactly one daemon reports is that daemon's; one reported by none (its owner just
+ * died, or the lease is between two daemons) is `unowned`, with the time since its lease last
+ * changed, never missing; one reported by two (a hand-over seen half done) is the lease holder's,
+ * never shown twice. A daemon that does not answer in time counts as reporting nothing.
+ *
+ * A daemon alone (a state directory) is a fleet of one: it runs every follower.
+ */
+import type { FollowManager, FollowerInfo } from '../follow/follow-manager.js';
+import type { FollowerIndexStats } from '../follow/index-follower.js';
+import type { FleetMember, FleetSnapshot, LeaseKeeper } from '../lease/lease-keeper.js';
+import { parseFollowParams } from '../shard/follow-params.js';
+import type { FollowerRecord, StateStore } from '../state/state-store.js';
+import type { Logger } from '../util/logger.js';
+import { type PeerSend } from './peer-client.js';
+
+/** This daemon, as its heartbeat names it. */
+export interface SelfInfo {
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly version: string;
+  /** ISO 8601. */
+  readonly started: string;
+}
+
+/** One live daemon as `GET /_fleet/daemons` lists it. */
+export interface DaemonRow {
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly control: string;
+  readonly version: string;
+  readonly started: string;
+  readonly uptime_ms: number;
+  readonly leases_held: number;
+  readonly leases: readonly string[];
+  readonly last_heartbeat: string;
+  /** How long the asked daemon has seen this one's heartbeat unchanged (0 for itself). */
+  readonly heartbeat_age_ms: number;
+  /** The daemon that answered. */
+  readonly self: boolean;
+}
+
+/** Who runs a follower: a live daemon, or nobody since some time. */
+export type FollowerOwner =
+  | { readonly status: 'owned'; readonly id: string; readonly host: string; readonly control: string }
+  | { readonly status: 'unowned'; readonly since: string; readonly for_ms: number };
+
+export type FleetFollowerStats = Omit<FollowerIndexStats, 'state'> & { readonly state: FollowerIndexStats['state'] | 'unowned'; readonly owner: FollowerOwner };
+export type FleetFollowerInfo = FollowerInfo & { readonly owner: FollowerOwner };
+
+/** What `GET /_fleet/local` answers: what the asked daemon runs itself. */
+export interface LocalFollowers {
+  readonly daemon: string;
+  readonly stats: readonly FollowerIndexStats[];
+  readonly info: readonly FollowerInfo[];
+}
+
+export interface FleetDeps {
+  readonly self: SelfInfo;
+  readonly manager: FollowManager;
+  readonly state: StateStore;
+  /** Absent for a daemon alone. */
+  readonly leases?: LeaseKeeper;
+  readonly logger: Logger;
+  readonly send: PeerSend;
+  /** The fleet's control token (sent to peers: they have the same). */
+  readonly token?: string;
+  /** How long a peer has to answer a fan-out read (default 3 s). */
+  readonly peerTimeoutMs?: number;
+}
+
+export const LOCAL_FOLLOWERS_PATH = '/_fleet/local';
+const FOLLOWER_RESOURCE = 'follower:';
+
+export class Fleet {
+  readonly #d: FleetDeps;
+  #control = '';
+
+  constructor(deps: FleetDeps) {
+    this.#d = deps;
+  }
+
+  get self(): SelfInfo {
+    return this.#d.self;
+  }
+
+  /** This daemon's control address, once it listens. */
+  set control(address: string) {
+    this.#control = address;
+  }
+
+  /** The live daemons, this one first. */
+  daemons(): DaemonRow[] {
+    const members = this.#snapshot().members;
+    const now = Date.now();
+    return members.map((m, i) => ({
+      id: m.id, host: m.host, pid: m.pid, control: m.control, version: m.version, started: m.started,
+      uptime_ms: Math.max(0, now - Date.parse(m.started)) || 0, leases_held: m.leases.length, leases: m.leases,
+      last_heartbeat: m.heartbeat_at, heartbeat_age_ms: m.silent_ms, self: i === 0,
+    }));
+  }
+
+  /** What this daemon runs itself. */
+  local(): LocalFollowers {
+    return { daemon: this.#d.self.id, stats: this.#d.manager.stats(), info: this.#d.manager.info() };
+  }
+
+  /** Every follower of the fleet once, with its owner, sorted by `cluster/index`. */
+  async followers(): Promise<{ stats: FleetFollowerStats[]; info: FleetFollowerInfo[] }> {
+    const snapshot = this.#snapshot();
+    const [self, ...peers] = snapshot.members;
+    const [answers, records] = await Promise.all([
+      Promise.all(peers.map(async (m) => ({ member: m, local: await this.#askPeer(m) }))),
+      this.#d.leases ? this.#d.state.listFollowers() : Promise.resolve([] as FollowerRecord[]),
+    ]);
+    const reports = [{ member: self!, local: this.local() as LocalFollowers | undefined }, ...answers];
+
+    const stats = new Map<string, FleetFollowerStats>();
+    const info = new Map<string, FleetFollowerInfo>();
+    const holder = (key: string): string | undefined => snapshot.holding(FOLLOWER_RESOURCE + key).owner?.id;
+    for (const { member, local } of reports) {
+      if (!local) continue;
+      const owner: FollowerOwner = { status: 'owned', id: member.id, host: member.host, control: member.control };
+      for (const s of local.stats) {
+        const key = `${s.follower_cluster}/${s.index}`;
+        // Reported twice only mid-hand-over: the lease holder's report wins.
+        if (stats.has(key) && holder(key) !== member.id) continue;
+        stats.set(key, { ...s, owner });
+      }
+      for (const i of local.info) {
+        const key = `${i.follower_cluster}/${i.follower_index}`;
+        if (info.has(key) && holder(key) !== member.id) continue;
+        info.set(key, { ...i, owner });
+      }
+    }
+    for (const record of records) {
+      const key = `${record.followerCluster}/${record.followerIndex}`;
+      if (stats.has(key) && info.has(key)) continue;
+      const forMs = snapshot.holding(FOLLOWER_RESOURCE + key).unchangedMs;
+      const owner: FollowerOwner = { status: 'unowned', since: new Date(Date.now() - forMs).toISOString(), for_ms: forMs };
+      if (!stats.has(key)) stats.set(key, unownedStats(record, owner));
+      if (!info.has(key)) info.set(key, unownedInfo(record, owner));
+    }
+    return { stats: sortedValues(stats), info: sortedValues(info) };
+  }
+
+  /** The fleet gauges: live daemons, and followers no live daemon holds the lease of, as of the last scan (no request). */
+  gauges(): { readonly daemons: number; readonly unownedFollowers: number } {
+    const snapshot = this.#snapshot();
+    const followers = snapshot.resources.filter((r) => r.startsWith(FOLLOWER_RESOURCE));
+    return { daemons: snapshot.members.length, unownedFollowers: followers.filter((r) => snapshot.holding(r).owner === undefined).length };
+  }
+
+  async #askPeer(member: FleetMember): Promise<LocalFollowers | undefined> {
+    if (!member.control) return undefined;
+    try {
+      const answer = await this.#d.send(member.control, {
+        method: 'GET', path: LOCAL_FOLLOWERS_PATH, from: this.#d.self.id, timeoutMs: this.#d.peerTimeoutMs ?? 3_000,
+        ...(this.#d.token === undefined ? {} : { token: this.#d.token }),
+      });
+      if (answer.status !== 200) throw new Error(`HTTP ${answer.status}`);
+      return JSON.parse(answer.text) as LocalFollowers;
+    } catch (err) {
+      this.#d.logger.debug(`daemon ${member.id} (${member.control}) did not say what it runs: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  #snapshot(): FleetSnapshot {
+    if (this.#d.leases) return this.#d.leases.fleet();
+    const { self } = this.#d;
+    const member: FleetMember = {
+      id: self.id, host: self.host, pid: self.pid, control: this.#control, version: self.version, started: self.started,
+      leases: [], heartbeat_at: new Date().toISOString(), silent_ms: 0,
+    };
+    return { me: self.id, members: [member], resources: [], holding: () => ({ owner: { id: self.id }, unchangedMs: 0 }) };
+  }
+}
+
+function sortedValues<T>(map: Map<string, T>): T[] {
+  return [...map.keys()].sort().map((k) => map.get(k)!);
+}
+
+/** A follower nobody runs now: what its record says, no shard (nobody reads them). */
+function unownedStats(r: FollowerRecord, owner: FollowerOwner): FleetFollowerStats {
+  return {
+    index: r.followerIndex, remote_cluster: r.leaderCluster, leader_index: r.leaderIndex, follower_cluster: r.followerCluster,
+    status: r.status, state: 'unowned', total_global_checkpoint_lag: 0, operations_written: 0, operations_deleted: 0,
+    foreign_writes_detected: 0, leader_checkpoints_seen: false, shards: [], owner,
+    ...(r.fatalException ? { fatal_exception: r.fatalException } : {}),
+  };
+}
+
+function unownedInfo(r: FollowerRecord, owner: FollowerOwner): FleetFollowerInfo {
+  let parameters;
+  try {
+    parameters = parseFollowParams(r.params);
+  } catch {
+    parameters = parseFollowParams({});
+  }
+  return {
+    follower_index: r.followerIndex, follower_cluster: r.followerCluster, remote_cluster: r.leaderCluster, leader_index: r.leaderIndex,
+    status: r.status === 'active' ? 'active' : 'paused', parameters, owner,
+    ...(r.fatalException ? { fatal_exception: { ...r.fatalException } } : {}),
+  };
+}
