@@ -5,10 +5,13 @@ import type { DaemonProcess } from '../../test/helpers/daemon-process.js';
 /** A shard's first reconciliation passes belong to its start (the first may run before its first copy). */
 const START_RECONCILIATIONS = 3;
 
-/** `GET /_ccr/stats`, keeping only `fields` of each follower index (comma-separated, e.g. `index,state`). */
+/**
+ * The stats of the followers the daemon runs itself (`GET /_fleet/local`: `/_ccr/stats` answers for
+ * the whole fleet), keeping only `fields` of each (comma-separated, e.g. `index,state`).
+ */
 export async function followStats(daemon: DaemonProcess, fields: string): Promise<FollowerIndexStats[]> {
-  const path = `/_ccr/stats?filter_path=${fields.split(',').map((f) => `follow_stats.indices.${f}`).join(',')}`;
-  return (await daemon.api<{ follow_stats?: { indices?: FollowerIndexStats[] } }>('GET', path)).follow_stats?.indices ?? [];
+  const path = `/_fleet/local?filter_path=${fields.split(',').map((f) => `stats.${f}`).join(',')}`;
+  return (await daemon.api<{ stats?: FollowerIndexStats[] }>('GET', path)).stats ?? [];
 }
 
 /**

@@ -261,8 +261,11 @@ async function forward(req: FastifyRequest, reply: FastifyReply, runBy: RunningD
     deps.logger.debug(`forwarded ${req.method} ${req.url.split('?')[0]} to ${runBy.description}: ${answer.status}`);
     return reply.send(answer.text);
   } catch (err) {
+    // Refused before a byte was sent: certainly not applied. Cut off or timed out after sending: it may have been.
+    const notSent = ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH'].includes((err as { code?: string }).code ?? '');
+    const outcome = notSent ? 'nothing was applied; try again' : 'whether it was applied is unknown: check with stats before repeating it';
     const reason = `${req.method} ${req.url.split('?')[0]} is about a resource run by ${runBy.description}, which did not answer `
-      + `(${(err as Error).message}): nothing was applied; try again, once that daemon answers or its lease has moved (lease_timeout)`;
+      + `(${(err as Error).message}): ${outcome}, once that daemon answers or its lease has moved (lease_timeout)`;
     return sendError(reply, new ApiError('cluster_unavailable_exception', reason, 503), deps.logger);
   }
 }

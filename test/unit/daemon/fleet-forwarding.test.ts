@@ -132,16 +132,32 @@ describe('control server of a fleet: forwarding', () => {
     }
   });
 
-  it('answers 503, nothing applied, when the owner does not answer', async () => {
+  it('answers 503, nothing applied, when the owner refuses the connection', async () => {
     const app = server(() => {
       throw new FollowError('illegal_state_exception', 'run elsewhere', { runBy: OWNER });
     }, async () => {
-      throw new Error('connect ECONNREFUSED');
+      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     });
     try {
       const res = await app.inject({ method: 'POST', url: '/follower/orders/_ccr/pause_follow', headers: { authorization: `Bearer ${TOKEN}` } });
       expect(res.statusCode).to.equal(503);
       expect(res.json().error.reason).to.match(/did not answer \(connect ECONNREFUSED\): nothing was applied/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers 503 saying the outcome is unknown when the owner was cut off after the request was sent', async () => {
+    const app = server(() => {
+      throw new FollowError('illegal_state_exception', 'run elsewhere', { runBy: OWNER });
+    }, async () => {
+      throw Object.assign(new Error('The operation was aborted due to timeout'), { code: 'ABORT_ERR' });
+    });
+    try {
+      const res = await app.inject({ method: 'POST', url: '/follower/orders/_ccr/pause_follow', headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(res.statusCode).to.equal(503);
+      expect(res.json().error.reason).to.match(/did not answer .*: whether it was applied is unknown: check with stats/);
+      expect(res.json().error.reason).to.not.include('nothing was applied');
     } finally {
       await app.close();
     }
