@@ -25,9 +25,8 @@
  * BENCH_HEAP=512m. Development: BENCH_LEASE_FOLLOWERS=12 BENCH_LEASE_REPS=1 BENCH_IDLE_SECONDS=10
  */
 import type { DaemonProcess } from '../test/helpers/daemon-process.js';
-import { stopAllDaemonProcesses } from '../test/helpers/daemon-process.js';
 import { waitFor } from '../test/helpers/wait-for.js';
-import { startDaemon, startPair, stopNodes, type BenchNode } from './lib/context.js';
+import { runBench, startDaemon, startPair, type BenchNode } from './lib/context.js';
 import { followersIdle, followStats } from './lib/daemon-stats.js';
 import type { PairName } from './lib/env.js';
 import { createSmallIndices, mapWithLimit, maxSeqNos } from './lib/indices.js';
@@ -321,15 +320,4 @@ async function main(): Promise<void> {
   log(`wrote ${base}.json and .md`);
 }
 
-const cleanUp = async (): Promise<void> => {
-  await stopAllDaemonProcesses();
-  await stopNodes();
-};
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
-}
-main().then(cleanUp, async (err: unknown) => {
-  console.error(err instanceof Error ? err.stack : String(err));
-  await cleanUp();
-  process.exitCode = 1;
-});
+runBench(main);

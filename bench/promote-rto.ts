@@ -13,15 +13,13 @@
  * BENCH_PROMOTE_DOCS=50 (per index) BENCH_PROMOTE_CONCURRENCY=<1..64> (default: the daemon's)
  * BENCH_HEAP=512m. Development: BENCH_PROMOTE_COUNTS=3 npm run bench:promote
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { PromoteManyAnswer } from '../src/follow/promote-many.js';
 import type { FollowerIndexStats } from '../src/follow/index-follower.js';
-import { REPO_ROOT, runCli } from '../test/helpers/cli-process.js';
-import { stopAllDaemonProcesses } from '../test/helpers/daemon-process.js';
+import { runCli } from '../test/helpers/cli-process.js';
 import { waitFor } from '../test/helpers/wait-for.js';
-import { startDaemon, startPair, stopNodes, type BenchNode } from './lib/context.js';
+import { runBench, startDaemon, startPair, stopNodes, type BenchNode } from './lib/context.js';
 import type { PairName } from './lib/env.js';
+import { writeResults } from './lib/results.js';
 
 const PAIRS: readonly PairName[] = ['es-os', 'es-es', 'os-os'];
 /** The goals the measurement is judged against (seconds). */
@@ -120,23 +118,8 @@ async function main(): Promise<void> {
   for (const count of counts) results.push(await measure(pair, count, docs, concurrency, heap));
   const text = table(pair, docs, results);
   console.log(`\n${text}\n`);
-  const dir = join(REPO_ROOT, 'bench', 'results');
-  await mkdir(dir, { recursive: true });
-  const base = join(dir, `${new Date().toISOString().slice(0, 10)}-promote-rto`);
-  await writeFile(`${base}.json`, `${JSON.stringify({ pair, docs, concurrency, heap, results }, null, 2)}\n`);
-  await writeFile(`${base}.md`, `${text}\n`);
+  const base = await writeResults('promote-rto', { pair, docs, concurrency, heap, results }, text);
   log(`wrote ${base}.json and .md`);
 }
 
-const cleanUp = async (): Promise<void> => {
-  await stopAllDaemonProcesses();
-  await stopNodes();
-};
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
-}
-main().then(cleanUp, async (err: unknown) => {
-  console.error(err instanceof Error ? err.stack : String(err));
-  await cleanUp();
-  process.exitCode = 1;
-});
+runBench(main);

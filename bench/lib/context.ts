@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ClusterConfig } from '../../src/cluster/cluster-config.js';
 import { ELASTICSEARCH_8, LocalNode, OPENSEARCH_3, ensureDistribution, type Distribution } from '../../src/local-cluster/index.js';
 import type { TestCluster } from '../../test/helpers/clusters.js';
-import { DaemonProcess } from '../../test/helpers/daemon-process.js';
+import { DaemonProcess, stopAllDaemonProcesses } from '../../test/helpers/daemon-process.js';
 import type { LogLevel } from '../../src/util/logger.js';
 import type { PairName } from './env.js';
 import { Rest } from './http.js';
@@ -124,4 +124,23 @@ export function delta(a: CpuSnapshot, b: CpuSnapshot): CpuDelta {
     bench: b.bench - a.bench,
     tool: b.reaped - a.reaped,
   };
+}
+
+/**
+ * Runs a bench's `main`, then stops every daemon and node it started — also on SIGINT/SIGTERM
+ * (exit 130) and on an error (exit code 1, with its stack): nothing is left running.
+ */
+export function runBench(main: () => Promise<void>): void {
+  const cleanUp = async (): Promise<void> => {
+    await stopAllDaemonProcesses();
+    await stopNodes();
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
+  }
+  main().then(cleanUp, async (err: unknown) => {
+    console.error(err instanceof Error ? err.stack : String(err));
+    await cleanUp();
+    process.exitCode = 1;
+  });
 }

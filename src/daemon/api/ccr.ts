@@ -106,10 +106,7 @@ export function mountCcrApi(app: FastifyInstance, deps: ApiDeps): void {
     const what = 'a failback request';
     const body = objectBody(req.body, what);
     checkBody(body, FAILBACK_BODY, what);
-    const file = body.lost_writes_file;
-    if (file !== undefined && (typeof file !== 'string' || !file.startsWith('/'))) {
-      throw new ControlRequestError('illegal_argument_exception', `[lost_writes_file] in ${what} must be an absolute path on the daemon's host`, 400);
-    }
+    const file = lostWritesFile(body, what);
     const dryRun = body.dry_run;
     if (dryRun !== undefined && typeof dryRun !== 'boolean') throw new ControlRequestError('illegal_argument_exception', `[dry_run] in ${what} must be true or false`, 400);
     const promotedCluster = stringField(body, 'remote_cluster', what, 'the cluster alias of the promoted index');
@@ -128,10 +125,7 @@ export function mountCcrApi(app: FastifyInstance, deps: ApiDeps): void {
     const what = 'a switchover request';
     const body = objectBody(req.body, what);
     checkBody(body, SWITCHOVER_BODY, what);
-    const file = body.lost_writes_file;
-    if (file !== undefined && (typeof file !== 'string' || !file.startsWith('/'))) {
-      throw new ControlRequestError('illegal_argument_exception', `[lost_writes_file] in ${what} must be an absolute path on the daemon's host`, 400);
-    }
+    const file = lostWritesFile(body, what);
     const leaderCluster = stringField(body, 'remote_cluster', what, 'the cluster alias of the leader');
     const leaderIndex = stringField(body, 'leader_index', what, 'the leader index');
     checkClusterAlias(leaderCluster, 'remote');
@@ -288,4 +282,13 @@ function patternOf(req: FastifyRequest<{ Params: PatternParams }>, action: strin
 
 function keyOf(p: IndexParams): string {
   return followerKey(p.cluster, p.index);
+}
+
+/** `lost_writes_file` of a failback or switchover body: absent, or an absolute path on the daemon's host. */
+function lostWritesFile(body: Record<string, unknown>, what: string): string | undefined {
+  const file = body['lost_writes_file'];
+  if (file !== undefined && (typeof file !== 'string' || !file.startsWith('/'))) {
+    throw new ControlRequestError('illegal_argument_exception', `[lost_writes_file] in ${what} must be an absolute path on the daemon's host`, 400);
+  }
+  return file;
 }
