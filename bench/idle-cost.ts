@@ -17,6 +17,9 @@
  * Scale by environment: BENCH_IDLE_COUNTS=10,100,500 BENCH_IDLE_SECONDS=60 BENCH_IDLE_WRITES=50
  * BENCH_IDLE_DOCS=5 (per index) BENCH_IDLE_CONCURRENCY=8 (creates and starts in flight)
  * BENCH_PAIR=es-os|es-es|os-os BENCH_HEAP=512m. Development: BENCH_IDLE_COUNTS=5,20 BENCH_IDLE_SECONDS=10
+ * BENCH_IDLE_PROFILE=<dir>: the daemon runs with `--cpu-prof` into that directory, and the log names
+ * each phase's offset from the daemon's start, to summarise one window of the profile with
+ * `node dist/bench/lib/profile.js <file> 30 <from-ms> <until-ms>`.
  */
 import type { PerPurpose, RequestStats } from '../src/cluster/request-counts.js';
 import type { DaemonProcess } from '../test/helpers/daemon-process.js';
@@ -42,6 +45,7 @@ interface Config {
   readonly docs: number;
   readonly concurrency: number;
   readonly heap: string;
+  readonly profileDir: string | undefined;
 }
 
 interface Measurement {
@@ -90,6 +94,7 @@ function config(): Config {
     docs: positiveInt('BENCH_IDLE_DOCS', 5),
     concurrency: positiveInt('BENCH_IDLE_CONCURRENCY', 8),
     heap: process.env['BENCH_HEAP'] ?? '512m',
+    profileDir: process.env['BENCH_IDLE_PROFILE'] || undefined,
   };
 }
 
@@ -127,9 +132,13 @@ async function measure(leader: BenchNode, follower: BenchNode, count: number, cf
   await createSmallIndices(leader.rest, names, cfg.docs, cfg.concurrency);
   const createSeconds = (performance.now() - createdAt) / 1000;
   log(`${count}: ${count} leader indices created in ${createSeconds.toFixed(1)} s; starting a cold daemon`);
-  const daemon = await startDaemon(leader, follower);
+  const profile = cfg.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cfg.profileDir}`, `--cpu-prof-name=idle-${count}-${Date.now()}.cpuprofile`];
+  const daemonStart = performance.now();
+  const sinceDaemonStart = (): string => `${(performance.now() - daemonStart).toFixed(0)} ms after the daemon's start`;
+  const daemon = await startDaemon(leader, follower, profile);
   try {
     const first = performance.now();
+    if (cfg.profileDir !== undefined) log(`${count}: starts from ${sinceDaemonStart()}`);
     await mapWithLimit(names, cfg.concurrency, (name) => daemon.api('PUT', `/follower/${name}/_ccr/follow`, { remote_cluster: 'leader', leader_index: name }));
     const startsSeconds = (performance.now() - first) / 1000;
     await waitFor(async () => {
@@ -145,6 +154,7 @@ async function measure(leader: BenchNode, follower: BenchNode, count: number, cf
     const settleSeconds = (performance.now() - settleFrom) / 1000;
     log(`${count}: idle after ${settleSeconds.toFixed(0)} s more; measuring ${cfg.idleSeconds} s`);
 
+    if (cfg.profileDir !== undefined) log(`${count}: idle window from ${sinceDaemonStart()}`);
     const ownBefore = await leaderRequests(daemon);
     const [leaderBefore, followerBefore] = await Promise.all([restActionCounts(leader.rest), restActionCounts(follower.rest)]);
     const cpuBefore = processCpuSeconds(daemon.pid);
@@ -162,6 +172,7 @@ async function measure(leader: BenchNode, follower: BenchNode, count: number, cf
     log(`${count}: idle follower ${totalRate(followerActions).toFixed(2)} req/s (${formatRates(followerActions)})`);
     log(`${count}: the daemon's own count to the leader per second: ${formatPurposes(daemonLeaderRates)}; CPU ${((cpuAfter - cpuBefore) / seconds * 100).toFixed(2)} % of a core, RSS ${rssMb.toFixed(0)} MB`);
 
+    if (cfg.profileDir !== undefined) log(`${count}: idle window until ${sinceDaemonStart()}`);
     log(`${count}: ${cfg.writes} single writes to random idle indices`);
     const samples = await timeWrites(leader, follower, names, cfg.writes);
     const writeMs = { p50: percentile(samples, 50), p99: percentile(samples, 99), max: Math.max(...samples), samples: samples.map((s) => Math.round(s)) };

@@ -2,7 +2,7 @@
  * Summarises a V8 `.cpuprofile` (as written by `node --cpu-prof`): self time per function and
  * per module, so the report can name hot spots without a browser.
  *
- * Also a CLI: node dist/bench/lib/profile.js <file.cpuprofile> [top] [skip-ms]
+ * Also a CLI: node dist/bench/lib/profile.js <file.cpuprofile> [top] [skip-ms] [until-ms]
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -41,8 +41,11 @@ function moduleOf(url: string, functionName: string): string {
   return own ? own[1]! : url;
 }
 
-/** `skipMs`: leave out the first samples (the process's start-up), by sampled time. */
-export async function summarizeProfile(file: string, top = 20, skipMs = 0): Promise<ProfileSummary> {
+/**
+ * `skipMs`: leave out the first samples (the process's start-up), by sampled time; `untilMs`: and
+ * those after it (a window, e.g. an idle minute between a start and the writes after it).
+ */
+export async function summarizeProfile(file: string, top = 20, skipMs = 0, untilMs = Infinity): Promise<ProfileSummary> {
   const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
@@ -50,7 +53,7 @@ export async function summarizeProfile(file: string, top = 20, skipMs = 0): Prom
   profile.samples.forEach((id, i) => {
     const d = profile.timeDeltas[i] ?? 0;
     elapsedUs += d;
-    if (elapsedUs >= skipMs * 1000) selfUs.set(id, (selfUs.get(id) ?? 0) + d);
+    if (elapsedUs >= skipMs * 1000 && elapsedUs < untilMs * 1000) selfUs.set(id, (selfUs.get(id) ?? 0) + d);
   });
   const fn = new Map<string, number>();
   const mod = new Map<string, number>();
@@ -85,11 +88,11 @@ export function formatProfile(s: ProfileSummary): string {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const [file, top, skip] = process.argv.slice(2);
+  const [file, top, skip, until] = process.argv.slice(2);
   if (!file) {
-    console.error('usage: node dist/bench/lib/profile.js <file.cpuprofile> [top] [skip-ms]');
+    console.error('usage: node dist/bench/lib/profile.js <file.cpuprofile> [top] [skip-ms] [until-ms]');
     process.exitCode = 2;
   } else {
-    console.log(formatProfile(await summarizeProfile(file, Number(top ?? 25), Number(skip ?? 0))));
+    console.log(formatProfile(await summarizeProfile(file, Number(top ?? 25), Number(skip ?? 0), until === undefined ? Infinity : Number(until))));
   }
 }

@@ -9,7 +9,9 @@
  * - `soon`: a round `soonMs` after the first caller, for indices whose checkpoints are moving.
  *
  * A round's request starts after every caller it answers asked: an answer is never older than the
- * question. An index the batched answer leaves out is read alone (`readOne`): its own answer or
+ * question. A caller that only wants news (`until`) stays registered across rounds until an answer
+ * satisfies it: an idle index costs the probe a predicate call per round, not a promise, a timer
+ * and an abort listener per caller and tick. An index the batched answer leaves out is read alone (`readOne`): its own answer or
  * error (deleted, closed, not started) is the one the caller gets, as without the probe. A failed
  * batch fails every caller of that round; each caller's own retry decides what next.
  */
@@ -19,7 +21,11 @@ export type ProbeLane = 'soon' | 'tick';
 
 /** The one method callers use: `IndexBatchProbe` implements it, a test can fake it. */
 export interface IndexProbe<T> {
-  read(index: string, lane: ProbeLane, signal: AbortSignal): Promise<T>;
+  /**
+   * The index's value from the next round of `lane`; with `until`, from the first round whose
+   * value satisfies it (a failed round still rejects: the caller's retry decides what next).
+   */
+  read(index: string, lane: ProbeLane, signal: AbortSignal, until?: (value: T) => boolean): Promise<T>;
 }
 
 export interface IndexBatchProbeOptions<T> {
@@ -36,6 +42,9 @@ export interface IndexBatchProbeOptions<T> {
 interface Caller<T> {
   readonly resolve: (v: T) => void;
   readonly reject: (err: unknown) => void;
+  readonly until: ((value: T) => boolean) | undefined;
+  /** Aborted: a round in flight must not answer it, nor keep it for the next. */
+  readonly aborted: () => boolean;
 }
 
 interface Lane<T> {
@@ -83,11 +92,12 @@ export class IndexBatchProbe<T> implements IndexProbe<T> {
     return { rounds: this.#rounds, indicesAnswered: this.#indicesAnswered, readAlone: this.#readAlone };
   }
 
-  read(index: string, lane: ProbeLane, signal: AbortSignal): Promise<T> {
+  read(index: string, lane: ProbeLane, signal: AbortSignal, until?: (value: T) => boolean): Promise<T> {
     if (signal.aborted || this.#lifetime.signal.aborted) return Promise.reject(abortError());
     return new Promise<T>((resolve, reject) => {
-      const waiting = this.#lanes[lane].waiting;
       const onAbort = (): void => {
+        // The lane's map at this moment: a caller kept for news moves to each new round's map.
+        const waiting = this.#lanes[lane].waiting;
         const callers = waiting.get(index);
         callers?.delete(caller);
         if (callers?.size === 0) waiting.delete(index);
@@ -96,15 +106,11 @@ export class IndexBatchProbe<T> implements IndexProbe<T> {
       const caller: Caller<T> = {
         resolve: (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
         reject: (e) => { signal.removeEventListener('abort', onAbort); reject(e); },
+        until,
+        aborted: () => signal.aborted,
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      let callers = waiting.get(index);
-      if (callers === undefined) {
-        callers = new Set();
-        waiting.set(index, callers);
-      }
-      callers.add(caller);
-      this.#arm(lane);
+      this.#enqueue(lane, index, caller);
     });
   }
 
@@ -120,6 +126,17 @@ export class IndexBatchProbe<T> implements IndexProbe<T> {
     }
   }
 
+  #enqueue(lane: ProbeLane, index: string, caller: Caller<T>): void {
+    const waiting = this.#lanes[lane].waiting;
+    let callers = waiting.get(index);
+    if (callers === undefined) {
+      callers = new Set();
+      waiting.set(index, callers);
+    }
+    callers.add(caller);
+    this.#arm(lane);
+  }
+
   #arm(name: ProbeLane): void {
     const lane = this.#lanes[name];
     if (lane.cancel !== undefined) return;
@@ -129,17 +146,31 @@ export class IndexBatchProbe<T> implements IndexProbe<T> {
       lane.cancel = undefined;
       const batch = lane.waiting;
       lane.waiting = new Map();
-      void this.#round(batch);
+      void this.#round(name, batch);
     }, delay);
   }
 
-  async #round(batch: Map<string, Set<Caller<T>>>): Promise<void> {
+  async #round(lane: ProbeLane, batch: Map<string, Set<Caller<T>>>): Promise<void> {
     if (batch.size === 0) return;
     const signal = this.#lifetime.signal;
     const settle = (index: string, outcome: { value: T } | { error: unknown }): void => {
       for (const c of batch.get(index) ?? []) {
-        if ('value' in outcome) c.resolve(outcome.value);
-        else c.reject(outcome.error);
+        if (c.aborted()) continue;
+        if ('error' in outcome) {
+          c.reject(outcome.error);
+          continue;
+        }
+        let news: boolean;
+        try {
+          news = c.until === undefined || c.until(outcome.value);
+        } catch (err) {
+          c.reject(err);
+          continue;
+        }
+        if (news) c.resolve(outcome.value);
+        // No news for this caller: it waits for the next round (unless the probe closed meanwhile).
+        else if (signal.aborted) c.reject(abortError());
+        else this.#enqueue(lane, index, c);
       }
     };
     this.#rounds += 1;
@@ -162,3 +193,4 @@ export class IndexBatchProbe<T> implements IndexProbe<T> {
     }
   }
 }
+

@@ -7,7 +7,9 @@
  *   (Neither flavor offers a REST long-poll on global checkpoints without x-pack's fleet API.)
  *   With the leader cluster's shared checkpoint probe (cluster-probes.ts), its polls join the
  *   probe's rounds: the fast ones its `soon` lane, and once backed off to `maxPollIntervalMs`
- *   its `tick` lane, so every idle index of that leader shares one request per tick.
+ *   its `tick` lane, so every idle index of that leader shares one request per tick; an idle
+ *   index stays registered there until an answer is news (a checkpoint moved, a waiter's deadline),
+ *   so a tick costs it a predicate call, not a new read.
  * - Visibility. Search only sees refreshed operations, so before a shard reads up to seq_no S the
  *   watcher guarantees that a refresh *started after* a stats answer showing global checkpoint >= S
  *   has completed. Refreshes are shared: one refresh serves every shard whose need it covers, and
@@ -64,6 +66,8 @@ export class LeaderIndexWatcher {
   /** The poll interval reached, and whether the index is idle (polled at the shared probe's tick). */
   #interval: number;
   #idle = false;
+  /** An answer taken during an idle read showed a checkpoint move (the read ends at that answer). */
+  #movedWhileIdle = false;
   #wakeUp: AbortController | undefined;
   #latest = new Map<number, ShardSeqNoState>();
   #lastAnswerAt: number | undefined;
@@ -183,7 +187,9 @@ export class LeaderIndexWatcher {
     while (this.#waiters.size > 0 && !this.#lifetime.signal.aborted) {
       try {
         const shards = await this.#readCheckpoints(idle);
-        const moved = this.#record(shards);
+        // An idle read has recorded its answers as they came (#readCheckpoints): whether one moved is kept.
+        const moved = this.#record(shards) || this.#movedWhileIdle;
+        this.#movedWhileIdle = false;
         this.#lastAnswerAt = this.#now();
         interval = moved ? this.#minInterval : Math.min(interval * 2, this.#maxInterval);
         idle = this.#probe !== undefined && !moved && interval >= this.#maxInterval;
@@ -210,7 +216,20 @@ export class LeaderIndexWatcher {
   #readCheckpoints(idle: boolean): Promise<ShardSeqNoState[]> {
     const signal = this.#lifetime.signal;
     if (this.#probe === undefined) return this.#client.shardSeqNos(this.#index, signal);
-    return this.#probe.read(this.#index, idle ? 'tick' : 'soon', signal);
+    if (!idle) return this.#probe.read(this.#index, 'soon', signal);
+    // Idle: stay registered with the probe's tick, taking each answer as it comes, until one is news.
+    return this.#probe.read(this.#index, 'tick', signal, (shards) => {
+      if (this.#record(shards)) this.#movedWhileIdle = true;
+      this.#lastAnswerAt = this.#now();
+      return this.#movedWhileIdle || this.#waiters.size === 0 || this.#someWaiterDue();
+    });
+  }
+
+  /** A waiter whose deadline passed, or whose shard has no state (answered with an error). */
+  #someWaiterDue(): boolean {
+    const now = this.#now();
+    for (const w of this.#waiters) if (now >= w.deadline || !this.#latest.has(w.shard)) return true;
+    return false;
   }
 
   /** Stores a stats answer; true when any shard's global checkpoint moved. */

@@ -68,13 +68,14 @@ export class MetadataSync {
   }
 
   /**
-   * Polls the leader's metadata versions every `intervalMs` until aborted; errors go to `onError`.
-   * Each poll also checks that both indices are still the ones the follow started with: a bulk
+   * Polls the leader's metadata versions every `intervalMs` (with the shared probes: at their ticks,
+   * waking only for news) until aborted; errors go to `onError`, and the next poll is `intervalMs`
+   * after one. Each poll also checks that both indices are still the ones the follow started with: a bulk
    * request would silently auto-create a deleted follower index, and a leader index re-created
    * under the same name has a history that must not be mixed with the old one.
    */
   async watch(intervalMs: number, signal: AbortSignal, onError: (err: unknown) => void): Promise<void> {
-    const { leaderIdentity, followerIdentity, probes, leaderIndex, followerIndex } = this.#o;
+    const { leaderIdentity, followerIdentity, probes } = this.#o;
     while (!signal.aborted) {
       try {
         if (probes === undefined) {
@@ -82,11 +83,8 @@ export class MetadataSync {
           const [versions] = await Promise.all([leaderIdentity.confirm(signal), followerIdentity.confirm(signal)]);
           await this.ensure(versions, signal);
         } else {
-          // A probe's tick lane answers at its next tick: that is this loop's pace, no sleep of its own.
-          const [l, f] = await Promise.all([probes.leader.read(leaderIndex, 'tick', signal), probes.follower.read(followerIndex, 'tick', signal)]);
-          leaderIdentity.check(l.uuid);
-          followerIdentity.check(f.uuid);
-          await this.ensure(l, signal);
+          // The probes' ticks are this loop's pace: it wakes only for news, no sleep of its own.
+          await this.#nextNews(probes, signal);
           continue;
         }
       } catch (err) {
@@ -94,6 +92,35 @@ export class MetadataSync {
         onError(err);
       }
       await sleep(intervalMs, signal).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Waits, registered with both probes' ticks, for the first answer that is news — leader versions
+   * the follower lacks, or either index's uuid not the one the follow started with — and acts on it.
+   */
+  async #nextNews(probes: NonNullable<MetadataSyncOptions['probes']>, signal: AbortSignal): Promise<void> {
+    const { leaderIdentity, followerIdentity, leaderIndex, followerIndex } = this.#o;
+    const round = new AbortController();
+    const stop = (): void => round.abort();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      const news = await Promise.race([
+        probes.leader.read(leaderIndex, 'tick', round.signal, (l) => l.uuid !== leaderIdentity.uuid || behind(this.#synced, l))
+          .then((leader) => ({ leader })),
+        probes.follower.read(followerIndex, 'tick', round.signal, (f) => f.uuid !== followerIdentity.uuid)
+          .then((follower) => ({ follower })),
+      ]);
+      if ('follower' in news) {
+        followerIdentity.check(news.follower.uuid);
+        return;
+      }
+      leaderIdentity.check(news.leader.uuid);
+      await this.ensure(news.leader, signal);
+    } finally {
+      // The other side's read ends with an abort that nobody awaits (the race has handled it).
+      round.abort();
+      signal.removeEventListener('abort', stop);
     }
   }
 

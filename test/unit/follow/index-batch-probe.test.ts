@@ -135,4 +135,65 @@ describe('IndexBatchProbe', () => {
     await timers.fire();
     expect(reads.batches).to.have.length(0);
   });
+  describe('a caller waiting for news (until)', () => {
+    it('stays registered across ticks, one batched read each, and is answered by the first answer that is news', async () => {
+      reads.values.set('a', 1).set('b', 7);
+      const seen: number[] = [];
+      let settled = false;
+      const news = probe.read('a', 'tick', never, (v) => { seen.push(v); return v > 1; }).finally(() => { settled = true; });
+      const plain = probe.read('b', 'tick', never);
+      await timers.fire();
+      expect(await plain).to.equal(7);
+      expect(settled).to.equal(false);
+      await timers.fire();
+      reads.values.set('a', 2);
+      await timers.fire();
+      expect(await news).to.equal(2);
+      expect(seen).to.deep.equal([1, 1, 2]);
+      expect(reads.batches).to.deep.equal([['a', 'b'], ['a'], ['a']]);
+      await timers.fire();
+      expect(reads.batches, 'nobody waits after the news').to.have.length(3);
+    });
+
+    it('is not kept, nor read for, after its abort while a round was in flight', async () => {
+      reads.values.set('a', 1);
+      const leaving = new AbortController();
+      let release: () => void = () => undefined;
+      const slow = new Promise<void>((r) => { release = r; });
+      const readMany = reads.readMany;
+      reads.readMany = async (indices) => { await slow; return readMany(indices); };
+      probe.close();
+      probe = new IndexBatchProbe<number>({ readMany: (i) => reads.readMany(i), readOne: reads.readOne, tickMs: 1000, now: () => now, schedule: timers.schedule });
+      const left = probe.read('a', 'tick', leaving.signal, () => false);
+      await timers.fire();
+      leaving.abort();
+      release();
+      expect(await rejection(left)).to.equal('aborted');
+      await new Promise((r) => setImmediate(r));
+      await timers.fire();
+      expect(reads.batches).to.deep.equal([['a']]);
+    });
+
+    it('is failed by a failed round and by a predicate that throws', async () => {
+      reads.values.set('a', 1);
+      reads.failBatch = new Error('leader unreachable');
+      const failed = rejection(probe.read('a', 'tick', never, () => false));
+      await timers.fire();
+      expect(await failed).to.equal('leader unreachable');
+      reads.failBatch = undefined;
+      const thrown = rejection(probe.read('a', 'tick', never, () => { throw new Error('index replaced'); }));
+      await timers.fire();
+      expect(await thrown).to.equal('index replaced');
+      await timers.fire();
+      expect(reads.batches).to.have.length(2);
+    });
+
+    it('is failed with an abort when the probe closes', async () => {
+      reads.values.set('a', 1);
+      const kept = rejection(probe.read('a', 'tick', never, () => false));
+      await timers.fire();
+      probe.close();
+      expect(await kept).to.equal('aborted');
+    });
+  });
 });

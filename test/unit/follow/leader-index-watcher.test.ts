@@ -236,5 +236,60 @@ describe('LeaderIndexWatcher', () => {
         shared.close();
       }
     });
-  });
+      it('once idle, stays registered with the probe\'s tick: one read across ticks without news, answered by a move or a deadline', async () => {
+      /** Soon reads answer at once; tick reads wait for `tick()`, which offers each the leader's stats. */
+      class TickProbe {
+        reads = 0;
+        readonly #registered: { until?: (v: ShardSeqNoState[]) => boolean; resolve: (v: ShardSeqNoState[]) => void }[] = [];
+        async read(_index: string, lane: ProbeLane, _signal: AbortSignal, until?: (v: ShardSeqNoState[]) => boolean): Promise<ShardSeqNoState[]> {
+          this.reads += 1;
+          if (lane === 'soon') return leader.shardSeqNos() as Promise<ShardSeqNoState[]>;
+          return new Promise((resolve) => this.#registered.push({ ...(until ? { until } : {}), resolve }));
+        }
+
+        get waiting(): number {
+          return this.#registered.length;
+        }
+
+        tick(): void {
+          for (const r of this.#registered.splice(0)) {
+            const answer = shards(...(leader.stats as ShardSeqNoState[]).map((s) => s.globalCheckpoint));
+            if (r.until === undefined || r.until(answer)) r.resolve(answer);
+            else this.#registered.push(r);
+          }
+        }
+      }
+      const probe = new TickProbe();
+      let now = 1_000_000;
+      const idle = new LeaderIndexWatcher(leader as unknown as ClusterClient, 'orders', { minPollIntervalMs: 1, maxPollIntervalMs: 2, probe, now: () => now });
+      try {
+        leader.stats = shards(5);
+        const waiting = idle.awaitGlobalCheckpoint(0, 5, 60_000, never);
+        await waitFor(() => probe.waiting === 1, { timeoutMs: 5000, intervalMs: 1, message: 'the watcher to wait at the tick' });
+        const readsWhenIdle = probe.reads;
+        for (let t = 0; t < 10; t += 1) {
+          now += 1000;
+          probe.tick();
+          await new Promise((r) => setImmediate(r));
+        }
+        expect(await state(waiting)).to.equal('pending');
+        expect(probe.reads, 'no new read per tick').to.equal(readsWhenIdle);
+        expect(idle.lastAnswerAt, 'each tick\'s answer counts as seen').to.equal(now);
+        leader.stats = shards(6);
+        probe.tick();
+        expect(await waiting).to.deep.equal({ globalCheckpoint: 6, maxSeqNo: 6 });
+
+        const timesOut = idle.awaitGlobalCheckpoint(0, 6, 5_000, never);
+        await waitFor(() => probe.waiting === 1, { timeoutMs: 5000, intervalMs: 1, message: 'the watcher to wait at the tick again' });
+        probe.tick();
+        await new Promise((r) => setImmediate(r));
+        expect(await state(timesOut)).to.equal('pending');
+        now += 5_000;
+        probe.tick();
+        expect(await timesOut).to.deep.equal({ globalCheckpoint: 6, maxSeqNo: 6 });
+      } finally {
+        idle.close();
+      }
+    });
+});
 });

@@ -7,7 +7,9 @@
  */
 import { expect } from 'chai';
 import { ClusterConnectionError, ClusterResponseError, IndexReplacedError } from '../../../src/cluster/errors.js';
+import { IndexBatchProbe, type IndexProbe, type ProbeLane } from '../../../src/follow/index-batch-probe.js';
 import { IndexIdentity } from '../../../src/follow/index-identity.js';
+import type { IndexVersions } from '../../../src/cluster/types.js';
 import { MetadataSync } from '../../../src/follow/metadata-sync.js';
 import { WriteGate } from '../../../src/follow/write-gate.js';
 import { silentLogger } from '../../../src/util/logger.js';
@@ -116,6 +118,49 @@ describe('MetadataSync', () => {
     const watching = sync.watch(1, abort.signal, (err) => errors.push(err));
     await until(() => follower.callsOf('putMapping').length === 1, 2000, 'the first sync after the failed check');
     expect(errors).to.have.length(1).and.to.satisfy((e: unknown[]) => e[0] instanceof ClusterConnectionError);
+    abort.abort();
+    await watching;
+  });
+  it('with the shared probes, wakes only for news: a leader change is synced, a replaced follower reported, ticks without news cost no new read', async () => {
+    const timers: (() => void)[] = [];
+    const schedule = (fn: () => void): (() => void) => { timers.push(fn); return () => undefined; };
+    const tick = async (): Promise<void> => {
+      for (const fn of timers.splice(0)) fn();
+      await turns(20);
+    };
+    let reads = 0;
+    const probeOf = (cluster: FakeCluster): IndexProbe<IndexVersions> => {
+      const probe = new IndexBatchProbe<IndexVersions>({
+        readMany: (indices, signal) => cluster.client.metadataVersionsOfMany(indices, signal),
+        readOne: (index, signal) => cluster.client.metadataVersions(index, signal), tickMs: 2000, schedule,
+      });
+      return { read: (index: string, lane: ProbeLane, signal: AbortSignal, until?: (v: IndexVersions) => boolean) => { reads += 1; return probe.read(index, lane, signal, until); } };
+    };
+    const watched = new MetadataSync({
+      leader: leader.client, leaderIndex: 'orders', follower: follower.client, followerIndex: 'orders-copy', gate, logger: silentLogger,
+      leaderIdentity: identities[0]!, followerIdentity: identities[1]!, probes: { leader: probeOf(leader), follower: probeOf(follower) },
+    });
+    const abort = new AbortController();
+    const errors: unknown[] = [];
+    const watching = watched.watch(1, abort.signal, (err) => errors.push(err));
+    await tick();
+    await until(() => follower.callsOf('putMapping').length === 1, 2000, 'the first sync');
+    await turns(20);
+    const readsIdle = reads;
+    for (let t = 0; t < 5; t += 1) await tick();
+    expect(reads, 'no new read per tick without news').to.equal(readsIdle);
+    expect(follower.callsOf('putMapping')).to.have.length(1);
+
+    leaderIndex.mappings = { properties: { added: { type: 'keyword' } } };
+    leaderIndex.versions = { ...leaderIndex.versions, mappingVersion: leaderIndex.versions.mappingVersion + 1 };
+    await tick();
+    await until(() => follower.callsOf('putMapping').length === 2, 2000, 'the sync of the new mapping');
+
+    follower.recreate('orders-copy');
+    await turns(20);
+    await tick();
+    await until(() => errors.length === 1, 2000, 'the replaced follower reported');
+    expect(errors[0]).to.be.instanceOf(IndexReplacedError);
     abort.abort();
     await watching;
   });
