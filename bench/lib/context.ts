@@ -1,5 +1,5 @@
 /** The nodes of one pair, the daemon as a child process, CPU snapshots across all of them. */
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterConfig } from '../../src/cluster/cluster-config.js';
@@ -32,12 +32,15 @@ export function pairHasTools(pair: PairName): boolean {
   return pair === 'os-os';
 }
 
-let baseDirCount = 0;
-
-export async function startPair(pair: PairName, heap: string, log: (msg: string) => void): Promise<{ leader: BenchNode; follower: BenchNode }> {
-  const baseDir = join(tmpdir(), `ccr-follow-bench-${process.pid}-${baseDirCount++}`);
-  await mkdir(baseDir, { recursive: true, mode: 0o755 });
-  const [ld, fd] = DISTRIBUTIONS[pair];
+/** A leader and a follower node of `pair`, or of the two `distributions` given instead of the pair's. */
+export async function startPair(
+  pair: PairName, heap: string, log: (msg: string) => void, distributions: readonly [Distribution, Distribution] = DISTRIBUTIONS[pair],
+): Promise<{ leader: BenchNode; follower: BenchNode }> {
+  // Fresh every time: a directory left by an earlier run whose process had the same id holds
+  // another node's data, which a node of another version refuses to start on.
+  const baseDir = await mkdtemp(join(tmpdir(), `ccr-follow-bench-${process.pid}-`));
+  await chmod(baseDir, 0o755);
+  const [ld, fd] = distributions;
   for (const d of new Set([ld, fd])) await ensureDistribution(d, { log });
   const make = (role: 'leader' | 'follower', dist: Distribution): LocalNode => new LocalNode({
     name: `bench-${role}`,

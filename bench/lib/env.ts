@@ -34,7 +34,8 @@ export interface BenchConfig {
   readonly lagRate: number;
 }
 
-function int(name: string, def: number): number {
+/** A positive integer from the environment variable `name` (underscores allowed: 200_000), or `def`. */
+export function int(name: string, def: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return def;
   const v = Number(raw.replace(/_/g, ''));
