@@ -19,7 +19,7 @@ import { followerCreationSettings } from './index-settings.js';
 import { invalidIndexNameReason } from './index-name.js';
 import { WriteBudgets } from './write-budget.js';
 import { ClusterProbes } from './cluster-probes.js';
-import { IndexFollower, type FollowerIndexStats } from './index-follower.js';
+import { IndexFollower, type FollowerIndexStats, type IndexFollowerDeps } from './index-follower.js';
 import { recoveryPoint } from './recovery-point.js';
 import { failbackRefusal } from './failback-plan.js';
 import { applyFailback, lostWritesText, planFailback } from './failback.js';
@@ -202,7 +202,7 @@ export class FollowManager {
       };
       await this.#saveNewRecord(record, follower);
       if (await this.#claim(key)) {
-        const indexFollower = this.#build(record);
+        const indexFollower = this.#build(record, { mappingVersion: leaderMeta.mappingVersion, settingsVersion: leaderMeta.settingsVersion });
         this.#followers.set(key, indexFollower);
         indexFollower.begin();
       }
@@ -485,12 +485,14 @@ export class FollowManager {
     }
   }
 
-  #build(record: FollowerRecord): IndexFollower {
+  /** `createdFrom`: the leader metadata versions a follower index just created here was created from. */
+  #build(record: FollowerRecord, createdFrom?: IndexFollowerDeps['createdFrom']): IndexFollower {
     return new IndexFollower(record, {
       connect: (alias, signal) => this.#deps.clusters.client(alias, signal),
       state: this.#deps.state, logger: this.#deps.logger, writeBudgets: this.#writeBudgets, probes: this.#probes,
       // Parameters added since the record was written take their defaults.
       params: { ...DEFAULT_FOLLOW_PARAMS, ...(record.params as unknown as FollowParams) }, checkpointIntervalMs: this.#deps.checkpointIntervalMs,
+      ...(createdFrom ? { createdFrom } : {}),
     });
   }
 

@@ -31,7 +31,7 @@ import { EventEmitter } from 'node:events';
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import { classify } from '../cluster/classify.js';
 import { ClusterIndexNotFoundError, ClusterShardUnavailableError, errorSummary, type ErrorSummary } from '../cluster/errors.js';
-import type { ShardSeqNoState } from '../cluster/types.js';
+import type { MetadataVersions, ShardSeqNoState } from '../cluster/types.js';
 import type { RequestStats } from '../cluster/request-counts.js';
 import { retry, RetryPolicy } from '../cluster/retry.js';
 import { DEFAULT_FOLLOW_PARAMS, type FollowParams } from '../shard/follow-params.js';
@@ -117,6 +117,12 @@ export interface IndexFollowerDeps {
    * daemon's followers; absent: each follower polls its own indices.
    */
   readonly probes?: ClusterProbes;
+  /**
+   * The leader's mapping and settings versions the follower index was just created from (a new
+   * follow): its first start need not put them again (a cluster-state update per index on the
+   * follower's master, which is what many follows started at once queue on).
+   */
+  readonly createdFrom?: Pick<MetadataVersions, 'mappingVersion' | 'settingsVersion'>;
 }
 
 export interface FollowerIndexStats {
@@ -449,6 +455,8 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       leader: leader.forPurpose('metadata'), leaderIndex: record.leaderIndex, follower: follower.forPurpose('metadata'), followerIndex: record.followerIndex,
       gate, logger: this.#logger, leaderIdentity, followerIdentity,
       ...(probes ? { probes: { leader: probes.metadata(leader), follower: probes.metadata(follower) } } : {}),
+      // Only while the indices are the ones it was created with (checked above), and only the first start.
+      ...(this.#deps.createdFrom && this.#metadata === undefined && record.indexUuids === undefined ? { createdFrom: this.#deps.createdFrom } : {}),
     });
     const writer = new FollowerShardWriterImpl(follower.forPurpose('writes'), record.followerIndex, gate, this.#writeBudget(params), record.failback?.versionBase ?? 0);
     const followerSeqNos = new FollowerMaxSeqNos(await follower.shardSeqNos(record.followerIndex, signal).catch(() => []));

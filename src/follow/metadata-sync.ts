@@ -36,6 +36,11 @@ export interface MetadataSyncOptions {
   readonly followerIdentity: IndexIdentity;
   /** The two clusters' shared metadata probes for `watch`; absent: each index's own reads. */
   readonly probes?: { readonly leader: IndexProbe<IndexVersions>; readonly follower: IndexProbe<IndexVersions> };
+  /**
+   * The leader's mapping and settings versions the follower index was created from: already in
+   * it, so the first sync does not put them again. Aliases are not copied at creation: still synced.
+   */
+  readonly createdFrom?: Pick<MetadataVersions, 'mappingVersion' | 'settingsVersion'>;
 }
 
 const NONE: MetadataVersions = { mappingVersion: 0, settingsVersion: 0, aliasesVersion: 0 };
@@ -52,6 +57,7 @@ export class MetadataSync {
 
   constructor(options: MetadataSyncOptions) {
     this.#o = options;
+    if (options.createdFrom) this.#synced = { ...options.createdFrom, aliasesVersion: NONE.aliasesVersion };
   }
 
   get followerVersions(): MetadataVersions {

@@ -66,6 +66,26 @@ describe('MetadataSync', () => {
     expect(followerIndex.mappings).to.deep.equal(leaderIndex.mappings);
   });
 
+  it('does not put again the mapping and settings a new follower index was created from, but still copies the aliases', async () => {
+    leaderIndex.settings = { 'index.max_result_window': '20000' };
+    leaderIndex.mappings = { properties: { price: { type: 'long' } } };
+    leaderIndex.aliases = { 'orders-read': {} };
+    const created = new MetadataSync({
+      leader: leader.client, leaderIndex: 'orders', follower: follower.client, followerIndex: 'orders-copy', gate, logger: silentLogger,
+      leaderIdentity: identities[0]!, followerIdentity: identities[1]!,
+      createdFrom: { mappingVersion: leaderIndex.versions.mappingVersion, settingsVersion: leaderIndex.versions.settingsVersion },
+    });
+    await created.ensure(leaderIndex.versions, never);
+    expect(follower.callsOf('putMapping')).to.deep.equal([]);
+    expect(follower.callsOf('putSettings')).to.deep.equal([]);
+    expect(followerIndex.aliases).to.have.property('orders-read');
+
+    leaderIndex.mappings = { properties: { price: { type: 'long' }, sku: { type: 'keyword' } } };
+    leaderIndex.versions = { ...leaderIndex.versions, mappingVersion: leaderIndex.versions.mappingVersion + 1 };
+    await created.ensure(leaderIndex.versions, never);
+    expect(followerIndex.mappings, 'a later change is copied').to.deep.equal(leaderIndex.mappings);
+  });
+
   it('shares one sync between callers that arrive while it runs', async () => {
     leaderIndex.versions = { mappingVersion: 3, settingsVersion: 1, aliasesVersion: 1 };
     await Promise.all([sync.ensure(leaderIndex.versions, never), sync.ensure(leaderIndex.versions, never), sync.ensure(leaderIndex.versions, never)]);
