@@ -11,8 +11,13 @@ import { IndexBatchProbe, type IndexProbe } from './index-batch-probe.js';
 
 /** How often an idle index's global checkpoints are read: its first new operation is seen within this. */
 export const CHECKPOINT_TICK_MS = 1000;
-/** How often every followed index's metadata versions and uuid are read, with no operation flowing. */
-export const METADATA_TICK_MS = 2000;
+/**
+ * How often every followed index's metadata versions and uuid are read. Only idle indices depend
+ * on it (a settings or alias change with no document, a follower index deleted): while operations
+ * flow, each read of them confirms the leader's versions and uuid itself. Slower than the
+ * checkpoint tick, because at hundreds of followers each tick is several requests per cluster.
+ */
+export const METADATA_TICK_MS = 5000;
 
 export interface ClusterProbesOptions {
   readonly checkpointTickMs?: number;
