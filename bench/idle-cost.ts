@@ -4,7 +4,8 @@
  *
  * One leader and one follower node are started once (src/local-cluster). Per count N: N leader
  * indices of 1 shard and a few documents (names unique per count, deleted on both sides after it);
- * a cold daemon (a child process with an empty state directory); all N followed at once through
+ * as a baseline, the follower cluster creating N empty indices itself (what each start must do at
+ * least; then deleted); a cold daemon (a child process with an empty state directory); all N followed at once through
  * concurrent `PUT /follower/<index>/_ccr/follow` (bounded in flight), timed from the first request
  * until every follower holds every document (cold start). Once the start's requests are over (the
  * daemon's own request rates show only its probes, and each shard has had three reconciliation
@@ -52,6 +53,11 @@ interface Measurement {
   readonly followers: number;
   readonly nameLength: number;
   readonly createSeconds: number;
+  /**
+   * Baseline, same run: the follower cluster creating as many empty indices of 1 shard itself, the
+   * same number in flight (each start creates one: the cluster's master creates them one by one).
+   */
+  readonly followerCreateSeconds: number;
   /** From the first start request until the last was answered. */
   readonly startsSeconds: number;
   /** From the first start request until every follower held every document. */
@@ -131,7 +137,13 @@ async function measure(leader: BenchNode, follower: BenchNode, count: number, cf
   const createdAt = performance.now();
   await createSmallIndices(leader.rest, names, cfg.docs, cfg.concurrency);
   const createSeconds = (performance.now() - createdAt) / 1000;
-  log(`${count}: ${count} leader indices created in ${createSeconds.toFixed(1)} s; starting a cold daemon`);
+  log(`${count}: ${count} leader indices created in ${createSeconds.toFixed(1)} s`);
+  const baseline = names.map((n) => `raw-${n}`);
+  const baselineAt = performance.now();
+  await mapWithLimit(baseline, cfg.concurrency, (name) => follower.rest.request('PUT', `/${name}`, { settings: { 'index.number_of_shards': 1, 'index.number_of_replicas': 0 } }));
+  const followerCreateSeconds = (performance.now() - baselineAt) / 1000;
+  await deleteIndices(follower.rest, baseline);
+  log(`${count}: baseline: the follower cluster created ${count} empty indices itself in ${followerCreateSeconds.toFixed(1)} s (${cfg.concurrency} in flight); starting a cold daemon`);
   const profile = cfg.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cfg.profileDir}`, `--cpu-prof-name=idle-${count}-${Date.now()}.cpuprofile`];
   const daemonStart = performance.now();
   const sinceDaemonStart = (): string => `${(performance.now() - daemonStart).toFixed(0)} ms after the daemon's start`;
@@ -178,7 +190,7 @@ async function measure(leader: BenchNode, follower: BenchNode, count: number, cf
     const writeMs = { p50: percentile(samples, 50), p99: percentile(samples, 99), max: Math.max(...samples), samples: samples.map((s) => Math.round(s)) };
     log(`${count}: write applied after p50 ${writeMs.p50.toFixed(0)} ms, p99 ${writeMs.p99.toFixed(0)} ms, max ${writeMs.max.toFixed(0)} ms`);
     return {
-      followers: count, nameLength: names[0]!.length, createSeconds, startsSeconds, coldStartSeconds, settleSeconds, idleSeconds: seconds,
+      followers: count, nameLength: names[0]!.length, createSeconds, followerCreateSeconds, startsSeconds, coldStartSeconds, settleSeconds, idleSeconds: seconds,
       leaderRate: totalRate(leaderActions), leaderActions, followerRate: totalRate(followerActions), followerActions, daemonLeaderRates,
       cpuPercent: ((cpuAfter - cpuBefore) / seconds) * 100, rssMb, writeMs,
     };
@@ -198,7 +210,7 @@ function cell(value: number, digits: number, goal: number): string {
 }
 
 function table(cfg: Config, leader: BenchNode, follower: BenchNode, results: readonly Measurement[]): string {
-  const rows = results.map((r) => `| ${r.followers} | ${cell(r.coldStartSeconds, 1, GOALS.coldStartSeconds)} | ${cell(r.leaderRate, 2, GOALS.leaderRate)} | ${cell(r.followerRate, 2, GOALS.followerRate)} `
+  const rows = results.map((r) => `| ${r.followers} | ${cell(r.coldStartSeconds, 1, GOALS.coldStartSeconds)} | ${r.followerCreateSeconds.toFixed(1)} | ${(r.coldStartSeconds / r.followerCreateSeconds).toFixed(2)} | ${cell(r.leaderRate, 2, GOALS.leaderRate)} | ${cell(r.followerRate, 2, GOALS.followerRate)} `
     + `| ${cell(r.cpuPercent, 2, GOALS.cpuPercent)} | ${cell(r.rssMb, 0, GOALS.rssMb)} | ${r.writeMs.p50.toFixed(0)} | ${cell(r.writeMs.p99, 0, GOALS.writeP99Ms)} | ${r.writeMs.max.toFixed(0)} |`);
   const breakdown = results.flatMap((r) => [
     `- ${r.followers} followers: leader ${formatRates(r.leaderActions)}; follower ${formatRates(r.followerActions)}; `
@@ -209,9 +221,11 @@ function table(cfg: Config, leader: BenchNode, follower: BenchNode, results: rea
     `idle window ${cfg.idleSeconds} s, ${cfg.writes} single writes. Goals (set for 500 followers, every row judged against them): cold start ≤ ${GOALS.coldStartSeconds} s, `
       + `≤ ${GOALS.leaderRate} requests/s to each node, daemon ≤ ${GOALS.cpuPercent} % of a core and RSS ≤ ${GOALS.rssMb} MB, write applied p99 ≤ ${GOALS.writeP99Ms} ms.`,
     '',
-    '| followers | cold start, s | leader, req/s | follower, req/s | daemon CPU, % of a core | daemon RSS, MB | write applied p50, ms | p99, ms | max, ms |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| followers | cold start, s | baseline: follower cluster creates as many indices itself, s | cold start ÷ baseline | leader, req/s | follower, req/s | daemon CPU, % of a core | daemon RSS, MB | write applied p50, ms | p99, ms | max, ms |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
+    '',
+    `Each start creates its follower index: the baseline is that part alone (${cfg.concurrency} in flight, 1 shard, no mapping), measured in the same run just before the daemon starts.`,
     '',
     'Requests per second by REST action while idle (`_nodes/usage`), and by purpose as the daemon counts them:',
     '',
