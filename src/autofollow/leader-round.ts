@@ -5,6 +5,7 @@
  * recorded and the round goes on; an error of the discovery itself ends the round and is the
  * poller's to handle.
  */
+import PQueue from 'p-queue';
 import { classify } from '../cluster/classify.js';
 import type { ClusterRegistry } from '../cluster/cluster-registry.js';
 import { errorSummary } from '../cluster/errors.js';
@@ -39,6 +40,13 @@ export interface LeaderRoundDeps {
   readonly logger: Logger;
   readonly now: () => number;
 }
+
+/**
+ * Follows a round starts at once. Each waits mostly on the follower cluster creating its index (one
+ * cluster-state update each, which its master applies one by one): a few in flight keep that queue
+ * full without piling requests on it.
+ */
+const FOLLOWS_IN_FLIGHT = 8;
 
 export class LeaderRound {
   readonly #deps: LeaderRoundDeps;
@@ -77,29 +85,41 @@ export class LeaderRound {
     const lookups = [...new Set(work.flatMap((w) => w.fresh.map((c) => c.name)))];
     const details = lookups.length === 0 ? new Map<string, IndexDetails>() : await indexDetails(client, lookups, signal);
 
+    // Decisions are made in order, each seeing the follows decided before it (a follower index name
+    // or leader index taken in this round); the follows themselves run FOLLOWS_IN_FLIGHT at a time,
+    // since each waits on the follower cluster creating its index (hundreds of daily indices appear at once).
+    const follows = new PQueue({ concurrency: FOLLOWS_IN_FLIGHT });
+    const record = (w: (typeof work)[number], candidate: Candidate, entry: HandledLeaderIndex): void => {
+      w.entry.handled.set(candidate.name, entry);
+      w.changed = true;
+      if (entry.outcome === 'skipped') this.#logger.info(`auto-follow pattern [${w.entry.record.name}] skips ${leader}/${candidate.name}: ${entry.reason}`);
+    };
     for (const w of work) {
       for (const candidate of w.fresh) {
         if (signal.aborted) break;
         const found = details.get(candidate.name);
         if (found?.system) {
-          w.entry.handled.set(candidate.name, { leaderIndex: candidate.name, outcome: 'skipped', reason: 'it is a system index', at: this.#nowIso() });
-          w.changed = true;
+          record(w, candidate, { leaderIndex: candidate.name, outcome: 'skipped', reason: 'it is a system index', at: this.#nowIso() });
           continue;
         }
         const decision = decide(candidate, found, { pattern: w.entry.record, followers, followedBy, now: this.#nowIso() });
         if (decision.kind === 'wait') continue;
-        const entry = decision.kind === 'record' ? decision.entry : await this.#follow(w.entry, candidate, decision.followerIndex);
-        if (entry === undefined) continue;
-        w.entry.handled.set(candidate.name, entry);
-        w.changed = true;
-        if (entry.outcome === 'skipped') this.#logger.info(`auto-follow pattern [${w.entry.record.name}] skips ${leader}/${candidate.name}: ${entry.reason}`);
-        if (entry.outcome === 'followed' && decision.kind === 'follow') {
-          followers.push({ remote_cluster: leader, leader_index: candidate.name, follower_cluster: w.entry.record.followerCluster, follower_index: decision.followerIndex });
-          followedBy.set(candidate.name, w.entry.record.name);
+        if (decision.kind === 'record') {
+          record(w, candidate, decision.entry);
+          continue;
         }
+        // Taken for the rest of this round's decisions; a follow that fails is decided again next round.
+        followers.push({ remote_cluster: leader, leader_index: candidate.name, follower_cluster: w.entry.record.followerCluster, follower_index: decision.followerIndex });
+        followedBy.set(candidate.name, w.entry.record.name);
+        follows.add(async () => {
+          if (signal.aborted) return;
+          const entry = await this.#follow(w.entry, candidate, decision.followerIndex);
+          if (entry !== undefined) record(w, candidate, entry);
+        }).catch((err: unknown) => this.#logger.warn(`auto-follow pattern [${w.entry.record.name}] could not handle ${leader}/${candidate.name}: ${(err as Error).message}`));
       }
-      if (w.changed) await this.#saveHandled(w.entry);
     }
+    await follows.onIdle();
+    for (const w of work) if (w.changed) await this.#saveHandled(w.entry);
     if (!signal.aborted) await this.#exposeStreams(entries, signal);
   }
 
