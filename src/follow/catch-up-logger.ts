@@ -1,10 +1,10 @@
 /**
  * Logs, once each, that a follower caught up with its leader after a start (bootstrap or resume),
  * and that it caught up again after falling at least CATCH_UP_LOG_MIN_LAG_MS behind. It reads the
- * shard tasks' stats every CATCH_UP_CHECK_MS and judges only once every shard's leader checkpoint
+ * shard tasks' progress every CATCH_UP_CHECK_MS and judges only once every shard's leader checkpoint
  * has been seen (before that, "no lag" means nothing).
  */
-import type { ShardStats } from '../shard/shard-stats.js';
+import type { ShardProgress } from '../shard/shard-stats.js';
 import type { Logger } from '../util/logger.js';
 import { formatDuration } from '../util/units.js';
 
@@ -14,8 +14,8 @@ const CATCH_UP_CHECK_MS = 1000;
 const CATCH_UP_LOG_MIN_LAG_MS = 10_000;
 
 export interface CatchUpSources {
-  /** The shard tasks' stats now. */
-  readonly stats: () => ShardStats[];
+  /** The shard tasks' progress now. */
+  readonly progress: () => ShardProgress[];
   /** Whether the leader's global checkpoint of `shard` has been read since the tasks started. */
   readonly leaderSeen: (shard: number) => boolean;
 }
@@ -29,7 +29,7 @@ export class CatchUpLogger {
     let afterStart = true;
     let maxLagMillis = 0;
     this.#timer = setInterval(() => {
-      const stats = sources.stats();
+      const stats = sources.progress();
       if (!stats.every((s) => sources.leaderSeen(s.shard_id))) return;
       const at = now();
       if (stats.some((s) => s.lag_operations > 0)) {

@@ -495,7 +495,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
     for (const task of tasks) task.start();
     this.#logger.info(`following ${shards} shard(s)`, { checkpoints: checkpoints.snapshot() });
     this.#catchUp = new CatchUpLogger({
-      stats: () => this.#tasks.map((t) => t.stats()), leaderSeen: (shard) => this.#watcher?.latest(shard) !== undefined,
+      progress: () => this.#tasks.map((t) => t.progress()), leaderSeen: (shard) => this.#watcher?.latest(shard) !== undefined,
     }, this.#logger);
   }
 

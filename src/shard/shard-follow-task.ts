@@ -27,7 +27,7 @@ import { ReconcileScheduler } from './reconcile-scheduler.js';
 import { retry, RetryPolicy } from '../cluster/retry.js';
 import { SeqNoTracker } from './seq-no-tracker.js';
 import { WriteBuffer } from './write-buffer.js';
-import type { ShardExceptionEntry, ShardStats } from './shard-stats.js';
+import type { ShardExceptionEntry, ShardProgress, ShardStats } from './shard-stats.js';
 
 export const ShardTaskStates = {
   created: 'created',
@@ -473,6 +473,25 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
 
   // ---- stats ----------------------------------------------------------------------------------
 
+  /**
+   * The few figures that say whether the shard has caught up, without a whole stats snapshot: read
+   * every second for every follower (catch-up-logger.ts), so it must stay cheap.
+   */
+  progress(): ShardProgress {
+    const now = this.#now();
+    return {
+      shard_id: this.shard,
+      operations_written: this.#operationsWritten,
+      lag_operations: Math.max(0, this.#leaderGlobalCheckpoint - this.#tracker.checkpoint),
+      lag_millis: this.#lagMillis(now),
+    };
+  }
+
+  /** How long the oldest operation seen on the leader but not applied here has waited. */
+  #lagMillis(now: number): number {
+    return this.#unappliedSince.length === 0 ? 0 : now - this.#unappliedSince[0]!.seenAt;
+  }
+
   /** One consistent snapshot, with CCR's field names (README, "Stats"). */
   stats(): ShardStats {
     const now = this.#now();
@@ -512,7 +531,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
       ...(this.#lastReconciliation ? { last_reconciliation: this.#lastReconciliation } : {}),
       time_since_last_read_millis: now - this.#lastReadAt,
       lag_operations: Math.max(0, this.#leaderGlobalCheckpoint - checkpoint),
-      lag_millis: this.#unappliedSince.length === 0 ? 0 : now - this.#unappliedSince[0]!.seenAt,
+      lag_millis: this.#lagMillis(now),
       ...(this.#failure ? { fatal_exception: errorSummary(this.#failure) } : {}),
     };
   }

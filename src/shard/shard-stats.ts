@@ -57,3 +57,6 @@ export interface ShardStats {
   readonly follower_settings_version?: number;
   readonly follower_aliases_version?: number;
 }
+
+/** Whether a shard has caught up: `ShardFollowTask.progress()`, the same figures as its stats. */
+export type ShardProgress = Pick<ShardStats, 'shard_id' | 'operations_written' | 'lag_operations' | 'lag_millis'>;

@@ -123,6 +123,8 @@ describe('ShardFollowTask', () => {
       await until(() => h.task.stats().leader_global_checkpoint === 29);
       clock = 7_000;
       expect(h.task.stats()).to.include({ lag_operations: 30, lag_millis: 5_000 });
+      const { shard_id, operations_written, lag_operations, lag_millis } = h.task.stats();
+      expect(h.task.progress(), 'progress: the same figures, without a whole snapshot').to.deep.equal({ shard_id, operations_written, lag_operations, lag_millis });
 
       h.follower.releaseAll();
       await until(h.converged);
