@@ -59,16 +59,26 @@ export class PausedLagProbe {
     const signal = this.#abort.signal;
     while (!signal.aborted) {
       try {
-        // The probe's tick paces its reads: no sleep of our own after one.
-        const states = probe ? await probe.read(index, 'tick', signal) : await client.shardSeqNos(index, signal);
-        for (const s of states) this.#record(s.shard, s.globalCheckpoint);
-        this.#lastAnswerAt = this.now();
-        if (probe) continue;
+        if (probe) {
+          // Registered with the probe's tick for as long as it runs, taking each answer as it comes:
+          // the read ends only with an error (then the sleep below) or the abort.
+          await probe.read(index, 'tick', signal, (states) => {
+            this.#recordAll(states);
+            return false;
+          });
+          continue;
+        }
+        this.#recordAll(await client.shardSeqNos(index, signal));
       } catch {
         // Safe to ignore: the probe only reports; the last known values stay and the next poll retries.
       }
       await sleep(intervalMs, signal).catch(() => undefined);
     }
+  }
+
+  #recordAll(states: readonly ShardSeqNoState[]): void {
+    for (const s of states) this.#record(s.shard, s.globalCheckpoint);
+    this.#lastAnswerAt = this.now();
   }
 
   #record(shard: number, globalCheckpoint: number): void {
