@@ -83,14 +83,23 @@ export async function planFailback(sides: FailbackSides, signal?: AbortSignal): 
   return { shards: planned, versionBase: versionBase(maxOldVersion), lostWrites: planned.flatMap((s) => s.lostWrites) };
 }
 
-/** `work` over every item, at most `atOnce` at a time; the answers in the items' order. The first failure fails it all. */
+/**
+ * `work` over every item, at most `atOnce` at a time; the answers in the items' order. The first
+ * failure fails it all, and no item is started after it.
+ */
 async function inTurns<T, R>(items: readonly T[], atOnce: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const answers: R[] = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const i = next++;
-      answers[i] = await work(items[i]!);
+      try {
+        answers[i] = await work(items[i]!);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(atOnce, items.length) }, worker));
