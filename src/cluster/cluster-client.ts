@@ -246,12 +246,16 @@ export class ClusterClient {
     return (body.hits?.hits ?? []).map((h) => rawHit(h));
   }
 
-  /** Live documents of one shard, as search sees them (refresh first for an exact count). */
-  async countShard(index: string, shard: number, signal?: AbortSignal): Promise<number> {
+  /**
+   * Live documents of one shard, as search sees them (refresh first for an exact count); with
+   * `seqNos`, only those whose `_seq_no` is in (fromExclusive, toInclusive].
+   */
+  async countShard(index: string, shard: number, signal?: AbortSignal, seqNos?: { fromExclusive: number; toInclusive: number }): Promise<number> {
     interface CountBody { count: number; _shards?: { failed: number; successful: number } }
     const operation = `count documents of shard ${shard}`;
     const res = await this.#transport.request<CountBody>(operation, {
       method: 'POST', path: `/${encodeURIComponent(index)}/_count`, query: { preference: `_shards:${shard}` },
+      ...(seqNos === undefined ? {} : { body: { query: { range: { _seq_no: { gt: seqNos.fromExclusive, lte: seqNos.toInclusive } } } } }),
     }, signal);
     const shards = res.body._shards;
     if (!shards || shards.failed > 0 || shards.successful < 1) {

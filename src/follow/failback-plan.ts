@@ -78,6 +78,49 @@ export function decidePromotedOnlyDoc(promotedSeqNo: number, point: PromotedShar
   return promotedSeqNo <= point.maxSeqNo ? 'restore' : 'follow';
 }
 
+/**
+ * Shards whose promoted side holds at most this many documents are compared in memory: the
+ * promoted shard's ids (with their `_seq_no`) are read into a map, about 130 bytes an id, so
+ * 65 MB at the bound, and the old leader's are read against it; no lookup but of the few ids one
+ * side lacks. Larger shards are compared a page at a time with lookups, memory bounded.
+ */
+export const IN_MEMORY_DIFF_MAX_IDS = 500_000;
+
+/** How a shard is compared: its promoted side's ids in memory, or pages looked up on the other side. */
+export function shardComparison(promotedDocs: number, maxInMemory = IN_MEMORY_DIFF_MAX_IDS): 'in_memory' | 'paged' {
+  return promotedDocs <= maxInMemory ? 'in_memory' : 'paged';
+}
+
+/** What is known of one shard, after the old leader's documents were looked up on the promoted index. */
+export interface PromotedOnlyFacts {
+  /** The old leader shard's `max_seq_no` (under the write block). */
+  readonly oldMaxSeqNo: number;
+  /** Promoted documents with a `_seq_no` at or below the recorded max, counted before the lookups. */
+  readonly promotedAtPromotion: number;
+  /** Old-leader documents whose promoted document, looked up, had a `_seq_no` at or below the recorded max. */
+  readonly matchedAtPromotion: number;
+}
+
+/**
+ * Whether the paged comparison must read every promoted document to find those at or below the
+ * recorded max the old leader lacks (its own deletes, restored). It can find one only:
+ * - when the old leader has operations above the recorded leader checkpoint: up to it, the
+ *   promoted index had applied all of the old leader's history, so every document it had then
+ *   the old leader still has (a delete there would be an operation above the checkpoint);
+ * - and when not every such promoted document was matched: ids are unique, so each promoted
+ *   document at or below the max is matched by at most one old-leader document; a promoted
+ *   document never comes back to a `_seq_no` at or below the max (a change gives it a new one),
+ *   so the set counted before the lookups holds every one the pass could find. If all of them were
+ *   matched, the old leader holds them all. A document changed or deleted on the promoted index
+ *   between the count and its lookup is not matched, which only makes the pass run. (The old
+ *   leader is read under its write block, so none of its documents is read twice; a dry run
+ *   without the block compares indices that move, and its counts are estimates anyway.)
+ */
+export function promotedOnlyPassNeeded(facts: PromotedOnlyFacts, point: PromotedShard): boolean {
+  if (facts.oldMaxSeqNo <= point.leaderCheckpoint) return false;
+  return facts.matchedAtPromotion !== facts.promotedAtPromotion;
+}
+
 /** The smallest multiple of the version stride above every version on the old leader index. */
 export function versionBase(maxOldVersion: number): number {
   if (!Number.isSafeInteger(maxOldVersion) || maxOldVersion < 0) throw new RangeError(`invalid document version ${maxOldVersion}`);

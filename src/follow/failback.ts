@@ -6,19 +6,30 @@
  * version base. What the promoted index received after promotion is left to the reverse follow,
  * which starts at each shard's recorded `max_seq_no` (follow-manager.ts starts it).
  *
- * Memory: shards are scanned a page at a time (ids, routing, seq_no and version, no `_source`);
- * what is kept is the ids of the difference, until the version base is known (after every shard).
+ * Reading: shards are compared a few at a time (SHARDS_AT_ONCE), each read in `_seq_no` order
+ * a page at a time (ids, routing, seq_no and version, no `_source`), the next page read while the
+ * previous one is decided. A shard whose promoted side is small enough (failback-plan.ts,
+ * `shardComparison`) is compared in memory: the promoted shard's ids, then the old leader's read
+ * against them, and only the ids one side lacks looked up (realtime) on the other. A larger
+ * shard is compared with lookups page by page, memory bounded, and its second pass (promoted
+ * documents the old leader lacks) is skipped when counts prove it finds nothing
+ * (`promotedOnlyPassNeeded`). What is kept is the ids of the difference, until the version base
+ * is known (after every shard).
  */
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import type { ExternalOp, SeqNoHit } from '../cluster/types.js';
 import type { PromotedShard } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
-import { absentFrom, differs, lookUp, shardPages } from '../verify/shard-diff.js';
+import { differs, lookUp, shardPages } from '../verify/shard-diff.js';
 import {
-  baseVersion, decideOldLeaderDoc, decidePromotedOnlyDoc, lostWriteLine, versionBase, type LostWrite, type ShardPlanCounts,
+  baseVersion, decideOldLeaderDoc, decidePromotedOnlyDoc, lostWriteLine, promotedOnlyPassNeeded, shardComparison, versionBase,
+  type LostWrite, type PromotedLookup, type ShardPlanCounts,
 } from './failback-plan.js';
 
-const PAGE_SIZE = 1000;
+/** Ids per scanned page and per lookup: ids-only pages and `_mget` of ids are cheap at this size. */
+const PAGE_SIZE = 5000;
+/** Shards compared at once; each in-memory comparison holds its promoted shard's ids. */
+const SHARDS_AT_ONCE = 4;
 const WRITE_BATCH = 500;
 
 export interface FailbackSides {
@@ -29,6 +40,8 @@ export interface FailbackSides {
   /** The promotion record's shards. */
   readonly shards: Readonly<Record<number, PromotedShard>>;
   readonly logger: Logger;
+  /** Compare a shard in memory up to this many promoted documents (default `IN_MEMORY_DIFF_MAX_IDS`). */
+  readonly inMemoryMaxIds?: number;
 }
 
 /** A document of the difference fail-back writes itself (not the reverse follow). */
@@ -45,6 +58,8 @@ interface ShardPlan {
   /** The old leader shard's `max_seq_no` as scanned: the foreign-write audit starts above it. */
   readonly oldMaxSeqNo: number;
   readonly maxOldVersion: number;
+  /** This shard's lost writes, in the order read. */
+  readonly lostWrites: readonly LostWrite[];
 }
 
 export interface FailbackPlan {
@@ -61,78 +76,219 @@ export async function planFailback(sides: FailbackSides, signal?: AbortSignal): 
   const { promoted, promotedIndex, oldLeader, oldLeaderIndex } = sides;
   await Promise.all([promoted.refresh(promotedIndex, signal), oldLeader.refresh(oldLeaderIndex, signal)]);
   const oldSeqNos = new Map((await oldLeader.shardSeqNos(oldLeaderIndex, signal)).map((s) => [s.shard, s.maxSeqNo]));
-  const shards: ShardPlan[] = [];
-  const lostWrites: LostWrite[] = [];
-  for (const [shardKey, point] of Object.entries(sides.shards)) {
-    const shard = Number(shardKey);
-    shards.push(await planShard(sides, shard, point, oldSeqNos.get(shard) ?? -1, lostWrites, signal));
-  }
-  const maxOldVersion = Math.max(0, ...shards.map((s) => s.maxOldVersion));
-  return { shards, versionBase: versionBase(maxOldVersion), lostWrites };
+  const points = Object.entries(sides.shards).map(([shardKey, point]) => ({ shard: Number(shardKey), point }));
+  const planned = await inTurns(points, SHARDS_AT_ONCE, ({ shard, point }) => planShard(sides, shard, point, oldSeqNos.get(shard) ?? -1, signal));
+  const maxOldVersion = Math.max(0, ...planned.map((s) => s.maxOldVersion));
+  // The lost writes in shard order, as a shard-after-shard comparison would list them.
+  return { shards: planned, versionBase: versionBase(maxOldVersion), lostWrites: planned.flatMap((s) => s.lostWrites) };
 }
 
-async function planShard(
-  sides: FailbackSides, shard: number, point: PromotedShard, oldMaxSeqNo: number, lostWrites: LostWrite[], signal?: AbortSignal,
-): Promise<ShardPlan> {
-  const promoted = { client: sides.promoted, index: sides.promotedIndex };
-  const old = { client: sides.oldLeader, index: sides.oldLeaderIndex };
-  const writes: PlannedWrite[] = [];
-  let copied = 0;
-  let putBack = 0;
-  let deleted = 0;
-  let lost = 0;
-  let maxOldVersion = 0;
+/**
+ * `work` over every item, at most `atOnce` at a time; the answers in the items' order. The first
+ * failure fails it all, and no item is started after it.
+ */
+async function inTurns<T, R>(items: readonly T[], atOnce: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const answers: R[] = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        answers[i] = await work(items[i]!);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(atOnce, items.length) }, worker));
+  return answers;
+}
 
-  // Every old-leader document, against the promoted index's.
-  for await (const page of shardPages(old, shard, { pageSize: PAGE_SIZE, withSource: false, withVersion: true }, signal)) {
-    const lookups = await lookUp(promoted, page, false, signal);
-    const lostHere: { hit: SeqNoHit; failback: LostWrite['failback']; promotedSeqNo?: number }[] = [];
+/** Pages of `pages`, the next one read while the caller works on the current one. */
+async function* readAhead<T>(pages: AsyncGenerator<T>): AsyncGenerator<T> {
+  let next = pages.next();
+  try {
+    for (;;) {
+      const current = await next;
+      if (current.done === true) return;
+      next = pages.next();
+      // Awaited on the next turn; if the caller stops first, its failure must not go unhandled.
+      next.catch(() => undefined);
+      yield current.value;
+    }
+  } finally {
+    pages.return(undefined).catch(() => undefined);
+  }
+}
+
+/** One shard's plan as it is built. */
+class ShardPlanner {
+  readonly writes: PlannedWrite[] = [];
+  readonly lostWrites: LostWrite[] = [];
+  copied = 0;
+  putBack = 0;
+  deleted = 0;
+  maxOldVersion = 0;
+  /** Old-leader documents whose promoted document had a `_seq_no` at or below the recorded max. */
+  matchedAtPromotion = 0;
+
+  constructor(
+    private readonly sides: FailbackSides, readonly shard: number, readonly point: PromotedShard,
+    /** The old leader shard's `max_seq_no` as read under the block. */
+    readonly oldMaxSeqNo: number,
+  ) {}
+
+  /**
+   * A page of old-leader documents, each with what the promoted index holds of it: deletes and
+   * lost writes decided, the lost writes read in full from both sides.
+   */
+  async oldLeaderPage(page: readonly SeqNoHit[], lookups: readonly PromotedLookup[], signal?: AbortSignal): Promise<void> {
+    const lostHere: { hit: SeqNoHit; failback: LostWrite['failback'] }[] = [];
     for (const [i, hit] of page.entries()) {
-      maxOldVersion = Math.max(maxOldVersion, hit.version ?? 0);
-      const decision = decideOldLeaderDoc({ id: hit.id, routing: hit.routing, seqNo: hit.seqNo, version: hit.version ?? 0 }, lookups[i]!, point);
+      const lookup = lookups[i]!;
+      this.maxOldVersion = Math.max(this.maxOldVersion, hit.version ?? 0);
+      if (lookup.found && (lookup.seqNo ?? -1) <= this.point.maxSeqNo) this.matchedAtPromotion += 1;
+      const decision = decideOldLeaderDoc({ id: hit.id, routing: hit.routing, seqNo: hit.seqNo, version: hit.version ?? 0 }, lookup, this.point);
       if (decision.kind === 'put_back') {
-        lostHere.push({ hit, failback: 'put_back', promotedSeqNo: lookups[i]!.seqNo ?? -1 });
+        lostHere.push({ hit, failback: 'put_back' });
       } else if (decision.kind === 'delete') {
-        writes.push({ id: hit.id, routing: hit.routing, op: 'delete' });
-        deleted += 1;
+        this.writes.push({ id: hit.id, routing: hit.routing, op: 'delete' });
+        this.deleted += 1;
         if (decision.lost) lostHere.push({ hit, failback: 'deleted' });
       }
     }
-    if (lostHere.length > 0) {
-      // The old leader's documents as stored, for the lost-writes file (nothing writes them: the block holds).
-      const sources = await lookUp(old, lostHere.map((l) => l.hit), true, signal);
-      const promotedDocs = await lookUp(promoted, lostHere.map((l) => l.hit), true, signal);
-      for (const [i, { hit, failback, promotedSeqNo }] of lostHere.entries()) {
-        const s = sources[i]!;
-        if (failback === 'put_back') {
-          // The follower may have applied an operation above its checkpoint (windows complete out of
-          // order): a document the promoted index holds as the old leader has it did reach it.
-          if (promotedSeqNo! <= point.maxSeqNo && promotedDocs[i]!.found && !differs({ ...hit, sourceJson: s.sourceJson ?? '{}' }, promotedDocs[i]!)) continue;
-          writes.push({ id: hit.id, routing: hit.routing, op: 'index' });
-          putBack += 1;
-        }
-        lostWrites.push({
-          shard, id: hit.id, routing: hit.routing, sourceJson: s.sourceJson ?? '{}', seqNo: s.seqNo ?? hit.seqNo, version: s.version ?? hit.version, failback,
-        });
-        lost += 1;
+    if (lostHere.length === 0) return;
+    const promotedSide = { client: this.sides.promoted, index: this.sides.promotedIndex };
+    const oldSide = { client: this.sides.oldLeader, index: this.sides.oldLeaderIndex };
+    // The old leader's documents as stored, for the lost-writes file (nothing writes them: the block holds).
+    const [sources, promotedDocs] = await Promise.all([
+      lookUp(oldSide, lostHere.map((l) => l.hit), true, signal),
+      lookUp(promotedSide, lostHere.map((l) => l.hit), true, signal),
+    ]);
+    for (const [i, { hit, failback }] of lostHere.entries()) {
+      const s = sources[i]!;
+      const promotedDoc = promotedDocs[i]!;
+      if (failback === 'put_back') {
+        // The follower may have applied an operation above its checkpoint (windows complete out of
+        // order): a document the promoted index holds as the old leader has it did reach it.
+        if (promotedDoc.found && (promotedDoc.seqNo ?? -1) <= this.point.maxSeqNo && !differs({ ...hit, sourceJson: s.sourceJson ?? '{}' }, promotedDoc)) continue;
+        this.writes.push({ id: hit.id, routing: hit.routing, op: 'index' });
+        this.putBack += 1;
+      }
+      this.lostWrites.push({
+        shard: this.shard, id: hit.id, routing: hit.routing, sourceJson: s.sourceJson ?? '{}', seqNo: s.seqNo ?? hit.seqNo, version: s.version ?? hit.version, failback,
+      });
+    }
+  }
+
+  /** Promoted documents at or below the recorded max, looked up on the old leader: those it lacks it deleted alone (restored). */
+  async restoreAbsent(atPromotion: readonly { id: string; routing: string | undefined }[], signal?: AbortSignal): Promise<void> {
+    for (let from = 0; from < atPromotion.length; from += PAGE_SIZE) {
+      const batch = atPromotion.slice(from, from + PAGE_SIZE);
+      const lookups = await this.sides.oldLeader.multiGet(this.sides.oldLeaderIndex, batch, false, signal);
+      for (const [i, { id, routing }] of batch.entries()) {
+        if (lookups[i]!.found) continue;
+        this.writes.push({ id, routing, op: 'index' });
+        this.putBack += 1;
+        this.lostWrites.push({ shard: this.shard, id, routing, sourceJson: undefined, seqNo: undefined, version: undefined, failback: 'restored' });
       }
     }
   }
 
-  // Every promoted document, against the old leader's: those at or below the recorded max that the
-  // old leader lacks were deleted there only (restored); those above are the reverse follow's.
-  for await (const page of shardPages(promoted, shard, { pageSize: PAGE_SIZE, withSource: false }, signal)) {
-    const atPromotion = page.filter((h) => decidePromotedOnlyDoc(h.seqNo, point) === 'restore');
-    copied += page.length - atPromotion.length;
-    if (atPromotion.length === 0) continue;
-    for (const hit of await absentFrom(old, atPromotion, signal)) {
-      writes.push({ id: hit.id, routing: hit.routing, op: 'index' });
-      putBack += 1;
-      lost += 1;
-      lostWrites.push({ shard, id: hit.id, routing: hit.routing, sourceJson: undefined, seqNo: undefined, version: undefined, failback: 'restored' });
+  plan(): ShardPlan {
+    const { shard, point, copied, putBack, deleted } = this;
+    return {
+      counts: { shard, followFrom: point.maxSeqNo, copied, putBack, deleted, lostWrites: this.lostWrites.length },
+      writes: this.writes, oldMaxSeqNo: this.oldMaxSeqNo, maxOldVersion: this.maxOldVersion, lostWrites: this.lostWrites,
+    };
+  }
+}
+
+async function planShard(
+  sides: FailbackSides, shard: number, point: PromotedShard, oldMaxSeqNo: number, signal?: AbortSignal,
+): Promise<ShardPlan> {
+  const planner = new ShardPlanner(sides, shard, point, oldMaxSeqNo);
+  const promotedDocs = await sides.promoted.countShard(sides.promotedIndex, shard, signal);
+  if (shardComparison(promotedDocs, sides.inMemoryMaxIds) === 'in_memory') await compareInMemory(sides, shard, point, planner, signal);
+  else await comparePaged(sides, shard, point, planner, signal);
+  return planner.plan();
+}
+
+/**
+ * The promoted shard's ids and `_seq_no`s in a map, then every old-leader document against it
+ * (matched ids leave the map): what is left are the promoted documents the old leader lacks.
+ * Only the ids one side lacks are looked up on the other (realtime), as the paged comparison
+ * looks up every id.
+ */
+async function compareInMemory(sides: FailbackSides, shard: number, point: PromotedShard, planner: ShardPlanner, signal?: AbortSignal): Promise<void> {
+  const promoted = { client: sides.promoted, index: sides.promotedIndex };
+  const old = { client: sides.oldLeader, index: sides.oldLeaderIndex };
+  const promotedSeqNos = new Map<string, number>();
+  const promotedRoutings = new Map<string, string>();
+  for await (const page of readAhead(shardPages(promoted, shard, { pageSize: PAGE_SIZE, withSource: false }, signal))) {
+    for (const hit of page) {
+      // A document changed while the shard is read can show twice: its later `_seq_no` wins.
+      promotedSeqNos.set(hit.id, hit.seqNo);
+      if (hit.routing !== undefined) promotedRoutings.set(hit.id, hit.routing);
     }
   }
-  return { counts: { shard, followFrom: point.maxSeqNo, copied, putBack, deleted, lostWrites: lost }, writes, oldMaxSeqNo, maxOldVersion };
+  for (const seqNo of promotedSeqNos.values()) if (decidePromotedOnlyDoc(seqNo, point) === 'follow') planner.copied += 1;
+
+  for await (const page of readAhead(shardPages(old, shard, { pageSize: PAGE_SIZE, withSource: false, withVersion: true }, signal))) {
+    const lookups: PromotedLookup[] = [];
+    const unmatched: number[] = [];
+    for (const [i, hit] of page.entries()) {
+      const seqNo = promotedSeqNos.get(hit.id);
+      if (seqNo === undefined) {
+        unmatched.push(i);
+        lookups.push({ found: false });
+      } else {
+        promotedSeqNos.delete(hit.id);
+        lookups.push({ found: true, seqNo });
+      }
+    }
+    if (unmatched.length > 0) {
+      // Written on the promoted index since it was read, or on another shard of it: ask it.
+      const found = await lookUp(promoted, unmatched.map((i) => page[i]!), false, signal);
+      for (const [k, i] of unmatched.entries()) lookups[i] = found[k]!;
+    }
+    await planner.oldLeaderPage(page, lookups, signal);
+  }
+
+  const atPromotion: { id: string; routing: string | undefined }[] = [];
+  for (const [id, seqNo] of promotedSeqNos) {
+    if (decidePromotedOnlyDoc(seqNo, point) === 'restore') atPromotion.push({ id, routing: promotedRoutings.get(id) });
+  }
+  await planner.restoreAbsent(atPromotion, signal);
+}
+
+/**
+ * Every old-leader document looked up on the promoted index, page by page; then, unless counts
+ * prove it finds nothing (`promotedOnlyPassNeeded`), every promoted document at or below the
+ * recorded max looked up on the old leader. Memory stays bounded whatever the shard's size.
+ */
+async function comparePaged(sides: FailbackSides, shard: number, point: PromotedShard, planner: ShardPlanner, signal?: AbortSignal): Promise<void> {
+  const promoted = { client: sides.promoted, index: sides.promotedIndex };
+  const old = { client: sides.oldLeader, index: sides.oldLeaderIndex };
+  // Counted before any lookup: the promoted index's documents at or below the max can only leave that range.
+  const promotedAtPromotion = await sides.promoted.countShard(sides.promotedIndex, shard, signal, { fromExclusive: -1, toInclusive: point.maxSeqNo });
+
+  for await (const page of readAhead(shardPages(old, shard, { pageSize: PAGE_SIZE, withSource: false, withVersion: true }, signal))) {
+    await planner.oldLeaderPage(page, await lookUp(promoted, page, false, signal), signal);
+  }
+
+  const facts = { oldMaxSeqNo: planner.oldMaxSeqNo, promotedAtPromotion, matchedAtPromotion: planner.matchedAtPromotion };
+  if (!promotedOnlyPassNeeded(facts, point)) {
+    planner.copied = await sides.promoted.countShard(sides.promotedIndex, shard, signal, { fromExclusive: point.maxSeqNo, toInclusive: Number.MAX_SAFE_INTEGER });
+    return;
+  }
+  for await (const page of readAhead(shardPages(promoted, shard, { pageSize: PAGE_SIZE, withSource: false }, signal))) {
+    const atPromotion = page.filter((h) => decidePromotedOnlyDoc(h.seqNo, point) === 'restore');
+    planner.copied += page.length - atPromotion.length;
+    await planner.restoreAbsent(atPromotion, signal);
+  }
 }
 
 /** The lost-writes file's text: one NDJSON line each. */

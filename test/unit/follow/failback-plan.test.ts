@@ -4,7 +4,8 @@
  */
 import { expect } from 'chai';
 import {
-  baseVersion, decideOldLeaderDoc, decidePromotedOnlyDoc, failbackRefusal, isReplicatedAbove, lostWriteLine, mayDeleteVersion, versionBase,
+  baseVersion, decideOldLeaderDoc, decidePromotedOnlyDoc, failbackRefusal, IN_MEMORY_DIFF_MAX_IDS, isReplicatedAbove, lostWriteLine, mayDeleteVersion,
+  promotedOnlyPassNeeded, shardComparison, versionBase,
 } from '../../../src/follow/failback-plan.js';
 import { externalVersion } from '../../../src/shard/external-version.js';
 
@@ -38,6 +39,34 @@ describe('failback plan', () => {
     });
     it('leaves a document created after promotion to the reverse follow', () => {
       expect(decidePromotedOnlyDoc(121, POINT)).to.equal('follow');
+    });
+  });
+
+  describe('shardComparison', () => {
+    it('compares a shard in memory up to the bound, page by page above it', () => {
+      expect(shardComparison(0)).to.equal('in_memory');
+      expect(shardComparison(IN_MEMORY_DIFF_MAX_IDS)).to.equal('in_memory');
+      expect(shardComparison(IN_MEMORY_DIFF_MAX_IDS + 1)).to.equal('paged');
+      expect(shardComparison(5, 4)).to.equal('paged');
+      expect(shardComparison(0, 0)).to.equal('in_memory');
+    });
+  });
+
+  describe('promotedOnlyPassNeeded', () => {
+    // POINT: leader checkpoint 99, promoted max 120.
+    it('skips the pass when the old leader has no operation above the leader checkpoint: it deleted nothing the promoted index had', () => {
+      expect(promotedOnlyPassNeeded({ oldMaxSeqNo: 99, promotedAtPromotion: 50, matchedAtPromotion: 10 }, POINT)).to.equal(false);
+      expect(promotedOnlyPassNeeded({ oldMaxSeqNo: -1, promotedAtPromotion: 50, matchedAtPromotion: 0 }, POINT)).to.equal(false);
+    });
+    it('skips the pass when every promoted document at or below the max was matched by an old-leader document', () => {
+      expect(promotedOnlyPassNeeded({ oldMaxSeqNo: 150, promotedAtPromotion: 50, matchedAtPromotion: 50 }, POINT)).to.equal(false);
+      expect(promotedOnlyPassNeeded({ oldMaxSeqNo: 150, promotedAtPromotion: 0, matchedAtPromotion: 0 }, POINT)).to.equal(false);
+    });
+    it('runs the pass when a promoted document at or below the max was not matched (the old leader may have deleted it)', () => {
+      expect(promotedOnlyPassNeeded({ oldMaxSeqNo: 100, promotedAtPromotion: 50, matchedAtPromotion: 49 }, POINT)).to.equal(true);
+    });
+    it('runs the pass when the counts disagree the other way, which no consistent read gives', () => {
+      expect(promotedOnlyPassNeeded({ oldMaxSeqNo: 100, promotedAtPromotion: 50, matchedAtPromotion: 51 }, POINT)).to.equal(true);
     });
   });
 
