@@ -54,6 +54,8 @@ export interface ControlServerDeps {
   readonly token?: string;
   /** `POST /_ccr/promote` (promote-many-api.ts); without it the route does not exist. */
   readonly promoteMany?: PromoteMany;
+  /** With several daemons: `POST /_ccr/promote` from a client, over the whole fleet (fleet-promote.ts). */
+  readonly promoteManyAcrossFleet?: PromoteMany;
   /** `GET /_status/history` (history-api.ts); without it the route does not exist. */
   readonly history?: FollowerHistory;
   /** `/_ccr/cluster_metadata` (api/cluster-metadata.ts); without it the routes do not exist. */
@@ -237,7 +239,7 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
     app.get(LOCAL_FOLLOWERS_PATH, async () => fleet.local());
   }
 
-  if (deps.promoteMany) registerPromoteManyRoute(app, deps.promoteMany);
+  if (deps.promoteMany) registerPromoteManyRoute(app, deps.promoteMany, deps.promoteManyAcrossFleet);
   if (deps.history) registerHistoryRoute(app, deps.history);
   if (deps.metadata) mountClusterMetadataApi(app, deps.metadata);
 
