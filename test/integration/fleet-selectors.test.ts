@@ -1,5 +1,7 @@
 // Fleet selectors over three real daemons sharing one state index in the Elasticsearch 8 follower
 // cluster (one fleet for the whole file, with a control token on every daemon):
+// - an index expression in a path (`/follower/logs-*/_ccr/stats`, `_ccr/info`) asked of a daemon
+//   that runs none of the matched followers lists every one, with its owner;
 // - `promote --all` asked of a daemon that runs only some of the followers promotes every follower
 //   of the fleet, each by the daemon that runs it (named per line); every promoted index takes
 //   writes on the follower cluster and has its promotion record in the state index.
@@ -88,6 +90,29 @@ describe('fleet selectors across three daemons', function () {
     }, { timeoutMs: 10 * RENEWAL_MS + 20_000, intervalMs: 300, message: () => `every follower owned and settled: ${last}` });
     return owners;
   };
+
+  it('an index expression in a path covers the followers of every daemon, asked of a daemon that runs none of them', async () => {
+    const pairs = [await follow(daemons[0]!, 'wild', 2621), await follow(daemons[1]!, 'wild', 2622)];
+    const names = pairs.map((p) => p.followerIndex).sort();
+    const owners = await settledOwners();
+    const asked = daemons.find((d) => names.every((n) => owners.get(n) !== ids.get(d)))!;
+    expect(asked, 'a daemon that runs neither').to.not.equal(undefined);
+
+    const stats = (await asked.api<{ indices: FleetFollowerStats[] }>('GET', '/follower/follower-wild-*/_ccr/stats')).indices;
+    expect(stats.map((s) => s.index).sort()).to.deep.equal(names);
+    for (const s of stats) {
+      expect(ownerId(s), s.index).to.equal(owners.get(s.index));
+      expect(s.shards, `${s.index}: its owner's own stats`).to.have.length(1);
+    }
+    const info = (await asked.api<{ follower_indices: { follower_index: string; owner: { id: string } }[] }>(
+      'GET', `/follower/follower-wild-*,-${names[0]}/_ccr/info`)).follower_indices;
+    expect(info.map((i) => [i.follower_index, i.owner.id])).to.deep.equal([[names[1], owners.get(names[1]!)]]);
+    const plain = (await asked.api<{ indices: FleetFollowerStats[] }>('GET', `/follower/${names[0]},${names[1]}/_ccr/stats`)).indices;
+    expect(plain.map((s) => s.index).sort()).to.deep.equal(names);
+    expect((await asked.api<{ indices: unknown[] }>('GET', '/follower/nothing-here-*/_ccr/stats')).indices).to.deep.equal([]);
+    const missing = await fetch(`${asked.url}/follower/no-such-follower/_ccr/stats`, { headers: asked.authHeaders() });
+    expect(missing.status).to.equal(404);
+  });
 
   it('promote --all through a daemon that runs only some promotes every follower of the fleet, each by its owner', async () => {
     const pairs = [await follow(daemons[0]!, 'promote', 2611), await follow(daemons[1]!, 'promote', 2612), await follow(daemons[2]!, 'promote', 2613)];

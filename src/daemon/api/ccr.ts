@@ -21,7 +21,7 @@ import {
 } from '../control-input.js';
 import type { FollowerOwner } from '../fleet.js';
 import { ccrParams, ccrSettings } from './ccr-units.js';
-import { followerIndicesOf } from './index-expressions.js';
+import { checkIndexExpression, followerIndicesOf } from './index-expressions.js';
 
 export interface ApiDeps {
   readonly manager: FollowManager;
@@ -147,16 +147,21 @@ export function mountCcrApi(app: FastifyInstance, deps: ApiDeps): void {
     return { _shards: { total: 0, successful: 0, failed: 0, failures: [] } };
   });
 
+  // An index expression covers the fleet's followers (each once, with its owner), whichever daemon is asked.
   app.get<{ Params: IndexParams }>('/:cluster/:index/_ccr/stats', { config: { query: TIMEOUT } }, async (req) => {
-    const keys = followerIndicesOf(manager, req.params.cluster, req.params.index);
+    checkIndexExpression(req.params.cluster, req.params.index);
     checkBody(objectBody(req.body, 'stats'), NO_BODY, 'stats');
-    return { indices: keys.flatMap((key) => manager.stats(key)).map(ccrIndexStats) };
+    const listed = await deps.followers();
+    const keys = new Set(followerIndicesOf(listed.info, req.params.cluster, req.params.index));
+    return { indices: listed.stats.filter((s) => keys.has(followerKey(s.follower_cluster, s.index))).map(ccrIndexStats) };
   });
 
   app.get<{ Params: IndexParams }>('/:cluster/:index/_ccr/info', { config: { query: MASTER_TIMEOUT } }, async (req) => {
-    const keys = followerIndicesOf(manager, req.params.cluster, req.params.index);
+    checkIndexExpression(req.params.cluster, req.params.index);
     checkBody(objectBody(req.body, 'info'), NO_BODY, 'info');
-    return { follower_indices: keys.flatMap((key) => manager.info(key)).map(ccrInfo) };
+    const listed = await deps.followers();
+    const keys = new Set(followerIndicesOf(listed.info, req.params.cluster, req.params.index));
+    return { follower_indices: listed.info.filter((i) => keys.has(followerKey(i.follower_cluster, i.follower_index))).map(ccrInfo) };
   });
 
   app.get('/_ccr/stats', { config: { query: CCR_STATS_QUERY } }, async () => ({
