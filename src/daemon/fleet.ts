@@ -12,13 +12,13 @@
  *
  * A daemon alone (a state directory) is a fleet of one: it runs every follower.
  */
-import type { AutoFollowPatternView } from '../autofollow/auto-follow-coordinator.js';
+import { storedPatternView, type AutoFollowPatternView } from '../autofollow/auto-follow-coordinator.js';
 import type { AutoFollowStatsView } from '../autofollow/auto-follow-stats.js';
 import type { FollowManager, FollowerInfo } from '../follow/follow-manager.js';
 import type { FollowerIndexStats } from '../follow/index-follower.js';
 import type { FleetMember, FleetSnapshot, LeaseKeeper } from '../lease/lease-keeper.js';
 import { parseFollowParams } from '../shard/follow-params.js';
-import type { FollowerRecord, StateStore } from '../state/state-store.js';
+import type { AutoFollowPatternRecord, FollowerRecord, StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import { type PeerSend } from './peer-client.js';
 
@@ -70,6 +70,17 @@ export interface LocalFollowers {
 
 /** An auto-follow pattern as the fleet lists it: once, with the daemon that runs it. */
 export type FleetPatternView = AutoFollowPatternView & { readonly owner: FollowerOwner };
+
+export interface FleetFollowers {
+  readonly stats: FleetFollowerStats[];
+  readonly info: FleetFollowerInfo[];
+}
+
+export interface FleetPatterns {
+  readonly patterns: FleetPatternView[];
+  /** `auto_follow_stats`: summed over the daemons. */
+  readonly autoFollowStats: AutoFollowStatsView;
+}
 
 /** The part of the auto-follow coordinator the fleet reads. */
 export interface LocalPatterns {
@@ -141,11 +152,36 @@ export class Fleet {
   }
 
   /** Every follower of the fleet once, with its owner, sorted by `cluster/index`. */
-  async followers(): Promise<{ stats: FleetFollowerStats[]; info: FleetFollowerInfo[] }> {
-    const [{ snapshot, reports }, records] = await Promise.all([
-      this.#gather(),
-      this.#d.leases ? this.#d.state.listFollowers() : Promise.resolve([] as FollowerRecord[]),
-    ]);
+  async followers(): Promise<FleetFollowers> {
+    const [gathered, records] = await Promise.all([this.#fanOut(), this.#followerRecords()]);
+    return this.#followersOf(gathered, records);
+  }
+
+  /**
+   * Every auto-follow pattern the live daemons run, once (a pattern reported twice mid-hand-over is
+   * the lease holder's), with its owner, in each daemon's order, and one no live daemon reports as
+   * stored (`unowned`); and the auto-follow stats summed over the daemons that answered.
+   */
+  async patterns(): Promise<FleetPatterns> {
+    const [gathered, records] = await Promise.all([this.#fanOut(), this.#patternRecords()]);
+    return this.#patternsOf(gathered, records);
+  }
+
+  /** Both, from one fan-out (`GET /_ccr/stats`). */
+  async followersAndPatterns(): Promise<FleetFollowers & FleetPatterns> {
+    const [gathered, followerRecords, patternRecords] = await Promise.all([this.#fanOut(), this.#followerRecords(), this.#patternRecords()]);
+    return { ...this.#followersOf(gathered, followerRecords), ...this.#patternsOf(gathered, patternRecords) };
+  }
+
+  #followerRecords(): Promise<FollowerRecord[]> {
+    return this.#d.leases ? this.#d.state.listFollowers() : Promise.resolve([]);
+  }
+
+  #patternRecords(): Promise<AutoFollowPatternRecord[]> {
+    return this.#d.leases ? this.#d.state.listAutoFollowPatterns() : Promise.resolve([]);
+  }
+
+  #followersOf({ snapshot, reports }: Reports, records: readonly FollowerRecord[]): FleetFollowers {
 
     const stats = new Map<string, FleetFollowerStats>();
     const info = new Map<string, FleetFollowerInfo>();
@@ -176,13 +212,7 @@ export class Fleet {
     return { stats: sortedValues(stats), info: sortedValues(info) };
   }
 
-  /**
-   * Every auto-follow pattern the live daemons run, once (a pattern reported twice mid-hand-over is
-   * the lease holder's), with its owner, in each daemon's order; and the auto-follow stats summed
-   * over the daemons that answered.
-   */
-  async patterns(): Promise<{ patterns: FleetPatternView[]; stats: AutoFollowStatsView }> {
-    const { snapshot, reports } = await this.#gather();
+  #patternsOf({ snapshot, reports }: Reports, records: readonly AutoFollowPatternRecord[]): FleetPatterns {
     const patterns = new Map<string, FleetPatternView>();
     const stats: AutoFollowStatsView[] = [];
     for (const { member, local } of reports) {
@@ -194,11 +224,17 @@ export class Fleet {
         patterns.set(p.name, { ...p, owner });
       }
     }
-    return { patterns: [...patterns.values()], stats: sumAutoFollowStats(stats) };
+    // A pattern no live daemon reports (its daemon just died, or a hand-over): as stored, `unowned`, never missing.
+    for (const record of records) {
+      if (patterns.has(record.name)) continue;
+      const forMs = snapshot.holding(PATTERN_RESOURCE + record.name).unchangedMs;
+      patterns.set(record.name, { ...storedPatternView(record), owner: { status: 'unowned', since: new Date(Date.now() - forMs).toISOString(), for_ms: forMs } });
+    }
+    return { patterns: [...patterns.values()], autoFollowStats: sumAutoFollowStats(stats) };
   }
 
   /** This daemon's own report and each other live daemon's answer to `GET /_fleet/local`. */
-  async #gather(): Promise<Reports> {
+  async #fanOut(): Promise<Reports> {
     const snapshot = this.#snapshot();
     const [self, ...peers] = snapshot.members;
     const answers = await Promise.all(peers.map(async (m) => ({ member: m, local: await this.#askPeer(m) })));
