@@ -328,6 +328,14 @@ export class AutoFollowCoordinator {
   }
 }
 
+/**
+ * A pattern no daemon runs at the moment (its daemon just died, or it is being handed over), as
+ * its stored record says it: no stats and no handled indices (only the daemon that runs it reads those).
+ */
+export function storedPatternView(record: AutoFollowPatternRecord): AutoFollowPatternView {
+  return view({ record, handled: new Map(), stats: new PatternStats(record.name) });
+}
+
 function view(entry: PatternEntry): AutoFollowPatternView {
   const r = entry.record;
   const handled = [...entry.handled.values()];

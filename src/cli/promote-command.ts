@@ -52,7 +52,8 @@ export function renderPromoteMany(a: PromoteManyAnswer, commandMillis?: number):
       : i.result === 'already_promoted' ? `${RESULT_TEXT[i.result]} (${i.reason})` : RESULT_TEXT[i.result];
     const rpo = i.recoveryPoint && i.result !== 'already_promoted' ? `; ${renderRecoveryPoint(i.recoveryPoint)}` : '';
     const aliases = i.writableAliases ? `; alias(es) ${i.writableAliases.join(', ')} take writes again` : '';
-    lines.push(`${i.follower.padEnd(width)}  ${what}${rpo}${aliases}`);
+    const daemon = i.daemon === undefined ? '' : `; by daemon ${i.daemon}`;
+    lines.push(`${i.follower.padEnd(width)}  ${what}${rpo}${aliases}${daemon}`);
   }
   for (const d of a.dataStreams) {
     const text = d.result === 'failed' ? `failed: ${d.reason ?? 'unknown reason'}`

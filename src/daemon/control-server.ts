@@ -36,7 +36,7 @@ import { STATUS_PAGE_HTML } from './status-page.js';
 import { type Fleet, LOCAL_FOLLOWERS_PATH } from './fleet.js';
 import { ANSWERED_BY_HEADER, FORWARDED_BY_HEADER, FORWARDED_HEADER, type PeerSend } from './peer-client.js';
 import type { RunningDaemon } from '../util/ownership.js';
-import type { FleetFollowers } from './api/ccr.js';
+import type { FleetFollowers, ListedPatterns } from './api/ccr.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -54,6 +54,8 @@ export interface ControlServerDeps {
   readonly token?: string;
   /** `POST /_ccr/promote` (promote-many-api.ts); without it the route does not exist. */
   readonly promoteMany?: PromoteMany;
+  /** With several daemons: `POST /_ccr/promote` from a client, over the whole fleet (fleet-promote.ts). */
+  readonly promoteManyAcrossFleet?: PromoteMany;
   /** `GET /_status/history` (history-api.ts); without it the route does not exist. */
   readonly history?: FollowerHistory;
   /** `/_ccr/cluster_metadata` (api/cluster-metadata.ts); without it the routes do not exist. */
@@ -228,8 +230,11 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
   app.get('/metrics', async (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(await metrics.scrape()));
 
   const followers = async (): Promise<FleetFollowers> => (deps.fleet ? deps.fleet.followers() : { stats: manager.stats(), info: manager.info() });
-  mountCcrApi(app, { manager, autoFollow, followers });
-  mountReplicationApi(app, { manager, autoFollow, followers });
+  const patterns = async (): Promise<ListedPatterns> => (deps.fleet ? deps.fleet.patterns() : { patterns: autoFollow.list(), autoFollowStats: autoFollow.stats() });
+  const followersAndPatterns = async (): Promise<FleetFollowers & ListedPatterns> => (deps.fleet
+    ? deps.fleet.followersAndPatterns() : { ...(await followers()), ...(await patterns()) });
+  mountCcrApi(app, { manager, autoFollow, followers, patterns, followersAndPatterns });
+  mountReplicationApi(app, { manager, autoFollow, followers, patterns, followersAndPatterns });
   if (deps.fleet) {
     const fleet = deps.fleet;
     app.get('/_fleet/daemons', async () => ({ daemons: fleet.daemons() }));
@@ -237,7 +242,7 @@ export function buildControlServer(deps: ControlServerDeps): FastifyInstance {
     app.get(LOCAL_FOLLOWERS_PATH, async () => fleet.local());
   }
 
-  if (deps.promoteMany) registerPromoteManyRoute(app, deps.promoteMany);
+  if (deps.promoteMany) registerPromoteManyRoute(app, deps.promoteMany, deps.promoteManyAcrossFleet);
   if (deps.history) registerHistoryRoute(app, deps.history);
   if (deps.metadata) mountClusterMetadataApi(app, deps.metadata);
 

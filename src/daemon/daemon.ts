@@ -26,7 +26,9 @@ import type { DaemonConfig } from './config.js';
 import { checkControlBinding } from './control-auth.js';
 import { buildControlServer } from './control-server.js';
 import { FollowerHistory } from './follower-history.js';
-import { promoteManyService } from './promote-many-api.js';
+import { checkLeaderAlias, promoteManyService } from './promote-many-api.js';
+import { promoteAcrossFleet } from './fleet-promote.js';
+import type { PromoteManyRequest } from '../follow/promote-many.js';
 import { VERSION } from './version.js';
 import { Fleet, type SelfInfo } from './fleet.js';
 import { peerSend } from './peer-client.js';
@@ -102,9 +104,17 @@ export class Daemon {
     parts.metadata = metadata;
     const promoteMany = promoteManyService({ manager, autoFollow, state, clusters, logger, metadata });
     const history = new FollowerHistory({ stats: () => manager.stats(), intervalMs: options.historyIntervalMs });
-    const fleet = new Fleet({ self, manager, state, logger: logger.child({ part: 'fleet' }), send: peerSend, ...(leases ? { leases } : {}), ...(config.control.token === undefined ? {} : { token: config.control.token }) });
+    const token = config.control.token === undefined ? {} : { token: config.control.token };
+    const fleet = new Fleet({ self, manager, patterns: autoFollow, state, logger: logger.child({ part: 'fleet' }), send: peerSend, ...(leases ? { leases } : {}), ...token });
+    // With several daemons, a promotion of many covers the fleet: each daemon promotes those it runs.
+    const promoteManyAcrossFleet = leases ? (req: PromoteManyRequest) => promoteAcrossFleet(req, {
+      fleet, local: promoteMany, checkLeader: (alias) => checkLeaderAlias(clusters, alias), pauseLocalPattern: (name) => autoFollow.pause(name),
+      promoteMetadata: (leader) => metadata.promote(leader === undefined ? {} : { leader }), state, connect: (alias) => clusters.client(alias),
+      send: peerSend, logger: logger.child({ part: 'fleet' }), ...token,
+    }) : undefined;
     const server = buildControlServer({
       manager, autoFollow, logger, version: VERSION, token: config.control.token, promoteMany, history, metadata, fleet, send: peerSend,
+      ...(promoteManyAcrossFleet ? { promoteManyAcrossFleet } : {}),
     });
     try {
       await manager.restore();

@@ -12,11 +12,13 @@
  *
  * A daemon alone (a state directory) is a fleet of one: it runs every follower.
  */
+import { storedPatternView, type AutoFollowPatternView } from '../autofollow/auto-follow-coordinator.js';
+import type { AutoFollowStatsView } from '../autofollow/auto-follow-stats.js';
 import type { FollowManager, FollowerInfo } from '../follow/follow-manager.js';
 import type { FollowerIndexStats } from '../follow/index-follower.js';
 import type { FleetMember, FleetSnapshot, LeaseKeeper } from '../lease/lease-keeper.js';
 import { parseFollowParams } from '../shard/follow-params.js';
-import type { FollowerRecord, StateStore } from '../state/state-store.js';
+import type { AutoFollowPatternRecord, FollowerRecord, StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import { type PeerSend } from './peer-client.js';
 
@@ -61,11 +63,36 @@ export interface LocalFollowers {
   readonly daemon: string;
   readonly stats: readonly FollowerIndexStats[];
   readonly info: readonly FollowerInfo[];
+  /** The auto-follow patterns it runs, and their stats (absent from a daemon of an older version). */
+  readonly patterns?: readonly AutoFollowPatternView[];
+  readonly auto_follow_stats?: AutoFollowStatsView;
+}
+
+/** An auto-follow pattern as the fleet lists it: once, with the daemon that runs it. */
+export type FleetPatternView = AutoFollowPatternView & { readonly owner: FollowerOwner };
+
+export interface FleetFollowers {
+  readonly stats: FleetFollowerStats[];
+  readonly info: FleetFollowerInfo[];
+}
+
+export interface FleetPatterns {
+  readonly patterns: FleetPatternView[];
+  /** `auto_follow_stats`: summed over the daemons. */
+  readonly autoFollowStats: AutoFollowStatsView;
+}
+
+/** The part of the auto-follow coordinator the fleet reads. */
+export interface LocalPatterns {
+  list(): AutoFollowPatternView[];
+  stats(): AutoFollowStatsView;
 }
 
 export interface FleetDeps {
   readonly self: SelfInfo;
   readonly manager: FollowManager;
+  /** The auto-follow patterns this daemon runs (none without it). */
+  readonly patterns?: LocalPatterns;
   readonly state: StateStore;
   /** Absent for a daemon alone. */
   readonly leases?: LeaseKeeper;
@@ -79,6 +106,13 @@ export interface FleetDeps {
 
 export const LOCAL_FOLLOWERS_PATH = '/_fleet/local';
 const FOLLOWER_RESOURCE = 'follower:';
+const PATTERN_RESOURCE = 'pattern:';
+
+/** What every live daemon said it runs, as of one fan-out: `local` absent for one that did not answer. */
+interface Reports {
+  readonly snapshot: FleetSnapshot;
+  readonly reports: readonly { readonly member: FleetMember; readonly local: LocalFollowers | undefined }[];
+}
 
 export class Fleet {
   readonly #d: FleetDeps;
@@ -110,18 +144,44 @@ export class Fleet {
 
   /** What this daemon runs itself. */
   local(): LocalFollowers {
-    return { daemon: this.#d.self.id, stats: this.#d.manager.stats(), info: this.#d.manager.info() };
+    const { patterns } = this.#d;
+    return {
+      daemon: this.#d.self.id, stats: this.#d.manager.stats(), info: this.#d.manager.info(),
+      ...(patterns ? { patterns: patterns.list(), auto_follow_stats: patterns.stats() } : {}),
+    };
   }
 
   /** Every follower of the fleet once, with its owner, sorted by `cluster/index`. */
-  async followers(): Promise<{ stats: FleetFollowerStats[]; info: FleetFollowerInfo[] }> {
-    const snapshot = this.#snapshot();
-    const [self, ...peers] = snapshot.members;
-    const [answers, records] = await Promise.all([
-      Promise.all(peers.map(async (m) => ({ member: m, local: await this.#askPeer(m) }))),
-      this.#d.leases ? this.#d.state.listFollowers() : Promise.resolve([] as FollowerRecord[]),
-    ]);
-    const reports = [{ member: self!, local: this.local() as LocalFollowers | undefined }, ...answers];
+  async followers(): Promise<FleetFollowers> {
+    const [gathered, records] = await Promise.all([this.#fanOut(), this.#followerRecords()]);
+    return this.#followersOf(gathered, records);
+  }
+
+  /**
+   * Every auto-follow pattern the live daemons run, once (a pattern reported twice mid-hand-over is
+   * the lease holder's), with its owner, in each daemon's order, and one no live daemon reports as
+   * stored (`unowned`); and the auto-follow stats summed over the daemons that answered.
+   */
+  async patterns(): Promise<FleetPatterns> {
+    const [gathered, records] = await Promise.all([this.#fanOut(), this.#patternRecords()]);
+    return this.#patternsOf(gathered, records);
+  }
+
+  /** Both, from one fan-out (`GET /_ccr/stats`). */
+  async followersAndPatterns(): Promise<FleetFollowers & FleetPatterns> {
+    const [gathered, followerRecords, patternRecords] = await Promise.all([this.#fanOut(), this.#followerRecords(), this.#patternRecords()]);
+    return { ...this.#followersOf(gathered, followerRecords), ...this.#patternsOf(gathered, patternRecords) };
+  }
+
+  #followerRecords(): Promise<FollowerRecord[]> {
+    return this.#d.leases ? this.#d.state.listFollowers() : Promise.resolve([]);
+  }
+
+  #patternRecords(): Promise<AutoFollowPatternRecord[]> {
+    return this.#d.leases ? this.#d.state.listAutoFollowPatterns() : Promise.resolve([]);
+  }
+
+  #followersOf({ snapshot, reports }: Reports, records: readonly FollowerRecord[]): FleetFollowers {
 
     const stats = new Map<string, FleetFollowerStats>();
     const info = new Map<string, FleetFollowerInfo>();
@@ -150,6 +210,35 @@ export class Fleet {
       if (!info.has(key)) info.set(key, unownedInfo(record, owner));
     }
     return { stats: sortedValues(stats), info: sortedValues(info) };
+  }
+
+  #patternsOf({ snapshot, reports }: Reports, records: readonly AutoFollowPatternRecord[]): FleetPatterns {
+    const patterns = new Map<string, FleetPatternView>();
+    const stats: AutoFollowStatsView[] = [];
+    for (const { member, local } of reports) {
+      if (!local) continue;
+      if (local.auto_follow_stats) stats.push(local.auto_follow_stats);
+      const owner: FollowerOwner = { status: 'owned', id: member.id, host: member.host, control: member.control };
+      for (const p of local.patterns ?? []) {
+        if (patterns.has(p.name) && snapshot.holding(PATTERN_RESOURCE + p.name).owner?.id !== member.id) continue;
+        patterns.set(p.name, { ...p, owner });
+      }
+    }
+    // A pattern no live daemon reports (its daemon just died, or a hand-over): as stored, `unowned`, never missing.
+    for (const record of records) {
+      if (patterns.has(record.name)) continue;
+      const forMs = snapshot.holding(PATTERN_RESOURCE + record.name).unchangedMs;
+      patterns.set(record.name, { ...storedPatternView(record), owner: { status: 'unowned', since: new Date(Date.now() - forMs).toISOString(), for_ms: forMs } });
+    }
+    return { patterns: [...patterns.values()], autoFollowStats: sumAutoFollowStats(stats) };
+  }
+
+  /** This daemon's own report and each other live daemon's answer to `GET /_fleet/local`. */
+  async #fanOut(): Promise<Reports> {
+    const snapshot = this.#snapshot();
+    const [self, ...peers] = snapshot.members;
+    const answers = await Promise.all(peers.map(async (m) => ({ member: m, local: await this.#askPeer(m) })));
+    return { snapshot, reports: [{ member: self!, local: this.local() }, ...answers] };
   }
 
   /** The fleet gauges: live daemons, and followers no live daemon holds the lease of, as of the last scan (no request). */
@@ -183,6 +272,24 @@ export class Fleet {
     };
     return { me: self.id, members: [member], resources: [], holding: () => ({ owner: { id: self.id }, unchangedMs: 0 }) };
   }
+}
+
+/** The auto-follow stats of several daemons as one: counts summed, errors in time order, each leader cluster once (the latest check). */
+function sumAutoFollowStats(all: readonly AutoFollowStatsView[]): AutoFollowStatsView {
+  const clusters = new Map<string, AutoFollowStatsView['auto_followed_clusters'][number]>();
+  for (const c of all.flatMap((s) => s.auto_followed_clusters)) {
+    const seen = clusters.get(c.cluster_name);
+    if (seen === undefined || (c.time_since_last_check_millis ?? Infinity) < (seen.time_since_last_check_millis ?? Infinity)) clusters.set(c.cluster_name, c);
+  }
+  const total = (field: 'number_of_failed_follow_indices' | 'number_of_failed_remote_cluster_state_requests' | 'number_of_successful_follow_indices'): number =>
+    all.reduce((sum, s) => sum + s[field], 0);
+  return {
+    number_of_failed_follow_indices: total('number_of_failed_follow_indices'),
+    number_of_failed_remote_cluster_state_requests: total('number_of_failed_remote_cluster_state_requests'),
+    number_of_successful_follow_indices: total('number_of_successful_follow_indices'),
+    recent_auto_follow_errors: all.flatMap((s) => s.recent_auto_follow_errors).sort((a, b) => a.timestamp - b.timestamp),
+    auto_followed_clusters: [...clusters.keys()].sort().map((k) => clusters.get(k)!),
+  };
 }
 
 function sortedValues<T>(map: Map<string, T>): T[] {

@@ -3,7 +3,8 @@
  * wired to the parts it needs: the follow manager, the auto-follow patterns (paused first, and
  * their data streams), the promotion records and the cluster clients.
  *
- * Body: `{"all": true}` or `{"match": "<glob>"}`, optionally `"leader": "<cluster alias>"`,
+ * Body: `{"all": true}`, `{"match": "<glob>"}` or `{"followers": ["<cluster>/<index>", ...]}` (what
+ * one daemon of a fleet asks another, fleet-promote.ts), optionally `"leader": "<cluster alias>"`,
  * `"dry_run": true`, `"concurrency": <1..64>`. The answer says per index what happened; its
  * status is 200 whatever the outcome, with `succeeded` false when any index or stream failed (the
  * CLI exits 1 then), since a partial promotion is a result the operator must see, not an error.
@@ -17,11 +18,12 @@ import { promoteMany, type PromoteManyAnswer, type PromoteManyRequest } from '..
 import type { StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import type { MetadataCoordinator } from '../cluster-metadata/metadata-coordinator.js';
-import { checkBody, checkClusterAlias, ControlRequestError, objectBody, type BodySpec } from './control-input.js';
+import { checkBody, checkClusterAlias, checkFollowerPath, ControlRequestError, objectBody, type BodySpec } from './control-input.js';
+import { FORWARDED_HEADER } from './peer-client.js';
 
 export type PromoteMany = (req: PromoteManyRequest) => Promise<PromoteManyAnswer>;
 
-const PROMOTE_MANY_BODY: BodySpec = { fields: ['all', 'match', 'leader', 'dry_run', 'concurrency'], followParams: false };
+const PROMOTE_MANY_BODY: BodySpec = { fields: ['all', 'match', 'followers', 'leader', 'dry_run', 'concurrency'], followParams: false };
 
 export function promoteManyService(parts: {
   manager: FollowManager; autoFollow: AutoFollowCoordinator; state: StateStore; clusters: ClusterRegistry; logger: Logger;
@@ -29,10 +31,7 @@ export function promoteManyService(parts: {
   metadata?: MetadataCoordinator;
 }): PromoteMany {
   return async (req) => {
-    if (req.leader !== undefined && !parts.clusters.has(req.leader)) {
-      const cause = new UnknownClusterError(req.leader, parts.clusters.aliases);
-      throw new FollowError('unknown_cluster_exception', cause.message, { cause });
-    }
+    if (req.leader !== undefined) checkLeaderAlias(parts.clusters, req.leader);
     const answer = await promoteMany(req, {
       manager: parts.manager,
       state: parts.state,
@@ -51,9 +50,23 @@ export function promoteManyService(parts: {
   };
 }
 
-export function registerPromoteManyRoute(app: FastifyInstance, promote: PromoteMany): void {
+/**
+ * `acrossFleet`, when given, answers a client's request for the whole fleet (fleet-promote.ts); a
+ * request another daemon sent (its part of such a promotion) is this daemon's alone, never fanned out again.
+ */
+/** A `leader` the config does not define: refused before anything is done. */
+export function checkLeaderAlias(clusters: ClusterRegistry, alias: string): void {
+  if (clusters.has(alias)) return;
+  const cause = new UnknownClusterError(alias, clusters.aliases);
+  throw new FollowError('unknown_cluster_exception', cause.message, { cause });
+}
+
+export function registerPromoteManyRoute(app: FastifyInstance, promote: PromoteMany, acrossFleet?: PromoteMany): void {
   // Not a CCR API: CCR promotes nothing, and one follower at a time (/<cluster>/<index>/_ccr/promote).
-  app.post('/_ccr/promote', async (req) => promote(promoteManyRequest(req.body)));
+  app.post('/_ccr/promote', async (req) => {
+    const request = promoteManyRequest(req.body);
+    return acrossFleet !== undefined && req.headers[FORWARDED_HEADER] === undefined ? acrossFleet(request) : promote(request);
+  });
 }
 
 /** The body's shape; the values' meaning (one of all / match, the concurrency's range) is promote-many.ts's. */
@@ -61,11 +74,19 @@ function promoteManyRequest(raw: unknown): PromoteManyRequest {
   const what = 'a promotion of many';
   const body = objectBody(raw, what);
   checkBody(body, PROMOTE_MANY_BODY, what);
-  const { all, match, leader, dry_run: dryRun, concurrency } = body;
+  const { all, match, followers, leader, dry_run: dryRun, concurrency } = body;
   for (const [name, value] of [['all', all], ['dry_run', dryRun]] as const) {
     if (value !== undefined && typeof value !== 'boolean') throw invalid(`[${name}] must be true or false`);
   }
   if (match !== undefined && (typeof match !== 'string' || match === '')) throw invalid('[match] must be a non-empty glob (* and ?)');
+  if (followers !== undefined) {
+    if (!Array.isArray(followers) || followers.length === 0) throw invalid('[followers] must be a non-empty list of follower indices (cluster/index)');
+    for (const f of followers as unknown[]) {
+      const [cluster, index, ...rest] = typeof f === 'string' ? f.split('/') : [];
+      if (cluster === undefined || index === undefined || rest.length > 0) throw invalid(`[followers] must name follower indices as cluster/index, got ${JSON.stringify(f)}`);
+      checkFollowerPath({ cluster, index });
+    }
+  }
   if (leader !== undefined) {
     if (typeof leader !== 'string') throw invalid('[leader] must be a cluster alias');
     checkClusterAlias(leader, 'leader');
@@ -74,6 +95,7 @@ function promoteManyRequest(raw: unknown): PromoteManyRequest {
   return {
     ...(all === true ? { all: true } : {}),
     ...(match === undefined ? {} : { match: match as string }),
+    ...(followers === undefined ? {} : { followers: followers as string[] }),
     ...(leader === undefined ? {} : { leader: leader as string }),
     ...(dryRun === true ? { dryRun: true } : {}),
     ...(concurrency === undefined ? {} : { concurrency: concurrency as number }),

@@ -35,10 +35,16 @@ export const DEFAULT_PROMOTE_CONCURRENCY = 8;
 export const MAX_PROMOTE_CONCURRENCY = 64;
 
 export interface PromoteManyRequest {
-  /** Every follower (of `leader`, when given). Exactly one of `all` and `match`. */
+  /** Every follower (of `leader`, when given). Exactly one of `all`, `match` and `followers`. */
   readonly all?: boolean;
   /** A glob (`*`, `?`) on `cluster/index` or on the index name. */
   readonly match?: string;
+  /**
+   * Exactly these followers (`cluster/index`): what one daemon of a fleet asks each other daemon
+   * to promote of those it runs (src/daemon/fleet-promote.ts). One this daemon does not run (its
+   * lease moved since) fails, nothing done to it; one promoted before is `already_promoted`.
+   */
+  readonly followers?: readonly string[];
   /** Only the followers of this leader cluster alias. */
   readonly leader?: string;
   /** List what would be done; change nothing. */
@@ -87,6 +93,8 @@ export interface IndexOutcome {
   readonly recoveryPoint?: RecoveryPoint;
   /** Leader aliases of this index alone that take writes again (promoted-aliases.ts). */
   readonly writableAliases?: readonly string[];
+  /** With several daemons: the daemon that promoted it, or tried to (`<id> on <host>`). */
+  readonly daemon?: string;
 }
 
 export interface PromoteManyAnswer {
@@ -120,14 +128,16 @@ export async function promoteMany(req: PromoteManyRequest, deps: PromoteManyDeps
   const startedAt = now();
   const concurrency = checkRequest(req);
   const dryRun = req.dryRun === true;
-  const selected = selectByName(deps.manager.info().map((i) => ({
+  const selected = selectForPromotion(deps.manager.info().map((i) => ({
     cluster: i.follower_cluster, index: i.follower_index, leader: `${i.remote_cluster}/${i.leader_index}`, leaderCluster: i.remote_cluster,
   })), req);
   const selectedKeys = new Set(selected.map((s) => followerKey(s.cluster, s.index)));
-  const earlier = selectByName((await deps.state.listPromotions()).map((p) => ({
+  const earlier = selectForPromotion((await deps.state.listPromotions()).map((p) => ({
     cluster: p.followerCluster, index: p.followerIndex, leader: `${p.leaderCluster}/${p.leaderIndex}`, leaderCluster: p.leaderCluster, promotion: p,
   })), req).filter((p) => !selectedKeys.has(followerKey(p.cluster, p.index)));
-  if (selected.length === 0 && earlier.length === 0) {
+  // Named by the daemon that listed the fleet, but neither run here nor promoted before: its lease moved since.
+  const notHere = (req.followers ?? []).filter((key) => !selectedKeys.has(key) && !earlier.some((e) => followerKey(e.cluster, e.index) === key));
+  if (selected.length === 0 && earlier.length === 0 && notHere.length === 0) {
     throw new FollowError('resource_not_found_exception', `no follower index ${describeSelection(req)}: nothing to promote`);
   }
 
@@ -150,6 +160,10 @@ export async function promoteMany(req: PromoteManyRequest, deps: PromoteManyDeps
   }
 
   const outcomes = new Map<FollowerKey, IndexOutcome>();
+  for (const key of notHere) {
+    outcomes.set(key, { follower: key, leader: '', result: 'failed', reason: 'illegal_state_exception: not run by this daemon (its lease moved since the fleet was listed): '
+      + 'nothing was done to it; promote it again' });
+  }
   const failed = (key: FollowerKey, s: Selected, err: unknown): void => {
     outcomes.set(key, { follower: key, leader: s.leader, result: 'failed', reason: reasonOf(err) });
   };
@@ -235,7 +249,7 @@ export async function promoteMany(req: PromoteManyRequest, deps: PromoteManyDeps
 
 // ---- internals --------------------------------------------------------------------------------
 
-interface Selected {
+export interface Selected {
   readonly cluster: string;
   readonly index: string;
   /** `cluster/index` of the leader. */
@@ -243,9 +257,10 @@ interface Selected {
   readonly leaderCluster: string;
 }
 
-function checkRequest(req: PromoteManyRequest): number {
-  if ((req.all === true) === (req.match !== undefined)) {
-    throw new FollowError('illegal_argument_exception', 'a promotion of many needs exactly one of [all] (true) and [match] (a glob)');
+/** Refuses a request that names no selection or two, or a concurrency out of range; answers the concurrency. */
+export function checkRequest(req: PromoteManyRequest): number {
+  if ([req.all === true, req.match !== undefined, req.followers !== undefined].filter(Boolean).length !== 1) {
+    throw new FollowError('illegal_argument_exception', 'a promotion of many needs exactly one of [all] (true), [match] (a glob) and [followers] (cluster/index names)');
   }
   if (req.match !== undefined && (typeof req.match !== 'string' || req.match === '')) {
     throw new FollowError('illegal_argument_exception', '[match] must be a non-empty glob (* and ?) on cluster/index or the index name');
@@ -257,11 +272,16 @@ function checkRequest(req: PromoteManyRequest): number {
   return concurrency;
 }
 
-/** The same selection as `pause --match`: a glob on `cluster/index` or the index name alone. */
-function selectByName<T extends Selected>(items: readonly T[], req: PromoteManyRequest): T[] {
+/**
+ * The followers a request selects: the same selection as `pause --match` (a glob on `cluster/index`
+ * or the index name alone), or exactly the `followers` named; `leader` narrows either.
+ */
+export function selectForPromotion<T extends Selected>(items: readonly T[], req: PromoteManyRequest): T[] {
   const re = req.match === undefined ? undefined : globToRegExp(req.match);
+  const named = req.followers === undefined ? undefined : new Set(req.followers);
   return items.filter((i) => (req.leader === undefined || i.leaderCluster === req.leader)
-    && (re === undefined || re.test(`${i.cluster}/${i.index}`) || re.test(i.index)));
+    && (re === undefined || re.test(`${i.cluster}/${i.index}`) || re.test(i.index))
+    && (named === undefined || named.has(followerKey(i.cluster, i.index))));
 }
 
 function globToRegExp(pattern: string): RegExp {
@@ -269,7 +289,7 @@ function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
-function describeSelection(req: PromoteManyRequest): string {
+export function describeSelection(req: PromoteManyRequest): string {
   const what = req.match === undefined ? 'at all' : `matches [${req.match}]`;
   return req.leader === undefined ? what : `of leader cluster [${req.leader}] ${req.match === undefined ? 'at all' : what}`;
 }
@@ -282,7 +302,7 @@ function aliasFailure(err: unknown): string {
   return `promoted, but its aliases could not be made writable (${reasonOf(err)}); run the command again`;
 }
 
-function reasonOf(err: unknown): string {
+export function reasonOf(err: unknown): string {
   const type = (err as { type?: unknown }).type;
   return `${typeof type === 'string' ? `${type}: ` : ''}${(err as Error).message ?? String(err)}`;
 }

@@ -21,13 +21,22 @@ import {
 } from '../control-input.js';
 import type { FollowerOwner } from '../fleet.js';
 import { ccrParams, ccrSettings } from './ccr-units.js';
-import { followerIndicesOf } from './index-expressions.js';
+import { checkIndexExpression, followerIndicesOf } from './index-expressions.js';
 
 export interface ApiDeps {
   readonly manager: FollowManager;
   readonly autoFollow: AutoFollowCoordinator;
   /** Every follower of the fleet once, with its owner (fleet.ts): the all-followers answers use it. */
   readonly followers: () => Promise<FleetFollowers>;
+  /** Every auto-follow pattern of the fleet once, with its owner, and the fleet's auto-follow stats. */
+  readonly patterns: () => Promise<ListedPatterns>;
+  /** Both, from one look at the fleet (`GET /_ccr/stats`). */
+  readonly followersAndPatterns: () => Promise<FleetFollowers & ListedPatterns>;
+}
+
+export interface ListedPatterns {
+  readonly patterns: readonly (AutoFollowPatternView & { readonly owner?: FollowerOwner })[];
+  readonly autoFollowStats: AutoFollowStatsView;
 }
 
 /** A follower's stats as the fleet lists them: `state` `unowned` and no shards while nobody runs it. */
@@ -147,27 +156,33 @@ export function mountCcrApi(app: FastifyInstance, deps: ApiDeps): void {
     return { _shards: { total: 0, successful: 0, failed: 0, failures: [] } };
   });
 
+  // An index expression covers the fleet's followers (each once, with its owner), whichever daemon is asked.
   app.get<{ Params: IndexParams }>('/:cluster/:index/_ccr/stats', { config: { query: TIMEOUT } }, async (req) => {
-    const keys = followerIndicesOf(manager, req.params.cluster, req.params.index);
+    checkIndexExpression(req.params.cluster, req.params.index);
     checkBody(objectBody(req.body, 'stats'), NO_BODY, 'stats');
-    return { indices: keys.flatMap((key) => manager.stats(key)).map(ccrIndexStats) };
+    const listed = await deps.followers();
+    const keys = new Set(followerIndicesOf(listed.info, req.params.cluster, req.params.index));
+    return { indices: listed.stats.filter((s) => keys.has(followerKey(s.follower_cluster, s.index))).map(ccrIndexStats) };
   });
 
   app.get<{ Params: IndexParams }>('/:cluster/:index/_ccr/info', { config: { query: MASTER_TIMEOUT } }, async (req) => {
-    const keys = followerIndicesOf(manager, req.params.cluster, req.params.index);
+    checkIndexExpression(req.params.cluster, req.params.index);
     checkBody(objectBody(req.body, 'info'), NO_BODY, 'info');
-    return { follower_indices: keys.flatMap((key) => manager.info(key)).map(ccrInfo) };
+    const listed = await deps.followers();
+    const keys = new Set(followerIndicesOf(listed.info, req.params.cluster, req.params.index));
+    return { follower_indices: listed.info.filter((i) => keys.has(followerKey(i.follower_cluster, i.follower_index))).map(ccrInfo) };
   });
 
-  app.get('/_ccr/stats', { config: { query: CCR_STATS_QUERY } }, async () => ({
-    auto_follow_stats: ccrAutoFollowStats(autoFollow.stats()),
-    follow_stats: { indices: (await deps.followers()).stats.map(ccrIndexStats) },
-  }));
+  app.get('/_ccr/stats', { config: { query: CCR_STATS_QUERY } }, async () => {
+    const fleet = await deps.followersAndPatterns();
+    return { auto_follow_stats: ccrAutoFollowStats(fleet.autoFollowStats), follow_stats: { indices: fleet.stats.map(ccrIndexStats) } };
+  });
   app.get<{ Params: ClusterParams }>('/:cluster/_ccr/stats', { config: { query: CCR_STATS_QUERY } }, async (req) => {
     checkClusterAlias(req.params.cluster, 'follower');
+    const fleet = await deps.followersAndPatterns();
     return {
-      auto_follow_stats: ccrAutoFollowStats(autoFollow.stats()),
-      follow_stats: { indices: (await deps.followers()).stats.filter((s) => s.follower_cluster === req.params.cluster).map(ccrIndexStats) },
+      auto_follow_stats: ccrAutoFollowStats(fleet.autoFollowStats),
+      follow_stats: { indices: fleet.stats.filter((s) => s.follower_cluster === req.params.cluster).map(ccrIndexStats) },
     };
   });
   // Not a CCR path (CCR's is /<index>/_ccr/info): every follower of every cluster, for the CLI.
@@ -194,24 +209,29 @@ export function mountCcrApi(app: FastifyInstance, deps: ApiDeps): void {
       return ACK;
     });
 
+    // Listed and got from the fleet's patterns (each once, with its owner), whichever daemon is asked.
     app.get<{ Params: PatternParams }>(`${prefix}/_ccr/auto_follow`, { config: { query: MASTER_TIMEOUT } }, async (req) => {
       const { cluster } = req.params;
       if (cluster !== undefined) checkClusterAlias(cluster, 'follower');
-      return { patterns: autoFollow.list().filter((p) => cluster === undefined || p.pattern['follower_cluster'] === cluster).map(ccrPattern) };
+      return { patterns: (await deps.patterns()).patterns.filter((p) => cluster === undefined || p.pattern['follower_cluster'] === cluster).map(ccrPattern) };
     });
-    app.get<{ Params: PatternParams }>(`${prefix}/_ccr/auto_follow/:name`, { config: { query: MASTER_TIMEOUT } }, async (req) => (
-      { patterns: autoFollow.list(patternOf(req, 'get', autoFollow)).map(ccrPattern) }));
+    app.get<{ Params: PatternParams }>(`${prefix}/_ccr/auto_follow/:name`, { config: { query: MASTER_TIMEOUT } }, async (req) => {
+      const name = await patternOf(req, 'get', deps.patterns);
+      const listed = (await deps.patterns()).patterns.find((p) => p.name === name);
+      // Not listed: the coordinator answers CCR's 404 (or, for one a daemon took since, forwards the request to it).
+      return { patterns: (listed ? [listed] : autoFollow.list(name)).map(ccrPattern) };
+    });
 
     app.delete<{ Params: PatternParams }>(`${prefix}/_ccr/auto_follow/:name`, { config: { query: MASTER_TIMEOUT } }, async (req) => {
-      await autoFollow.delete(patternOf(req, 'delete', autoFollow));
+      await autoFollow.delete(await patternOf(req, 'delete', deps.patterns));
       return ACK;
     });
     app.post<{ Params: PatternParams }>(`${prefix}/_ccr/auto_follow/:name/pause`, { config: { query: MASTER_TIMEOUT } }, async (req) => {
-      await autoFollow.pause(patternOf(req, 'pause', autoFollow));
+      await autoFollow.pause(await patternOf(req, 'pause', deps.patterns));
       return ACK;
     });
     app.post<{ Params: PatternParams }>(`${prefix}/_ccr/auto_follow/:name/resume`, { config: { query: MASTER_TIMEOUT } }, async (req) => {
-      await autoFollow.resume(patternOf(req, 'resume', autoFollow));
+      await autoFollow.resume(await patternOf(req, 'resume', deps.patterns));
       return ACK;
     });
   }
@@ -267,14 +287,14 @@ function followerOf(req: FastifyRequest<{ Params: IndexParams }>, action: string
 
 /**
  * The pattern name of a route that takes no parameters (a body, if any, must be `{}`). Under a
- * cluster prefix, a pattern of another follower cluster is not there.
+ * cluster prefix, a pattern of another follower cluster (as the fleet lists it) is not there.
  */
-function patternOf(req: FastifyRequest<{ Params: PatternParams }>, action: string, autoFollow: AutoFollowCoordinator): string {
+async function patternOf(req: FastifyRequest<{ Params: PatternParams }>, action: string, patterns: () => Promise<ListedPatterns>): Promise<string> {
   const { name, cluster } = req.params;
   checkPatternName(name);
   if (cluster !== undefined) checkClusterAlias(cluster, 'follower');
   checkBody(objectBody(req.body, `auto-follow ${action}`), NO_BODY, `auto-follow ${action}`);
-  if (cluster !== undefined && autoFollow.list().find((p) => p.name === name)?.pattern['follower_cluster'] !== cluster) {
+  if (cluster !== undefined && (await patterns()).patterns.find((p) => p.name === name)?.pattern['follower_cluster'] !== cluster) {
     throw new FollowError('resource_not_found_exception', `auto-follow pattern [${name}] is missing on [${cluster}]`);
   }
   return name;

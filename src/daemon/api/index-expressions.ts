@@ -3,16 +3,34 @@
  * indices of one cluster: `_all` and `*` (every follower), wildcards (`logs-*`), comma lists, and
  * `-pattern` to leave out what an earlier item matched. A plain name that is not a follower index is
  * refused as CCR refuses it (404 `resource_not_found_exception`); a wildcard may match none.
+ *
+ * The followers are the fleet's (every daemon's, fleet.ts), so an expression covers the followers
+ * of every daemon whichever daemon is asked.
  */
 import { wildcardMatch } from '../../util/wildcard.js';
 import { FollowError } from '../../follow/follow-errors.js';
-import type { FollowManager } from '../../follow/follow-manager.js';
 import { followerKey, type FollowerKey } from '../../state/state-store.js';
 import { checkClusterAlias, checkIndexName } from '../control-input.js';
 
-export function followerIndicesOf(manager: FollowManager, cluster: string, expression: string): FollowerKey[] {
+/** A follower index as the fleet lists it (`info`). */
+export interface ListedFollower {
+  readonly follower_cluster: string;
+  readonly follower_index: string;
+}
+
+/** Refuses an invalid cluster alias or name in the expression (400), before any follower is listed. */
+export function checkIndexExpression(cluster: string, expression: string): void {
   checkClusterAlias(cluster, 'follower');
-  const followers = manager.info().filter((i) => i.follower_cluster === cluster).map((i) => i.follower_index);
+  expression.split(',').forEach((item, position) => {
+    if (item === '_all' || item === '*') return;
+    const pattern = item.startsWith('-') && position > 0 ? item.slice(1) : item;
+    checkIndexName(pattern.replaceAll('*', 'x'), 'follower');
+  });
+}
+
+export function followerIndicesOf(listed: readonly ListedFollower[], cluster: string, expression: string): FollowerKey[] {
+  checkClusterAlias(cluster, 'follower');
+  const followers = listed.filter((i) => i.follower_cluster === cluster).map((i) => i.follower_index);
   const chosen = new Set<string>();
   expression.split(',').forEach((item, position) => {
     if (item === '_all' || item === '*') {
@@ -23,8 +41,6 @@ export function followerIndicesOf(manager: FollowManager, cluster: string, expre
     const pattern = exclude ? item.slice(1) : item;
     checkIndexName(pattern.replaceAll('*', 'x'), 'follower');
     if (!pattern.includes('*') && !exclude) {
-      // Not run here: the manager names the daemon that runs it (the request is forwarded there), or says it is no follower.
-      if (!followers.includes(pattern)) manager.info(followerKey(cluster, pattern));
       if (!followers.includes(pattern)) throw new FollowError('resource_not_found_exception', `[${followerKey(cluster, pattern)}] is not a follower index`);
       chosen.add(pattern);
       return;

@@ -133,7 +133,7 @@ export function mountReplicationApi(app: FastifyInstance, deps: ApiDeps): void {
     const name = stringField(body, 'name', what, 'the rule\'s name');
     checkClusterAlias(leaderAlias, 'leader');
     checkPatternName(name);
-    const rule = autoFollow.list().find((p) => p.name === name);
+    const rule = (await deps.patterns()).patterns.find((p) => p.name === name);
     if (rule === undefined || rule.pattern['follower_cluster'] !== req.params.cluster || rule.pattern['remote_cluster'] !== leaderAlias) {
       throw new ApiError('resource_not_found_exception', `no replication rule [${name}] from [${leaderAlias}] on [${req.params.cluster}]`, 404);
     }
@@ -153,9 +153,10 @@ export function mountReplicationApi(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get<{ Params: ClusterParams }>(`${base}/autofollow_stats`, async (req) => {
     checkClusterAlias(req.params.cluster, 'follower');
+    const fleet = await deps.patterns();
     const clusterWide = new Map<string, number>();
-    for (const e of autoFollow.stats().recent_auto_follow_errors) clusterWide.set(e.leader_index, (clusterWide.get(e.leader_index) ?? 0) + 1);
-    const rules = autoFollow.list().filter((p) => p.pattern['follower_cluster'] === req.params.cluster).map((p) => ({
+    for (const e of fleet.autoFollowStats.recent_auto_follow_errors) clusterWide.set(e.leader_index, (clusterWide.get(e.leader_index) ?? 0) + 1);
+    const rules = fleet.patterns.filter((p) => p.pattern['follower_cluster'] === req.params.cluster).map((p) => ({
       name: p.name,
       pattern: (p.pattern['leader_index_patterns'] as string[]).join(','),
       leader_alias: String(p.pattern['remote_cluster']),

@@ -59,7 +59,9 @@ describe('common options', () => {
 
   describe('through the control server', () => {
     const manager = { stats: () => [], info: () => [] } as unknown as FollowManager;
+    // `/_ccr/stats` reads the patterns with their stats (as the fleet lists them).
     const autoFollow = {
+      list: () => [],
       stats: () => ({ number_of_failed_follow_indices: 0, number_of_failed_remote_cluster_state_requests: 0, number_of_successful_follow_indices: 3, recent_auto_follow_errors: [], auto_followed_clusters: [] }),
     } as unknown as AutoFollowCoordinator;
     const app = buildControlServer({ manager, autoFollow, logger: silentLogger, version: '9.9.9' });

@@ -9,7 +9,9 @@ import type { PeerSend } from '../../../src/daemon/peer-client.js';
 import type { FollowManager, FollowerInfo } from '../../../src/follow/follow-manager.js';
 import type { FollowerIndexStats } from '../../../src/follow/index-follower.js';
 import type { FleetMember, FleetSnapshot, LeaseHolding, LeaseKeeper } from '../../../src/lease/lease-keeper.js';
-import type { FollowerRecord, StateStore } from '../../../src/state/state-store.js';
+import type { AutoFollowPatternRecord, FollowerRecord, StateStore } from '../../../src/state/state-store.js';
+import type { AutoFollowPatternView } from '../../../src/autofollow/auto-follow-coordinator.js';
+import type { AutoFollowStatsView } from '../../../src/autofollow/auto-follow-stats.js';
 import { silentLogger } from '../../../src/util/logger.js';
 
 function member(id: string, control: string): FleetMember {
@@ -31,8 +33,34 @@ function record(index: string): FollowerRecord {
   return { leaderCluster: 'leader', leaderIndex: index, followerCluster: 'follower', followerIndex: index, params: {}, status: 'active', createdAt: new Date().toISOString() };
 }
 
+function pattern(name: string, successes: number): AutoFollowPatternView {
+  return {
+    name, pattern: { active: true, remote_cluster: 'leader', follower_cluster: 'follower', leader_index_patterns: [`${name}-*`] }, active_since: '2026-12-07T00:00:00.000Z',
+    stats: {
+      number_of_successful_follow_indices: successes, number_of_failed_follow_indices: 0, recent_auto_follow_errors: [],
+      followed_indices: [], skipped_indices: [], failed_indices: [], number_of_existing_indices: 0,
+    },
+  };
+}
+
+function autoFollowStats(successes: number, cluster: string, sinceCheck: number): AutoFollowStatsView {
+  return {
+    number_of_failed_follow_indices: 0, number_of_failed_remote_cluster_state_requests: 1, number_of_successful_follow_indices: successes,
+    recent_auto_follow_errors: [], auto_followed_clusters: [{ cluster_name: cluster, time_since_last_check_millis: sinceCheck, state: 'waiting' }],
+  };
+}
+
+function patternRecord(name: string): AutoFollowPatternRecord {
+  return {
+    name, remoteCluster: 'leader', followerCluster: 'follower', leaderIndexPatterns: [`${name}-*`], leaderIndexExclusionPatterns: [], followIndexPattern: '{{leader_index}}',
+    params: {}, status: 'active', activeSince: '2026-12-07T00:00:00.000Z',
+  } as unknown as AutoFollowPatternRecord;
+}
+
 function fleetOf(opts: {
   local: string[]; peers: Record<string, string[] | 'down'>; records: string[]; holders: Record<string, LeaseHolding>;
+  /** Auto-follow patterns: this daemon's, each peer's, and the stored records. */
+  patterns?: { local: string[]; peers: Record<string, string[]>; records: string[] };
 }): Fleet {
   const me = member('me', 'http://me');
   const peers = Object.keys(opts.peers).map((id) => member(id, `http://${id}`));
@@ -42,15 +70,21 @@ function fleetOf(opts: {
   };
   const leases = { fleet: () => snapshot } as unknown as LeaseKeeper;
   const manager = { stats: () => opts.local.map(stats), info: () => opts.local.map(info) } as unknown as FollowManager;
-  const state = { listFollowers: async () => opts.records.map(record) } as unknown as StateStore;
+  const state = {
+    listFollowers: async () => opts.records.map(record), listAutoFollowPatterns: async () => (opts.patterns?.records ?? []).map(patternRecord),
+  } as unknown as StateStore;
+  const patterns = { list: () => (opts.patterns?.local ?? []).map((n) => pattern(n, 1)), stats: () => autoFollowStats(1, 'leader', 500) };
   const send: PeerSend = async (control) => {
     const id = control.replace('http://', '');
     const runs = opts.peers[id];
     if (runs === 'down' || runs === undefined) throw new Error('connect ECONNREFUSED');
-    const answer: LocalFollowers = { daemon: id, stats: runs.map(stats), info: runs.map(info) };
+    const answer: LocalFollowers = {
+      daemon: id, stats: runs.map(stats), info: runs.map(info),
+      patterns: (opts.patterns?.peers[id] ?? []).map((n) => pattern(n, 2)), auto_follow_stats: autoFollowStats(2, 'leader', 100),
+    };
     return { status: 200, text: JSON.stringify(answer), answeredBy: id, contentType: 'application/json' };
   };
-  return new Fleet({ self: { id: 'me', host: 'host-me', pid: 1, version: '9.9.9', started: me.started }, manager, state, leases, logger: silentLogger, send });
+  return new Fleet({ self: { id: 'me', host: 'host-me', pid: 1, version: '9.9.9', started: me.started }, manager, patterns, state, leases, logger: silentLogger, send });
 }
 
 describe('the fleet as one', () => {
@@ -79,6 +113,22 @@ describe('the fleet as one', () => {
       expect(s[0]!.owner).to.include({ status: 'owned', id: holder });
       expect(i[0]!.owner).to.include({ status: 'owned', id: holder });
     }
+  });
+
+  it('lists every auto-follow pattern once with its owner, one nobody reports as stored and unowned, and sums the auto-follow stats', async () => {
+    const fleet = fleetOf({
+      local: [], peers: { p1: [], p2: 'down' }, records: [],
+      holders: { 'pattern:shared': { owner: { id: 'p1' }, unchangedMs: 0 }, 'pattern:orphan': { owner: { id: 'p2' }, unchangedMs: 3_000 } },
+      patterns: { local: ['mine', 'shared'], peers: { p1: ['theirs', 'shared'] }, records: ['mine', 'shared', 'theirs', 'orphan'] },
+    });
+    const { patterns, autoFollowStats } = await fleet.patterns();
+    expect(patterns.map((p) => [p.name, p.owner.status === 'owned' ? p.owner.id : 'unowned'])).to.deep.equal([
+      ['mine', 'me'], ['shared', 'p1'], ['theirs', 'p1'], ['orphan', 'unowned'],
+    ]);
+    expect(patterns.find((p) => p.name === 'shared')!.stats.number_of_successful_follow_indices, 'the lease holder\'s report').to.equal(2);
+    expect(patterns.find((p) => p.name === 'orphan')!.owner).to.include({ status: 'unowned', for_ms: 3_000 });
+    expect(autoFollowStats).to.include({ number_of_successful_follow_indices: 3, number_of_failed_remote_cluster_state_requests: 2 });
+    expect(autoFollowStats.auto_followed_clusters).to.deep.equal([{ cluster_name: 'leader', time_since_last_check_millis: 100, state: 'waiting' }]);
   });
 
   it('lists the live daemons, itself first, and counts the fleet gauges from the last scan', () => {

@@ -1,16 +1,13 @@
 import { expect } from 'chai';
 import { followerIndicesOf } from '../../../src/daemon/api/index-expressions.js';
 import { FollowError } from '../../../src/follow/follow-errors.js';
-import type { FollowManager } from '../../../src/follow/follow-manager.js';
 
-/** Only `info()` is read: the followers of each cluster. */
-const manager = {
-  info: () => [['follower', 'logs-a'], ['follower', 'logs-b'], ['follower', 'metrics'], ['other', 'logs-c']]
-    .map(([cluster, index]) => ({ follower_cluster: cluster, follower_index: index })),
-} as unknown as FollowManager;
+/** The followers of each cluster, as the fleet lists them. */
+const listed = [['follower', 'logs-a'], ['follower', 'logs-b'], ['follower', 'metrics'], ['other', 'logs-c']]
+  .map(([cluster, index]) => ({ follower_cluster: cluster!, follower_index: index! }));
 
 describe('CCR index expressions over one cluster\'s followers', () => {
-  const of = (expression: string, cluster = 'follower'): string[] => followerIndicesOf(manager, cluster, expression);
+  const of = (expression: string, cluster = 'follower'): string[] => followerIndicesOf(listed, cluster, expression);
 
   it('takes _all and * as every follower of the cluster', () => {
     expect(of('_all')).to.deep.equal(['follower/logs-a', 'follower/logs-b', 'follower/metrics']);

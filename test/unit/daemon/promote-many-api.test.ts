@@ -35,6 +35,10 @@ describe('POST /_ccr/promote', () => {
     [{ all: true, concurrency: '8' }, /\[concurrency\] must be a number/],
     [{ all: true, force: true }, /unknown parameter \[force\]/],
     [[], /must be a JSON object/],
+    [{ followers: [] }, /\[followers\] must be a non-empty list/],
+    [{ followers: ['orders'] }, /as cluster\/index/],
+    [{ followers: ['follower/a/b'] }, /as cluster\/index/],
+    [{ followers: ['follower/UPPER'] }, /follower/],
   ] as const) {
     it(`refuses ${JSON.stringify(body)} with a 400 and does nothing`, async () => {
       const res = await app.inject({ method: 'POST', url: '/_ccr/promote', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
@@ -52,5 +56,14 @@ describe('POST /_ccr/promote', () => {
     expect(res.statusCode, res.body).to.equal(200);
     expect(res.json()).to.deep.equal(answer);
     expect(received).to.deep.equal([{ match: 'logs-*', leader: 'leader', dryRun: true, concurrency: 4 }]);
+  });
+
+  it('passes the followers a daemon of the fleet names on, parsed', async () => {
+    const res = await app.inject({
+      method: 'POST', url: '/_ccr/promote', headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ followers: ['follower/logs-a', 'follower/orders'] }),
+    });
+    expect(res.statusCode, res.body).to.equal(200);
+    expect(received).to.deep.equal([{ followers: ['follower/logs-a', 'follower/orders'] }]);
   });
 });

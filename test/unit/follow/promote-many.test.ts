@@ -89,6 +89,19 @@ describe('promoteMany', () => {
     for (const key of ['follower/logs-a', 'follower/logs-b', 'follower/logs-c']) expect(manager.info().find((i) => `follower/${i.follower_index}` === key)?.status).to.equal('active');
   });
 
+  it('promotes exactly the followers named (a daemon\'s part of a fleet\'s promotion), and fails one it does not run without touching it', async () => {
+    const answer = await promoteMany({ followers: ['follower/logs-a', 'follower/orders', 'follower/moved-away'] }, deps());
+    expect(answer.indices.map((i) => [i.follower, i.result])).to.deep.equal([
+      ['follower/logs-a', 'promoted'], ['follower/moved-away', 'failed'], ['follower/orders', 'promoted'],
+    ]);
+    expect(answer.indices[1]!.reason).to.match(/not run by this daemon.*nothing was done to it/);
+    expect(answer.succeeded).to.equal(false);
+    expect(manager.has('follower/logs-b')).to.equal(true);
+    expect(state.promotions.has('follower/moved-away')).to.equal(false);
+    const again = await promoteMany({ followers: ['follower/logs-a'] }, deps());
+    expect(again.indices.map((i) => [i.follower, i.result])).to.deep.equal([['follower/logs-a', 'already_promoted']]);
+  });
+
   it('refuses a request it cannot act on before changing anything', async () => {
     const refused = async (req: PromoteManyRequest, message: RegExp): Promise<void> => {
       const err = await promoteMany(req, deps()).then(() => undefined, (e: unknown) => e);
@@ -97,6 +110,7 @@ describe('promoteMany', () => {
     };
     await refused({}, /exactly one of \[all\]/);
     await refused({ all: true, match: 'x' }, /exactly one of \[all\]/);
+    await refused({ match: 'x', followers: ['follower/orders'] }, /exactly one of \[all\]/);
     await refused({ all: true, concurrency: 0 }, /concurrency/);
     await refused({ match: 'nothing-*' }, /no follower index matches \[nothing-\*\]/);
     expect(paused).to.deep.equal([]);
