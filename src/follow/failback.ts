@@ -299,7 +299,8 @@ export function lostWritesText(plan: FailbackPlan): string {
 /**
  * Writes the plan's difference onto the old leader (its write block lifted), above the version
  * base: each document put back is the promoted index's as it is now (a realtime get), with the
- * version of its promoted `_seq_no`; each delete, and each document the promoted index no longer
+ * version of its promoted `_seq_no`; each delete (read again too: a document the promoted index
+ * created since the plan is put, not deleted), and each document the promoted index no longer
  * has, with the version of the promoted shard's `max_seq_no` read before the get, so a document
  * the promoted index creates later still wins. Answers the number of documents written.
  */
@@ -311,15 +312,16 @@ export async function applyFailback(sides: FailbackSides, plan: FailbackPlan, si
       const batch = shardPlan.writes.slice(from, from + WRITE_BATCH);
       const promotedMax = (await sides.promoted.shardSeqNos(sides.promotedIndex, signal)).find((s) => s.shard === shard)?.maxSeqNo ?? -1;
       const deleteVersion = baseVersion(plan.versionBase, promotedMax);
-      const toIndex = batch.filter((w) => w.op === 'index');
-      const docs = toIndex.length === 0 ? [] : await sides.promoted.multiGet(sides.promotedIndex, toIndex.map((w) => ({ id: w.id, routing: w.routing })), true, signal);
-      const ops: ExternalOp[] = batch.filter((w) => w.op === 'delete').map((w) => ({ op: 'delete' as const, id: w.id, routing: w.routing, version: deleteVersion }));
-      for (const [i, w] of toIndex.entries()) {
+      // Every id of the batch is read again, the planned deletes too: the promoted index takes
+      // writes meanwhile, and a document it created since the plan must be written, not deleted
+      // with a version its own later copy (from the reverse follow) could not pass.
+      const docs = await sides.promoted.multiGet(sides.promotedIndex, batch.map((w) => ({ id: w.id, routing: w.routing })), true, signal);
+      const ops: ExternalOp[] = batch.map((w, i) => {
         const doc = docs[i]!;
-        ops.push(doc.found
+        return doc.found
           ? { op: 'index', id: w.id, routing: doc.routing ?? w.routing, version: baseVersion(plan.versionBase, doc.seqNo ?? 0), sourceJson: doc.sourceJson ?? '{}' }
-          : { op: 'delete', id: w.id, routing: w.routing, version: deleteVersion });
-      }
+          : { op: 'delete', id: w.id, routing: w.routing, version: deleteVersion };
+      });
       for (const result of await sides.oldLeader.bulkExternal(sides.oldLeaderIndex, ops, signal)) {
         if (result.outcome === 'failed') throw result.error;
         if (result.outcome === 'applied') written += 1;
