@@ -28,7 +28,7 @@ import { waitFor } from '../test/helpers/wait-for.js';
 import { runBench, startDaemon, startPair, type BenchNode } from './lib/context.js';
 import { followersIdle, followStats } from './lib/daemon-stats.js';
 import type { PairName } from './lib/env.js';
-import { createSmallIndices, deleteIndices, mapWithLimit } from './lib/indices.js';
+import { createEmptyIndices, createSmallIndices, deleteIndices, mapWithLimit } from './lib/indices.js';
 import { processCpuSeconds, rssBytes } from './lib/proc.js';
 import { loadAverage, loadNote, writeResults } from './lib/results.js';
 import { percentile } from './lib/stats.js';
@@ -140,7 +140,7 @@ async function measure(leader: BenchNode, follower: BenchNode, count: number, cf
   log(`${count}: ${count} leader indices created in ${createSeconds.toFixed(1)} s`);
   const baseline = names.map((n) => `raw-${n}`);
   const baselineAt = performance.now();
-  await mapWithLimit(baseline, cfg.concurrency, (name) => follower.rest.request('PUT', `/${name}`, { settings: { 'index.number_of_shards': 1, 'index.number_of_replicas': 0 } }));
+  await createEmptyIndices(follower.rest, baseline, cfg.concurrency);
   const followerCreateSeconds = (performance.now() - baselineAt) / 1000;
   await deleteIndices(follower.rest, baseline);
   log(`${count}: baseline: the follower cluster created ${count} empty indices itself in ${followerCreateSeconds.toFixed(1)} s (${cfg.concurrency} in flight); starting a cold daemon`);

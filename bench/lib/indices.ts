@@ -10,11 +10,16 @@ export async function mapWithLimit<T>(items: readonly T[], limit: number, fn: (i
   }));
 }
 
-/** Indices of 1 shard and 0 replicas, `docs` documents each (ids d0…), their operations 0…docs-1. */
-export async function createSmallIndices(rest: Rest, names: readonly string[], docs: number, concurrency: number): Promise<void> {
+/** Empty indices of 1 shard and 0 replicas, `concurrency` created at a time. */
+export async function createEmptyIndices(rest: Rest, names: readonly string[], concurrency: number): Promise<void> {
   const settings = { settings: { 'index.number_of_shards': 1, 'index.number_of_replicas': 0 } };
   // PUT waits for the primary to start (wait_for_active_shards defaults to 1).
   await mapWithLimit(names, concurrency, (name) => rest.request('PUT', `/${name}`, settings));
+}
+
+/** Indices of 1 shard and 0 replicas, `docs` documents each (ids d0…), their operations 0…docs-1. */
+export async function createSmallIndices(rest: Rest, names: readonly string[], docs: number, concurrency: number): Promise<void> {
+  await createEmptyIndices(rest, names, concurrency);
   const batch = Math.max(1, Math.floor(1000 / docs));
   for (let i = 0; i < names.length; i += batch) {
     const lines = names.slice(i, i + batch).flatMap((index) => Array.from({ length: docs }, (_, n) =>

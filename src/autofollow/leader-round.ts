@@ -86,8 +86,7 @@ export class LeaderRound {
     const details = lookups.length === 0 ? new Map<string, IndexDetails>() : await indexDetails(client, lookups, signal);
 
     // Decisions are made in order, each seeing the follows decided before it (a follower index name
-    // or leader index taken in this round); the follows themselves run FOLLOWS_IN_FLIGHT at a time,
-    // since each waits on the follower cluster creating its index (hundreds of daily indices appear at once).
+    // or leader index taken in this round); the follows themselves run FOLLOWS_IN_FLIGHT at a time.
     const follows = new PQueue({ concurrency: FOLLOWS_IN_FLIGHT });
     const record = (w: (typeof work)[number], candidate: Candidate, entry: HandledLeaderIndex): void => {
       w.entry.handled.set(candidate.name, entry);

@@ -11,9 +11,10 @@
  * A round's request starts after every caller it answers asked: an answer is never older than the
  * question. A caller that only wants news (`until`) stays registered across rounds until an answer
  * satisfies it: an idle index costs the probe a predicate call per round, not a promise, a timer
- * and an abort listener per caller and tick. An index the batched answer leaves out is read alone (`readOne`): its own answer or
- * error (deleted, closed, not started) is the one the caller gets, as without the probe. A failed
- * batch fails every caller of that round; each caller's own retry decides what next.
+ * and an abort listener per caller and tick. An index the batched answer leaves out is read alone
+ * (`readOne`): its own answer or error (deleted, closed, not started) is the one the caller gets,
+ * as without the probe. A failed batch fails every caller of that round; each caller's own retry
+ * decides what next.
  */
 import { abortError } from '../util/sleep.js';
 
@@ -193,4 +194,3 @@ export class IndexBatchProbe<T> implements IndexProbe<T> {
     }
   }
 }
-
