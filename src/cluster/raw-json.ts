@@ -98,6 +98,13 @@ class RawText implements RawJson {
 
 const NO_RAW_KEYS: ReadonlySet<string> = new Set();
 
+/** Whether the bytes [from, to) of `buf` spell `text`, an ASCII string. */
+function sameAscii(text: string, buf: Uint8Array, from: number, to: number): boolean {
+  if (text.length !== to - from) return false;
+  for (let i = 0; i < text.length; i += 1) if (text.charCodeAt(i) !== buf[from + i]) return false;
+  return true;
+}
+
 /** How a reader builds numbers: as JSON.parse does, exactly (JsonNumber), or as JSON.parse does unless that loses something (LosslessNumber). */
 type NumberMode = 'double' | 'exact' | 'lossless';
 
@@ -145,6 +152,8 @@ function readWhole(reader: Reader): unknown {
 class Reader {
   pos = 0;
   readonly #text: Buffer;
+  /** Member names met so far, by the hash `#memberName` computes. */
+  readonly #names = new Map<number, string>();
 
   constructor(readonly buf: Uint8Array, private readonly rawKeys: ReadonlySet<string>, private readonly numbers: NumberMode) {
     this.#text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -179,7 +188,7 @@ class Reader {
     }
     for (;;) {
       if (this.buf[this.pos] !== QUOTE) throw new RawJsonError('expected a member name', this.pos);
-      const key = this.#string();
+      const key = this.#memberName();
       this.skipSpace();
       this.#expect(COLON, 'expected ":"');
       this.skipSpace();
@@ -222,6 +231,35 @@ class Reader {
     }
   }
 
+  /**
+   * A member name. A response repeats the same few names thousands of times (`_id`, `_seq_no`,
+   * `_source` in every hit): a short plain one is looked up by a hash of its bytes and built once
+   * per response, not once per hit (building them was a tenth of a read's parse, and its garbage).
+   */
+  #memberName(): string {
+    const { buf } = this;
+    const start = this.pos;
+    const limit = Math.min(buf.length, start + SHORT_STRING);
+    let hash = 0;
+    for (let p = start + 1; p < limit; p += 1) {
+      const c = buf[p]!;
+      if (c === QUOTE) {
+        const cached = this.#names.get(hash);
+        if (cached !== undefined && sameAscii(cached, buf, start + 1, p)) {
+          this.pos = p + 1;
+          return cached;
+        }
+        const name = this.#string();
+        this.#names.set(hash, name);
+        return name;
+      }
+      // Escapes, control characters and UTF-8 take the general path.
+      if (c === BACKSLASH || c < 0x20 || c >= 0x80) break;
+      hash = (Math.imul(hash, 31) + c) | 0;
+    }
+    return this.#string();
+  }
+
   /** A string value; escapes are decoded by JSON.parse, which also rejects bad ones. */
   #string(): string {
     const start = this.pos;
@@ -254,6 +292,23 @@ class Reader {
     } catch {
       throw new RawJsonError('bad escape in a string', start);
     }
+  }
+
+  /**
+   * The position of the quote that closes a string whose first byte after the opening quote is at
+   * `p`. Member names and short values end within a few bytes, read here; a long text is searched
+   * by `indexOf` (native, many bytes at a time), which was most of skipping a document.
+   */
+  #closingQuote(p: number): number {
+    const { buf } = this;
+    const limit = Math.min(buf.length, p + SHORT_STRING);
+    while (p < limit) {
+      const d = buf[p]!;
+      if (d === QUOTE) return p;
+      // A backslash escapes the byte after it, whatever it is.
+      p += d === BACKSLASH ? 2 : 1;
+    }
+    return this.#stringEnd(p - 1);
   }
 
   /** The position of the quote that closes the string opening at `start`. */
@@ -340,14 +395,7 @@ class Reader {
       const c = buf[p]!;
       p += 1;
       if (c === QUOTE) {
-        // Inside a string only a backslash (skip the next byte) or a quote matters.
-        for (;;) {
-          if (p >= length) throw new RawJsonError('unterminated string', p);
-          const d = buf[p]!;
-          p += 1;
-          if (d === QUOTE) break;
-          if (d === BACKSLASH) p += 1;
-        }
+        p = this.#closingQuote(p) + 1;
       } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
         if (depth % 30 === 0) {
           deeper.push(stack);

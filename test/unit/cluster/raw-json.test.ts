@@ -75,6 +75,29 @@ describe('parseWithRawValues', () => {
     expect(parsed['n']).to.equal(null);
   });
 
+  it('tells apart member names that share a hash, and names that differ only in length', () => {
+    // "Aa" and "BB" have the same 31-multiplier hash; the names a response repeats are looked up by it.
+    const text = '{"Aa":1,"BB":2,"Aa":3,"a":4,"aa":5,"hits":[{"Aa":6,"BB":7},{"BB":8,"Aa":9}]}';
+    expect(parse(text)).to.deep.equal(JSON.parse(text));
+  });
+
+  it('finds the end of strings of every length, with escapes on either side of where the scan changes method', () => {
+    for (let length = 0; length < 80; length += 1) {
+      for (const escape of ['\\"', '\\\\', '\\n', '\\u00e9', 'é']) {
+        for (let at = 0; at <= length; at += 7) {
+          const text = `${'x'.repeat(at)}${escape}${'y'.repeat(length - at)}`;
+          const answer = `{"${text}":"${text}","_source":{"${text}":["${text}"]},"after":"${text}"}`;
+          const parsed = parse(answer) as Record<string, unknown>;
+          const expected = JSON.parse(answer) as Record<string, unknown>;
+          const { _source: raw, ...rest } = parsed;
+          const { _source: source, ...expectedRest } = expected;
+          expect(rest, answer).to.deep.equal(expectedRest);
+          expect(JSON.parse((raw as { raw: string }).raw), answer).to.deep.equal(source);
+        }
+      }
+    }
+  });
+
   it('reads numbers outside raw values exactly as JSON.parse does', () => {
     const text = '[0,7,42,-3,1.5,-0.25,1e3,2E-2,999999999999999,9007199254740993,123456789012345678901,true,false,null]';
     expect(parse(text)).to.deep.equal(JSON.parse(text));
