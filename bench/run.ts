@@ -62,7 +62,8 @@ async function newestProfile(dir: string, after: number): Promise<string | undef
 
 const rate = (v: number | undefined): string => (v === undefined ? 'n/a' : `${Math.round(v)}/s`);
 const shape = (r: RequestShape | undefined): string => (r
-  ? `${r.reads} reads × ${r.opsPerRead.toFixed(0)} ops (${r.msPerRead.toFixed(0)} ms each), ${r.writes} bulks × ${r.opsPerWrite.toFixed(0)} ops (${r.msPerWrite.toFixed(0)} ms each)`
+  ? `${r.reads} reads × ${r.opsPerRead.toFixed(0)} ops (${r.msPerRead.toFixed(0)} ms each: refresh wait ${r.readStages.visibilityWait.toFixed(0)}, search ${r.readStages.search.toFixed(0)}, check ${r.readStages.confirm.toFixed(0)}), `
+    + `${r.writes} bulks × ${r.opsPerWrite.toFixed(0)} ops (${r.msPerWrite.toFixed(0)} ms each: queued ${r.writeStages.queued.toFixed(0)}, bulk ${r.writeStages.bulk.toFixed(0)})`
   : '');
 
 async function runPair(cfg: BenchConfig, pair: PairName, skipped: string[]): Promise<PairResult> {

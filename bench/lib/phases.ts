@@ -126,6 +126,8 @@ interface ShardStats {
   shard_id: number; follower_global_checkpoint: number; leader_global_checkpoint: number; write_buffer_size_in_bytes: number; peak_write_buffer_size_in_bytes?: number;
   outstanding_read_requests: number; outstanding_write_requests: number; successful_read_requests: number; operations_read: number; successful_write_requests: number; operations_written: number;
   total_read_time_millis: number; total_write_time_millis: number;
+  total_read_visibility_wait_millis?: number; total_read_search_millis?: number; total_read_confirm_millis?: number;
+  total_write_queued_millis?: number; total_write_bulk_millis?: number;
 }
 interface FollowerStats { shards: ShardStats[]; fatal_exception?: { type: string; reason: string } }
 
@@ -141,6 +143,9 @@ export interface RequestShape {
   readonly reads: number; readonly opsPerRead: number; readonly writes: number; readonly opsPerWrite: number;
   /** Mean time of one read (stats' total_read_time_millis / successful_read_requests) and of one bulk. */
   readonly msPerRead: number; readonly msPerWrite: number;
+  /** Where a read's and a bulk's time went, per request (stats' total_read_*_millis, total_write_*_millis). */
+  readonly readStages: { readonly visibilityWait: number; readonly search: number; readonly confirm: number };
+  readonly writeStages: { readonly queued: number; readonly bulk: number };
 }
 
 function requestShape(s: FollowerStats | undefined): RequestShape {
@@ -150,6 +155,15 @@ function requestShape(s: FollowerStats | undefined): RequestShape {
   return {
     reads, opsPerRead: sum((sh) => sh.operations_read) / Math.max(1, reads), writes, opsPerWrite: sum((sh) => sh.operations_written) / Math.max(1, writes),
     msPerRead: sum((sh) => sh.total_read_time_millis) / Math.max(1, reads), msPerWrite: sum((sh) => sh.total_write_time_millis) / Math.max(1, writes),
+    readStages: {
+      visibilityWait: sum((sh) => sh.total_read_visibility_wait_millis ?? 0) / Math.max(1, reads),
+      search: sum((sh) => sh.total_read_search_millis ?? 0) / Math.max(1, reads),
+      confirm: sum((sh) => sh.total_read_confirm_millis ?? 0) / Math.max(1, reads),
+    },
+    writeStages: {
+      queued: sum((sh) => sh.total_write_queued_millis ?? 0) / Math.max(1, writes),
+      bulk: sum((sh) => sh.total_write_bulk_millis ?? 0) / Math.max(1, writes),
+    },
   };
 }
 

@@ -27,8 +27,9 @@ export class FollowerMaxSeqNos {
         this.#observe(shard, items);
         return items;
       },
-      // The shared bulk budget's limit must reach the shard task through this wrapper too.
+      // The shared bulk budget's limit and the writer's timings must reach the shard task through this wrapper too.
       ...(writer.concurrencyLimit ? { concurrencyLimit: () => writer.concurrencyLimit!() } : {}),
+      ...(writer.stageMillis ? { stageMillis: () => writer.stageMillis!() } : {}),
     };
   }
 

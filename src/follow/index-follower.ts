@@ -458,7 +458,8 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       // Only while the indices are the ones it was created with (checked above), and only the first start.
       ...(this.#deps.createdFrom && this.#metadata === undefined && record.indexUuids === undefined ? { createdFrom: this.#deps.createdFrom } : {}),
     });
-    const writer = new FollowerShardWriterImpl(follower.forPurpose('writes'), record.followerIndex, gate, this.#writeBudget(params), record.failback?.versionBase ?? 0);
+    const writes = follower.forPurpose('writes');
+    const budget = this.#writeBudget(params);
     const followerSeqNos = new FollowerMaxSeqNos(await follower.shardSeqNos(record.followerIndex, signal).catch(() => []));
     const tasks: ShardFollowTask[] = [];
     for (let shard = 0; shard < shards; shard += 1) {
@@ -471,6 +472,8 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
         ...(record.failback ? { failback: { versionBase: record.failback.versionBase, auditFrom: record.failback.auditFrom[shard] ?? -1 } } : {}),
         ...(probes ? reconcileShortcuts(watcher, shard, probes.checkpoints(follower), follower.alias, record.followerIndex) : {}),
       });
+      // One writer per shard: each keeps its shard's timings (the budget and the gate are the index's).
+      const writer = new FollowerShardWriterImpl(writes, record.followerIndex, gate, budget, record.failback?.versionBase ?? 0);
       const task = new ShardFollowTask(
         { shard, reader, writer: followerSeqNos.writerFor(shard, writer), reconciler, logger: this.#logger, onCheckpoint: (cp) => checkpoints.update(shard, cp) },
         params,

@@ -11,6 +11,23 @@ export interface LeaderCheckpoint {
   readonly maxSeqNo: number;
 }
 
+/**
+ * Where a shard's read time went, summed over its read requests (milliseconds): waiting until a
+ * leader refresh made the window searchable, the search pages, and the check after them (the
+ * index's uuid and metadata versions, the follower's mapping brought up to them).
+ */
+export interface ReadStageMillis {
+  readonly visibilityWait: number;
+  readonly search: number;
+  readonly confirm: number;
+}
+
+/** Where a shard's write time went (milliseconds): waiting for a slot of the follower's bulk budget (or a closed index), and the bulk requests. */
+export interface WriteStageMillis {
+  readonly queued: number;
+  readonly bulk: number;
+}
+
 export interface LeaderShardReader {
   /**
    * The leader shard's global checkpoint, as soon as it is above `above`, or whatever it is when
@@ -23,12 +40,16 @@ export interface LeaderShardReader {
    * they are visible to search (step 2) and that the follower's mapping already covers them (step 8).
    */
   read(fromExclusive: number, toInclusive: number, signal: AbortSignal): Promise<SeqNoHit[]>;
+  /** Where the read time went so far, when the implementation measures it. */
+  stageMillis?(): ReadStageMillis;
 }
 
 export interface FollowerShardWriter {
   write(ops: readonly ExternalOp[], signal: AbortSignal): Promise<BulkItemResult[]>;
   /** How many bulk requests the follower takes at once now, when something shared decides it. */
   concurrencyLimit?(): number;
+  /** Where the write time went so far, when the implementation measures it. */
+  stageMillis?(): WriteStageMillis;
 }
 
 /** What one delete reconciliation pass found and did (docs/architecture.md, shard step 7). */

@@ -492,6 +492,20 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     return this.#unappliedSince.length === 0 ? 0 : now - this.#unappliedSince[0]!.seenAt;
   }
 
+  /** The reader's and writer's own breakdown of their time, when they measure it. */
+  #stageMillis(): Partial<ShardStats> {
+    const read = this.#reader.stageMillis?.();
+    const write = this.#writer.stageMillis?.();
+    return {
+      ...(read ? {
+        total_read_visibility_wait_millis: Math.round(read.visibilityWait),
+        total_read_search_millis: Math.round(read.search),
+        total_read_confirm_millis: Math.round(read.confirm),
+      } : {}),
+      ...(write ? { total_write_queued_millis: Math.round(write.queued), total_write_bulk_millis: Math.round(write.bulk) } : {}),
+    };
+  }
+
   /** One consistent snapshot, with CCR's field names (README, "Stats"). */
   stats(): ShardStats {
     const now = this.#now();
@@ -518,6 +532,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
       failed_write_requests: this.#failedWriteRequests,
       operations_written: this.#operationsWritten,
       total_write_time_millis: this.#totalWriteTimeMillis,
+      ...this.#stageMillis(),
       read_exceptions: this.#recentExceptions.filter((e) => e.kind === 'read'),
       write_exceptions: this.#recentExceptions.filter((e) => e.kind === 'write'),
       reconcile_exceptions: this.#recentExceptions.filter((e) => e.kind === 'reconcile'),

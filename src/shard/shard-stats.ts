@@ -30,6 +30,16 @@ export interface ShardStats {
   readonly failed_write_requests: number;
   readonly operations_written: number;
   readonly total_write_time_millis: number;
+  /**
+   * Where the read and write time went (absent where the I/O does not measure it): waiting for a
+   * leader refresh to make a window searchable, searching it, checking the index's uuid and metadata
+   * after the search; waiting for the follower cluster's bulk budget, and the bulk requests.
+   */
+  readonly total_read_visibility_wait_millis?: number;
+  readonly total_read_search_millis?: number;
+  readonly total_read_confirm_millis?: number;
+  readonly total_write_queued_millis?: number;
+  readonly total_write_bulk_millis?: number;
   /** The most recent retried read failures (CCR keeps those of reads still failing). */
   readonly read_exceptions: readonly ShardExceptionEntry[];
   readonly write_exceptions: readonly ShardExceptionEntry[];

@@ -35,6 +35,11 @@ const SHARD_FIELDS: Readonly<Record<string, (s: FollowerIndexStats['shards'][num
   ccr_follow_shard_write_buffer_bytes: (s) => s.write_buffer_size_in_bytes,
   ccr_follow_shard_outstanding_read_requests: (s) => s.outstanding_read_requests,
   ccr_follow_shard_outstanding_write_requests: (s) => s.outstanding_write_requests,
+  ccr_follow_shard_read_visibility_wait_seconds_total: (s) => (s.total_read_visibility_wait_millis ?? NaN) / 1000,
+  ccr_follow_shard_read_search_seconds_total: (s) => (s.total_read_search_millis ?? NaN) / 1000,
+  ccr_follow_shard_read_confirm_seconds_total: (s) => (s.total_read_confirm_millis ?? NaN) / 1000,
+  ccr_follow_shard_write_queued_seconds_total: (s) => (s.total_write_queued_millis ?? NaN) / 1000,
+  ccr_follow_shard_write_bulk_seconds_total: (s) => (s.total_write_bulk_millis ?? NaN) / 1000,
 };
 
 const MONOTONE = ['ccr_follow_shard_operations_read_total', 'ccr_follow_shard_read_bytes_total', 'ccr_follow_shard_operations_written_total', 'ccr_follow_shard_follower_global_checkpoint'];
@@ -92,6 +97,13 @@ describe('Prometheus metrics at /metrics', function () {
         }
       }
       expect(sampleValue(parsed, 'ccr_follow_shard_lag_seconds', { ...labels, shard: '0' })).to.equal(0);
+      // Where the time went: every shard searched and wrote, and its stages fit in its read and write time.
+      for (const shard of stats.shards) {
+        expect(shard.total_read_search_millis, `shard ${shard.shard_id} search time`).to.be.greaterThan(0);
+        expect(shard.total_write_bulk_millis, `shard ${shard.shard_id} bulk time`).to.be.greaterThan(0);
+        const stages = shard.total_write_queued_millis! + shard.total_write_bulk_millis!;
+        expect(stages, `shard ${shard.shard_id} write stages`).to.be.at.most(shard.total_write_time_millis + shard.successful_write_requests + shard.failed_write_requests);
+      }
       expect(sampleValue(parsed, 'ccr_follow_follower_status', { ...labels, status: 'active' })).to.equal(1);
       expect(sampleValue(parsed, 'ccr_follow_follower_status', { ...labels, status: 'paused' })).to.equal(0);
       expect(sampleValue(parsed, 'ccr_follow_follower_progress_ratio', labels)).to.equal(1);

@@ -47,6 +47,21 @@ describe('LeaderShardReaderImpl', () => {
     expect(leader.callsOf('indexUuid'), 'no separate uuid read').to.deep.equal([]);
   });
 
+  it('tells where a read\'s time went: the refresh wait, the search, the check after it', async () => {
+    const { globalCheckpoint } = await reader.awaitGlobalCheckpoint(-1, 60_000, never);
+    const client = leader.client as unknown as { refresh: (index: string, signal?: AbortSignal) => Promise<void> };
+    const refresh = client.refresh.bind(client);
+    client.refresh = async (index, signal) => {
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      return refresh(index, signal);
+    };
+    await reader.read(-1, globalCheckpoint, never);
+    const millis = reader.stageMillis();
+    expect(millis.visibilityWait).to.be.at.least(55);
+    expect(millis.search).to.be.at.least(0).and.below(millis.visibilityWait);
+    expect(millis.confirm).to.be.at.least(0).and.below(millis.visibilityWait);
+  });
+
   it('refuses what it read from a leader index deleted and created again under its name', async () => {
     const { globalCheckpoint } = await reader.awaitGlobalCheckpoint(-1, 60_000, never);
     const again = new FakeIndex('orders', 'a-new-uuid');
