@@ -64,6 +64,7 @@ const rate = (v: number | undefined): string => (v === undefined ? 'n/a' : `${Ma
 const shape = (r: RequestShape | undefined): string => (r
   ? `${r.reads} reads × ${r.opsPerRead.toFixed(0)} ops (${r.msPerRead.toFixed(0)} ms each: refresh wait ${r.readStages.visibilityWait.toFixed(0)}, search ${r.readStages.search.toFixed(0)}, check ${r.readStages.confirm.toFixed(0)}), `
     + `${r.writes} bulks × ${r.opsPerWrite.toFixed(0)} ops (${r.msPerWrite.toFixed(0)} ms each: queued ${r.writeStages.queued.toFixed(0)}, bulk ${r.writeStages.bulk.toFixed(0)})`
+    + (r.writeLimit ? `, bulk limit ${r.writeLimit.limit} (last change ${r.writeLimit.lastChange})` : '')
   : '');
 
 async function runPair(cfg: BenchConfig, pair: PairName, skipped: string[]): Promise<PairResult> {

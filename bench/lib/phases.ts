@@ -129,7 +129,10 @@ interface ShardStats {
   total_read_visibility_wait_millis?: number; total_read_search_millis?: number; total_read_confirm_millis?: number;
   total_write_queued_millis?: number; total_write_bulk_millis?: number;
 }
-interface FollowerStats { shards: ShardStats[]; fatal_exception?: { type: string; reason: string } }
+interface FollowerStats {
+  shards: ShardStats[]; fatal_exception?: { type: string; reason: string };
+  write_concurrency?: { limit: number; last_change: { from: number; to: number; reason: string } };
+}
 
 async function stats(daemon: DaemonProcess, index: string): Promise<FollowerStats | undefined> {
   const res = await daemon.api<{ indices: FollowerStats[] }>('GET', `/follower/${index}/_ccr/stats`).catch(() => undefined);
@@ -146,6 +149,8 @@ export interface RequestShape {
   /** Where a read's and a bulk's time went, per request (stats' total_read_*_millis, total_write_*_millis). */
   readonly readStages: { readonly visibilityWait: number; readonly search: number; readonly confirm: number };
   readonly writeStages: { readonly queued: number; readonly bulk: number };
+  /** The follower cluster's adaptive bulk limit at the end, and why it last changed (absent with explicit parameters). */
+  readonly writeLimit?: { readonly limit: number; readonly lastChange: string };
 }
 
 function requestShape(s: FollowerStats | undefined): RequestShape {
@@ -164,6 +169,9 @@ function requestShape(s: FollowerStats | undefined): RequestShape {
       queued: sum((sh) => sh.total_write_queued_millis ?? 0) / Math.max(1, writes),
       bulk: sum((sh) => sh.total_write_bulk_millis ?? 0) / Math.max(1, writes),
     },
+    ...(s?.write_concurrency ? {
+      writeLimit: { limit: s.write_concurrency.limit, lastChange: `${s.write_concurrency.last_change.from} → ${s.write_concurrency.last_change.to}: ${s.write_concurrency.last_change.reason}` },
+    } : {}),
   };
 }
 

@@ -157,6 +157,16 @@ export function buildMetricsRegistry(sources: MetricsSources): Registry {
     labelNames: ['follower_cluster'], registers: [registry],
     collect() { this.reset(); for (const [cluster, b] of budgets()) this.set({ follower_cluster: cluster }, b.waiting); },
   });
+  new Gauge({
+    name: 'ccr_follow_read_ahead_operations', help: 'operations the shards writing to the follower cluster hold buffered or being read, all together',
+    labelNames: ['follower_cluster'], registers: [registry],
+    collect() { this.reset(); for (const [cluster, b] of budgets()) this.set({ follower_cluster: cluster }, b.read_ahead_operations); },
+  });
+  new Gauge({
+    name: 'ccr_follow_read_ahead_shards_waiting', help: 'shards waiting for their turn to read: the follower cluster\'s shared read-ahead is full',
+    labelNames: ['follower_cluster'], registers: [registry],
+    collect() { this.reset(); for (const [cluster, b] of budgets()) this.set({ follower_cluster: cluster }, b.shards_waiting_to_read); },
+  });
 
   // Per leader cluster, from any of its followers (all report the same counts: the cluster client's).
   const leaderRequests = (): Map<string, NonNullable<FollowerIndexStats['leader_requests']>> => new Map(

@@ -475,7 +475,10 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       // One writer per shard: each keeps its shard's timings (the budget and the gate are the index's).
       const writer = new FollowerShardWriterImpl(writes, record.followerIndex, gate, budget, record.failback?.versionBase ?? 0);
       const task = new ShardFollowTask(
-        { shard, reader, writer: followerSeqNos.writerFor(shard, writer), reconciler, logger: this.#logger, onCheckpoint: (cp) => checkpoints.update(shard, cp) },
+        {
+          shard, reader, writer: followerSeqNos.writerFor(shard, writer), reconciler, logger: this.#logger, onCheckpoint: (cp) => checkpoints.update(shard, cp),
+          ...(budget ? { readAhead: budget.readAhead.join() } : {}),
+        },
         params,
         checkpoints.get(shard),
       );

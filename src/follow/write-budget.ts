@@ -9,6 +9,7 @@ import PQueue from 'p-queue';
 import { classify } from '../cluster/classify.js';
 import type { BulkItemResult } from '../cluster/types.js';
 import { AdaptiveConcurrency, type AdaptiveConcurrencyOptions } from '../shard/adaptive-concurrency.js';
+import { SharedReadAhead } from '../shard/shared-read-ahead.js';
 
 export interface WriteBudgetStats {
   /** Bulk requests the follower cluster is sent at once, at most. */
@@ -16,6 +17,9 @@ export interface WriteBudgetStats {
   readonly in_flight: number;
   /** Bulk requests waiting for a slot. */
   readonly waiting: number;
+  /** Operations all shards writing here hold buffered or being read, and shards waiting for their turn to read. */
+  readonly read_ahead_operations: number;
+  readonly shards_waiting_to_read: number;
   readonly last_change: { readonly from: number; readonly to: number; readonly at: string; readonly reason: string };
 }
 
@@ -23,6 +27,8 @@ export class WriteBudget {
   readonly #queue: PQueue;
   readonly #control: AdaptiveConcurrency;
   readonly #now: () => number;
+  /** How far the shards writing here may read ahead of these bulks, all together. */
+  readonly readAhead = new SharedReadAhead(() => this.#control.limit);
 
   constructor(options: AdaptiveConcurrencyOptions = {}) {
     this.#now = options.now ?? Date.now;
@@ -59,6 +65,8 @@ export class WriteBudget {
       limit: this.#control.limit,
       in_flight: this.#queue.pending,
       waiting: this.#queue.size,
+      read_ahead_operations: this.readAhead.held,
+      shards_waiting_to_read: this.readAhead.waiting,
       last_change: { from: change.from, to: change.to, at: new Date(change.at).toISOString(), reason: change.reason },
     };
   }

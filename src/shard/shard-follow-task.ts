@@ -26,6 +26,7 @@ import { externalVersion } from './external-version.js';
 import { ReconcileScheduler } from './reconcile-scheduler.js';
 import { retry, RetryPolicy } from '../cluster/retry.js';
 import { SeqNoTracker } from './seq-no-tracker.js';
+import type { ReadAheadShare } from './shared-read-ahead.js';
 import { WriteBuffer } from './write-buffer.js';
 import type { ShardExceptionEntry, ShardProgress, ShardStats } from './shard-stats.js';
 
@@ -85,6 +86,8 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   /** Reads in flight at most, and operations buffered or being read at most (see READS_AHEAD). */
   readonly #maxReads: number;
   readonly #maxAheadOps: number;
+  /** This shard's part of the follower cluster's shared read-ahead; absent: only its own limits. */
+  readonly #readAhead: ReadAheadShare | undefined;
 
   #state: ShardTaskState = ShardTaskStates.created;
   #failure: Error | undefined;
@@ -101,6 +104,8 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   #pollInFlight = false;
   #outstandingReads = 0;
   #outstandingWrites = 0;
+  /** Operations in bulk requests not yet answered (waiting for a slot of the follower's budget, or sent). */
+  #writingOps = 0;
   /** Sum of the seq_no spans of reads in flight: the most operations they can still bring. */
   #inflightReadSpan = 0;
   #readStoppedBy: string | undefined;
@@ -146,9 +151,8 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     // A parameter left at CCR's default is a ceiling the task stays well under; one that was set is used as given.
     const adaptive = params.max_outstanding_read_requests === DEFAULT_FOLLOW_PARAMS.max_outstanding_read_requests;
     this.#maxReads = adaptive ? Math.min(READS_AHEAD, params.max_outstanding_read_requests) : params.max_outstanding_read_requests;
-    this.#maxAheadOps = adaptive
-      ? READS_AHEAD * Math.max(params.max_read_request_operation_count, params.max_write_request_operation_count)
-      : Number.POSITIVE_INFINITY;
+    this.#maxAheadOps = adaptive ? READS_AHEAD * this.#windowOps() : Number.POSITIVE_INFINITY;
+    this.#readAhead = deps.readAhead;
     this.#tracker = new SeqNoTracker(initialCheckpoint);
     this.#lastRequestedSeqNo = initialCheckpoint;
     this.#leaderGlobalCheckpoint = initialCheckpoint;
@@ -210,12 +214,20 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   #coordinateReads(): void {
     if (this.#state !== ShardTaskStates.running) return;
     const maxOps = this.#params.max_read_request_operation_count;
+    // What this shard holds now: buffered, being read, or in bulks not yet answered.
+    this.#readAhead?.report(this.#committedOps() + this.#writingOps);
+    let waitingForTurn = false;
     while (this.#lastRequestedSeqNo < this.#leaderGlobalCheckpoint && this.#hasReadBudget()) {
       const from = this.#lastRequestedSeqNo;
       const to = Math.min(from + maxOps, this.#leaderGlobalCheckpoint);
+      if (this.#readAhead && !this.#readAhead.tryTake(to - from, this.#windowOps(), () => this.#coordinateReads())) {
+        waitingForTurn = true;
+        break;
+      }
       this.#lastRequestedSeqNo = to;
       this.#track(this.#sendRead(from, to));
     }
+    if (!waitingForTurn) this.#readAhead?.leaveLine();
     // Everything known has been requested: ask the leader for more, once, while there is room.
     if (!this.#pollInFlight && this.#lastRequestedSeqNo >= this.#leaderGlobalCheckpoint && this.#bufferHasRoom()) {
       this.#track(this.#poll());
@@ -287,6 +299,11 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     return stoppedBy === undefined;
   }
 
+  /** The operations of one window: one read, or one write request, whichever is larger. */
+  #windowOps(): number {
+    return Math.max(this.#params.max_read_request_operation_count, this.#params.max_write_request_operation_count);
+  }
+
   /** Operations buffered, or possibly coming from reads in flight. */
   #committedOps(): number {
     return this.#buffer.count + this.#inflightReadSpan;
@@ -355,6 +372,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
 
   async #sendWrite(batch: BufferedHit[]): Promise<void> {
     this.#outstandingWrites += 1;
+    this.#writingOps += batch.length;
     let pending = batch;
     try {
       const done = await this.#withRetries('write', () => pending[0]!.hit.seqNo, this.#writeAbort.signal, async () => {
@@ -384,6 +402,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
       if (done === ABORTED) return;
     } finally {
       this.#outstandingWrites -= 1;
+      this.#writingOps -= batch.length;
     }
     this.#coordinateWrites();
     // A write made room in the buffer, and the follower may still be behind: reads may resume.
@@ -467,6 +486,8 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     const from = this.#state;
     if (!allowedFrom.includes(from)) throw new Error(`shard ${this.shard}: illegal state change ${from} → ${to}`);
     this.#state = to;
+    // Stopping drops the buffer and aborts reads; a failed task holds nothing either.
+    if (to !== ShardTaskStates.running) this.#readAhead?.close();
     this.#logger.debug(`state ${from} → ${to}`);
     this.emit('state-change', { from, to });
   }
