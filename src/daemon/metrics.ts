@@ -158,9 +158,9 @@ export function buildMetricsRegistry(sources: MetricsSources): Registry {
     collect() { this.reset(); for (const [cluster, b] of budgets()) this.set({ follower_cluster: cluster }, b.waiting); },
   });
   new Gauge({
-    name: 'ccr_follow_read_ahead_operations', help: 'operations the shards writing to the follower cluster hold buffered or being read, all together',
+    name: 'ccr_follow_read_ahead_windows', help: 'what the shards writing to the follower cluster hold (buffered, being read, in unanswered bulks), all together, in windows of one request',
     labelNames: ['follower_cluster'], registers: [registry],
-    collect() { this.reset(); for (const [cluster, b] of budgets()) this.set({ follower_cluster: cluster }, b.read_ahead_operations); },
+    collect() { this.reset(); for (const [cluster, b] of budgets()) this.set({ follower_cluster: cluster }, b.read_ahead_windows); },
   });
   new Gauge({
     name: 'ccr_follow_read_ahead_shards_waiting', help: 'shards waiting for their turn to read: the follower cluster\'s shared read-ahead is full',

@@ -477,7 +477,7 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       const task = new ShardFollowTask(
         {
           shard, reader, writer: followerSeqNos.writerFor(shard, writer), reconciler, logger: this.#logger, onCheckpoint: (cp) => checkpoints.update(shard, cp),
-          ...(budget ? { readAhead: budget.readAhead.join() } : {}),
+          ...(budget ? { readAhead: budget.readAhead } : {}),
         },
         params,
         checkpoints.get(shard),
@@ -485,7 +485,11 @@ export class IndexFollower extends EventEmitter<IndexFollowerEvents> {
       task.on('failed', (err) => void this.#onFatal(err));
       tasks.push(task);
     }
-    if (signal.aborted) return;
+    if (signal.aborted) {
+      // Never started: stopping them only lets go of their part of the shared read-ahead.
+      for (const task of tasks) void task.stop();
+      return;
+    }
     this.#identities = [leaderIdentity, followerIdentity];
     this.#followerSeqNos = followerSeqNos;
     this.#metadata = metadata;

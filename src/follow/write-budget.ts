@@ -17,8 +17,11 @@ export interface WriteBudgetStats {
   readonly in_flight: number;
   /** Bulk requests waiting for a slot. */
   readonly waiting: number;
-  /** Operations all shards writing here hold buffered or being read, and shards waiting for their turn to read. */
-  readonly read_ahead_operations: number;
+  /**
+   * What all shards writing here hold (buffered, being read, in bulks not yet answered) in windows
+   * (one read or bulk request's worth of operations), and shards waiting for their turn to read.
+   */
+  readonly read_ahead_windows: number;
   readonly shards_waiting_to_read: number;
   readonly last_change: { readonly from: number; readonly to: number; readonly at: string; readonly reason: string };
 }
@@ -65,7 +68,7 @@ export class WriteBudget {
       limit: this.#control.limit,
       in_flight: this.#queue.pending,
       waiting: this.#queue.size,
-      read_ahead_operations: this.readAhead.held,
+      read_ahead_windows: Math.round(this.readAhead.heldWindows * 100) / 100,
       shards_waiting_to_read: this.readAhead.waiting,
       last_change: { from: change.from, to: change.to, at: new Date(change.at).toISOString(), reason: change.reason },
     };

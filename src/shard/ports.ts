@@ -5,7 +5,7 @@
 import type { BulkItemResult, ExternalOp, SeqNoHit } from '../cluster/types.js';
 import type { Logger } from '../util/logger.js';
 import type { Sleep } from '../util/sleep.js';
-import type { ReadAheadShare } from './shared-read-ahead.js';
+import type { SharedReadAhead } from './shared-read-ahead.js';
 
 export interface LeaderCheckpoint {
   readonly globalCheckpoint: number;
@@ -92,7 +92,7 @@ export interface ShardTaskDeps {
   readonly sleep?: Sleep;
   readonly random?: () => number;
   /** The follower cluster's shared read-ahead (shared-read-ahead.ts); absent: only the shard's own limits. */
-  readonly readAhead?: ReadAheadShare;
+  readonly readAhead?: SharedReadAhead;
   /** For tests: the reconciliation timer (ReconcileScheduler's `schedule`). */
   readonly schedule?: (fn: () => void, ms: number) => () => void;
 }

@@ -106,6 +106,8 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   #outstandingWrites = 0;
   /** Operations in bulk requests not yet answered (waiting for a slot of the follower's budget, or sent). */
   #writingOps = 0;
+  /** Read and write requests whose last attempt failed, being retried. */
+  #failingRequests = 0;
   /** Sum of the seq_no spans of reads in flight: the most operations they can still bring. */
   #inflightReadSpan = 0;
   #readStoppedBy: string | undefined;
@@ -152,7 +154,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     const adaptive = params.max_outstanding_read_requests === DEFAULT_FOLLOW_PARAMS.max_outstanding_read_requests;
     this.#maxReads = adaptive ? Math.min(READS_AHEAD, params.max_outstanding_read_requests) : params.max_outstanding_read_requests;
     this.#maxAheadOps = adaptive ? READS_AHEAD * this.#windowOps() : Number.POSITIVE_INFINITY;
-    this.#readAhead = deps.readAhead;
+    this.#readAhead = deps.readAhead?.join(this.#windowOps());
     this.#tracker = new SeqNoTracker(initialCheckpoint);
     this.#lastRequestedSeqNo = initialCheckpoint;
     this.#leaderGlobalCheckpoint = initialCheckpoint;
@@ -200,6 +202,9 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     this.#readAbort.abort();
     this.#buffer.clear();
     this.#reconcileSchedule.stop();
+    // Only the bulks already sent are left of what it held: the others may read into the rest.
+    this.#readAhead?.leaveLine();
+    this.#readAhead?.report(this.#writingOps);
     const timer = setTimeout(() => this.#writeAbort.abort(), graceMs);
     try {
       while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
@@ -214,13 +219,12 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
   #coordinateReads(): void {
     if (this.#state !== ShardTaskStates.running) return;
     const maxOps = this.#params.max_read_request_operation_count;
-    // What this shard holds now: buffered, being read, or in bulks not yet answered.
-    this.#readAhead?.report(this.#committedOps() + this.#writingOps);
+    this.#reportReadAhead();
     let waitingForTurn = false;
     while (this.#lastRequestedSeqNo < this.#leaderGlobalCheckpoint && this.#hasReadBudget()) {
       const from = this.#lastRequestedSeqNo;
       const to = Math.min(from + maxOps, this.#leaderGlobalCheckpoint);
-      if (this.#readAhead && !this.#readAhead.tryTake(to - from, this.#windowOps(), () => this.#coordinateReads())) {
+      if (this.#readAhead && !this.#readAhead.tryTake(to - from, () => this.#coordinateReads())) {
         waitingForTurn = true;
         break;
       }
@@ -299,6 +303,16 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     return stoppedBy === undefined;
   }
 
+  /**
+   * Tells the shared read-ahead what this shard holds: buffered, being read, or in bulks not yet
+   * answered. Nothing while one of its requests is failing (a leader unreachable, a follower index
+   * blocked or closed): it may fail for hours, and what it holds must not keep the shards of other
+   * indices on the same follower cluster from reading. Its own limits still bound it.
+   */
+  #reportReadAhead(): void {
+    this.#readAhead?.report(this.#failingRequests > 0 ? 0 : this.#committedOps() + this.#writingOps);
+  }
+
   /** The operations of one window: one read, or one write request, whichever is larger. */
   #windowOps(): number {
     return Math.max(this.#params.max_read_request_operation_count, this.#params.max_write_request_operation_count);
@@ -314,9 +328,15 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     return this.#buffer.sizeInBytes + this.#inflightReadSpan * averageOpBytes;
   }
 
-  /** Whether a poll for new operations is worth issuing: only when reads could follow it. */
+  /**
+   * Whether a poll for new operations is worth issuing: only when a read could follow it. Not while
+   * every read slot is busy: reads then wait seconds for a leader refresh under load, and polling
+   * meanwhile (every 50 ms while checkpoints move) was most of the requests to the leader, for an
+   * answer no read could use; the poll after a read ends finds whatever moved since.
+   */
   #bufferHasRoom(): boolean {
-    return this.#committedOps() < Math.min(this.#params.max_write_buffer_count, this.#maxAheadOps) && this.#committedBytes() < this.#params.max_write_buffer_size;
+    return this.#outstandingReads < this.#maxReads
+      && this.#committedOps() < Math.min(this.#params.max_write_buffer_count, this.#maxAheadOps) && this.#committedBytes() < this.#params.max_write_buffer_size;
   }
 
   // ---- requests -------------------------------------------------------------------------------
@@ -438,6 +458,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
    * (stop, failure) returns ABORTED. Never throws.
    */
   async #withRetries<T>(kind: 'read' | 'write' | 'reconcile', fromSeqNo: () => number, signal: AbortSignal, fn: () => Promise<T>): Promise<T | typeof ABORTED> {
+    let failing = false;
     try {
       return await retry(fn, {
         signal, policy: this.#retry, sleep: this.#sleep,
@@ -446,11 +467,21 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
           else if (kind === 'write') this.#failedWriteRequests += 1;
           else this.#failedReconciliations += 1;
           this.#recordException(kind, fromSeqNo(), attempt, error, reason);
+          if (!failing && kind !== 'reconcile') {
+            failing = true;
+            this.#failingRequests += 1;
+            this.#reportReadAhead();
+          }
         },
       });
     } catch (err) {
       if (!signal.aborted) this.#fail(err instanceof Error ? err : new Error(String(err)));
       return ABORTED;
+    } finally {
+      if (failing) {
+        this.#failingRequests -= 1;
+        if (this.#state === ShardTaskStates.running) this.#reportReadAhead();
+      }
     }
   }
 
@@ -486,8 +517,8 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     const from = this.#state;
     if (!allowedFrom.includes(from)) throw new Error(`shard ${this.shard}: illegal state change ${from} → ${to}`);
     this.#state = to;
-    // Stopping drops the buffer and aborts reads; a failed task holds nothing either.
-    if (to !== ShardTaskStates.running) this.#readAhead?.close();
+    // A stopped or failed task holds nothing (bulks a stopping one already sent are still counted).
+    if (to === ShardTaskStates.stopped || to === ShardTaskStates.failed) this.#readAhead?.close();
     this.#logger.debug(`state ${from} → ${to}`);
     this.emit('state-change', { from, to });
   }

@@ -17,10 +17,10 @@
 
 export interface ReadAheadShare {
   /**
-   * Whether a read of `ops` operations may start now, in windows of `windowOps`; when not, the
-   * shard waits in line and `wake` is called (once) when it is its turn.
+   * Whether a read of `ops` operations may start now; when not, the shard waits in line and
+   * `wake` is called (once) when it is its turn.
    */
-  tryTake(ops: number, windowOps: number, wake: () => void): boolean;
+  tryTake(ops: number, wake: () => void): boolean;
   /** What the shard holds now: operations buffered, being read, or in bulks not yet answered. */
   report(ops: number): void;
   /** The shard does not want to read now (it may ask again later). */
@@ -37,6 +37,7 @@ interface Waiter {
 export class SharedReadAhead {
   readonly #limit: () => number;
   readonly #aheadWindows: number;
+  /** What each shard holds, in its own windows (shards may read in windows of different sizes). */
   readonly #held = new Map<number, number>();
   #sum = 0;
   readonly #line: Waiter[] = [];
@@ -49,8 +50,8 @@ export class SharedReadAhead {
     this.#aheadWindows = aheadWindows;
   }
 
-  /** Operations held by all shards together. */
-  get held(): number {
+  /** Windows held by all shards together. */
+  get heldWindows(): number {
     return this.#sum;
   }
 
@@ -59,13 +60,14 @@ export class SharedReadAhead {
     return this.#line.length;
   }
 
-  /** One shard's share. */
-  join(): ReadAheadShare {
+  /** One shard's share; it reads in windows of `windowOps` operations. */
+  join(windowOps: number): ReadAheadShare {
     const id = this.#nextId++;
+    const windows = (ops: number): number => ops / Math.max(1, windowOps);
     this.#held.set(id, 0);
     return {
-      tryTake: (ops, windowOps, wake) => this.#tryTake(id, ops, windowOps, wake),
-      report: (ops) => this.#set(id, ops),
+      tryTake: (ops, wake) => this.#tryTake(id, windows(ops), wake),
+      report: (ops) => this.#set(id, windows(ops)),
       leaveLine: () => this.#leaveLine(id),
       close: () => {
         this.#leaveLine(id);
@@ -75,15 +77,15 @@ export class SharedReadAhead {
     };
   }
 
-  #tryTake(id: number, ops: number, windowOps: number, wake: () => void): boolean {
+  #tryTake(id: number, windows: number, wake: () => void): boolean {
     const first = this.#line[0];
     const itsTurn = first === undefined || first.id === id;
-    const capacity = (this.#limit() + this.#aheadWindows) * windowOps;
+    const capacity = this.#limit() + this.#aheadWindows;
     // With nothing held anywhere one read always goes, however large, so that no shard waits for ever.
-    if (itsTurn && (this.#sum + ops <= capacity || this.#sum === 0)) {
+    if (itsTurn && (this.#sum + windows <= capacity || this.#sum === 0)) {
       if (first?.id === id) this.#line.shift();
       if (this.#woken === id) this.#woken = undefined;
-      this.#set(id, (this.#held.get(id) ?? 0) + ops);
+      this.#set(id, (this.#held.get(id) ?? 0) + windows);
       this.#wakeNext();
       return true;
     }
@@ -92,7 +94,6 @@ export class SharedReadAhead {
     if (this.#woken === id) this.#woken = undefined;
     return false;
   }
-
   #leaveLine(id: number): void {
     const at = this.#line.findIndex((w) => w.id === id);
     if (at < 0) return;
@@ -101,12 +102,15 @@ export class SharedReadAhead {
     this.#wakeNext();
   }
 
-  #set(id: number, ops: number): void {
+  #set(id: number, windows: number): void {
     const before = this.#held.get(id);
     if (before === undefined) return;
-    this.#held.set(id, ops);
-    this.#sum += ops - before;
-    if (ops < before) this.#wakeNext();
+    this.#held.set(id, windows);
+    // Summed afresh, not adjusted: fractions of windows added and taken away would drift from 0.
+    let sum = 0;
+    for (const held of this.#held.values()) sum += held;
+    this.#sum = sum;
+    if (windows < before) this.#wakeNext();
   }
 
   /** Wakes the first in line when there may be room for it, once until it takes or leaves. */

@@ -37,12 +37,12 @@ describe('metrics registry', () => {
   });
 
   it('exports each follower cluster\'s write budget once, however many followers write through it', async () => {
-    const budget = { limit: 3, in_flight: 3, waiting: 2, read_ahead_operations: 12_000, shards_waiting_to_read: 4, last_change: { from: 2, to: 3, at: '2026-12-07T00:00:00.000Z', reason: 'requests waiting' } };
+    const budget = { limit: 3, in_flight: 3, waiting: 2, read_ahead_windows: 4.5, shards_waiting_to_read: 4, last_change: { from: 2, to: 3, at: '2026-12-07T00:00:00.000Z', reason: 'requests waiting' } };
     const followers = [follower({ write_concurrency: budget }), follower({ index: 'other', write_concurrency: budget }), follower({ index: 'fixed', follower_cluster: 'dr' })];
     const parsed = parsePrometheusText(await buildMetricsRegistry({ followers: () => followers, autoFollow: () => autoFollow }).metrics());
     expect(parsed.samples.filter((s) => s.name === 'ccr_follow_write_concurrency_limit')).to.have.length(1);
     expect(sampleValue(parsed, 'ccr_follow_write_concurrency_limit', { follower_cluster: 'follower' })).to.equal(3);
-    expect(sampleValue(parsed, 'ccr_follow_read_ahead_operations', { follower_cluster: 'follower' })).to.equal(12_000);
+    expect(sampleValue(parsed, 'ccr_follow_read_ahead_windows', { follower_cluster: 'follower' })).to.equal(4.5);
     expect(sampleValue(parsed, 'ccr_follow_read_ahead_shards_waiting', { follower_cluster: 'follower' })).to.equal(4);
     expect(sampleValue(parsed, 'ccr_follow_write_concurrency_waiting', { follower_cluster: 'follower' })).to.equal(2);
   });

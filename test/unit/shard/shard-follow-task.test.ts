@@ -287,6 +287,23 @@ describe('ShardFollowTask', () => {
       expect(h.leader.maxReadsInFlight).to.equal(2);
     });
 
+    it('does not poll the leader while every read slot is busy, and polls again once one is free', async () => {
+      const h = make({ params: { max_outstanding_read_requests: 2, max_read_request_operation_count: 10 } });
+      h.leader.holdReads();
+      fillLeader(h.leader, 20);
+      h.leader.advance();
+      h.task.start();
+      await until(() => h.leader.readsInFlight === 2, 2000, () => `2 reads in flight, saw ${h.leader.readsInFlight}`);
+      const polls = h.leader.pollCalls.length;
+      fillLeader(h.leader, 20);
+      h.leader.advance();
+      await turns(20);
+      expect(h.leader.pollCalls.length, 'no poll while both reads are in flight').to.equal(polls);
+      h.leader.releaseReads();
+      await until(h.converged, 3000);
+      expect(h.leader.pollCalls.length).to.be.greaterThan(polls);
+    });
+
     it('uses a max_outstanding_read_requests that was set as given', async () => {
       const h = make({ params: { max_outstanding_read_requests: 5, max_read_request_operation_count: 10 } });
       h.leader.holdReads();
