@@ -2,7 +2,7 @@
  * How many bulk requests one follower cluster is sent at once, found by watching its answers, in
  * the spirit of TCP Vegas and Netflix's concurrency-limits: while requests wait for a slot and the
  * follower answers about as fast per operation as at its best recently, one more request in flight
- * is tried; once it answers half again as slowly, one fewer; a 429 (too many requests) halves the limit.
+ * is tried; once it answers twice as slowly, one fewer; a 429 (too many requests) halves the limit.
  *
  * Why: a follower indexes with as many threads as it has cores. Bulk requests beyond that only
  * queue inside it, and each one then takes longer without more documents per second being written
@@ -46,10 +46,12 @@ export interface AdaptiveConcurrencyOptions {
 const GROW_BELOW = 1.3;
 /**
  * A round's latency above this many times the best recent one: requests queue in the follower.
- * (At 2, a limit reached in a quiet moment stayed in the band between: six bulks in flight each
- * took 1.75× as long per operation as three did, for fewer documents per second.)
+ * (1.5 was tried: on a follower sharing its cores with the leader, rounds 1.5× slower than the best
+ * recent one came from noise as often as from queueing, and under a saturating writer the limit fell
+ * to 1, replicating under half of what was written. Bulks piling up behind a high limit are held
+ * back by the shared read-ahead instead.)
  */
-const SHRINK_ABOVE = 1.5;
+const SHRINK_ABOVE = 2;
 
 export class AdaptiveConcurrency {
   #limit: number;
