@@ -295,12 +295,13 @@ class Reader {
   }
 
   /**
-   * The position of the quote that closes a string whose first byte after the opening quote is at
-   * `p`. Member names and short values end within a few bytes, read here; a long text is searched
-   * by `indexOf` (native, many bytes at a time), which was most of skipping a document.
+   * The position of the quote that closes the string opening at `start`. Member names and short
+   * values end within a few bytes, read here; a long text is searched by `indexOf` (native, many
+   * bytes at a time), which was most of skipping a document.
    */
-  #closingQuote(p: number): number {
+  #stringEnd(start: number): number {
     const { buf } = this;
+    let p = start + 1;
     const limit = Math.min(buf.length, p + SHORT_STRING);
     while (p < limit) {
       const d = buf[p]!;
@@ -308,12 +309,6 @@ class Reader {
       // A backslash escapes the byte after it, whatever it is.
       p += d === BACKSLASH ? 2 : 1;
     }
-    return this.#stringEnd(p - 1);
-  }
-
-  /** The position of the quote that closes the string opening at `start`. */
-  #stringEnd(start: number): number {
-    let p = start + 1;
     for (;;) {
       const q = this.#text.indexOf(QUOTE, p);
       if (q < 0) throw new RawJsonError('unterminated string', start);
@@ -395,7 +390,7 @@ class Reader {
       const c = buf[p]!;
       p += 1;
       if (c === QUOTE) {
-        p = this.#closingQuote(p) + 1;
+        p = this.#stringEnd(p - 1) + 1;
       } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
         if (depth % 30 === 0) {
           deeper.push(stack);
