@@ -144,29 +144,20 @@ export function buildMetricsRegistry(sources: MetricsSources): Registry {
   });
 
   // Per follower cluster, from any follower writing through its shared bulk budget (all report the same one).
-  const budgets = (): Map<string, NonNullable<FollowerIndexStats['write_concurrency']>> => new Map(
+  type Budget = NonNullable<FollowerIndexStats['write_concurrency']>;
+  const budgets = (): Map<string, Budget> => new Map(
     sources.followers().flatMap((f) => (f.write_concurrency ? [[f.follower_cluster, f.write_concurrency] as const] : [])),
   );
-  new Gauge({
-    name: 'ccr_follow_write_concurrency_limit', help: 'bulk requests the follower cluster is sent at once at most, as the adaptive budget now sets it',
-    labelNames: ['follower_cluster'], registers: [registry],
-    collect() { this.reset(); for (const [cluster, b] of budgets()) this.set({ follower_cluster: cluster }, b.limit); },
-  });
-  new Gauge({
-    name: 'ccr_follow_write_concurrency_waiting', help: 'bulk requests waiting for a slot of the follower cluster\'s budget',
-    labelNames: ['follower_cluster'], registers: [registry],
-    collect() { this.reset(); for (const [cluster, b] of budgets()) this.set({ follower_cluster: cluster }, b.waiting); },
-  });
-  new Gauge({
-    name: 'ccr_follow_read_ahead_windows', help: 'what the shards writing to the follower cluster hold (buffered, being read, in unanswered bulks), all together, in windows of one request',
-    labelNames: ['follower_cluster'], registers: [registry],
-    collect() { this.reset(); for (const [cluster, b] of budgets()) this.set({ follower_cluster: cluster }, b.read_ahead_windows); },
-  });
-  new Gauge({
-    name: 'ccr_follow_read_ahead_shards_waiting', help: 'shards waiting for their turn to read: the follower cluster\'s shared read-ahead is full',
-    labelNames: ['follower_cluster'], registers: [registry],
-    collect() { this.reset(); for (const [cluster, b] of budgets()) this.set({ follower_cluster: cluster }, b.shards_waiting_to_read); },
-  });
+  const budgetGauge = (name: string, help: string, value: (b: Budget) => number): void => {
+    new Gauge({
+      name, help, labelNames: ['follower_cluster'], registers: [registry],
+      collect() { this.reset(); for (const [cluster, b] of budgets()) this.set({ follower_cluster: cluster }, value(b)); },
+    });
+  };
+  budgetGauge('ccr_follow_write_concurrency_limit', 'bulk requests the follower cluster is sent at once at most, as the adaptive budget now sets it', (b) => b.limit);
+  budgetGauge('ccr_follow_write_concurrency_waiting', 'bulk requests waiting for a slot of the follower cluster\'s budget', (b) => b.waiting);
+  budgetGauge('ccr_follow_read_ahead_windows', 'what the shards writing to the follower cluster hold (buffered, being read, in unanswered bulks), all together, in windows of one request', (b) => b.read_ahead_windows);
+  budgetGauge('ccr_follow_read_ahead_shards_waiting', 'shards waiting for their turn to read: the follower cluster\'s shared read-ahead is full', (b) => b.shards_waiting_to_read);
 
   // Per leader cluster, from any of its followers (all report the same counts: the cluster client's).
   const leaderRequests = (): Map<string, NonNullable<FollowerIndexStats['leader_requests']>> => new Map(
