@@ -233,7 +233,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
     }
     if (!waitingForTurn) this.#readAhead?.leaveLine();
     // Everything known has been requested: ask the leader for more, once, while there is room.
-    if (!this.#pollInFlight && this.#lastRequestedSeqNo >= this.#leaderGlobalCheckpoint && this.#bufferHasRoom()) {
+    if (!this.#pollInFlight && this.#lastRequestedSeqNo >= this.#leaderGlobalCheckpoint && this.#pollWorthIssuing()) {
       this.#track(this.#poll());
     }
     this.#coordinateReconcile();
@@ -334,7 +334,7 @@ export class ShardFollowTask extends EventEmitter<ShardTaskEvents> {
    * meanwhile (every 50 ms while checkpoints move) was most of the requests to the leader, for an
    * answer no read could use; the poll after a read ends finds whatever moved since.
    */
-  #bufferHasRoom(): boolean {
+  #pollWorthIssuing(): boolean {
     return this.#outstandingReads < this.#maxReads
       && this.#committedOps() < Math.min(this.#params.max_write_buffer_count, this.#maxAheadOps) && this.#committedBytes() < this.#params.max_write_buffer_size;
   }

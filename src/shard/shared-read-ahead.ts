@@ -104,7 +104,8 @@ export class SharedReadAhead {
 
   #set(id: number, windows: number): void {
     const before = this.#held.get(id);
-    if (before === undefined) return;
+    // Most reports repeat what the shard held already (every coordination reports).
+    if (before === undefined || before === windows) return;
     this.#held.set(id, windows);
     // Summed afresh, not adjusted: fractions of windows added and taken away would drift from 0.
     let sum = 0;
