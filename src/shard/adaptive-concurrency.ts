@@ -71,8 +71,11 @@ export class AdaptiveConcurrency {
   #lastChange: LimitChange;
 
   constructor(options: AdaptiveConcurrencyOptions = {}) {
-    this.#min = options.min ?? 1;
     this.#max = options.max ?? 64;
+    // Two, not one: a follower indexes a bulk on one write thread, so a single bulk in flight leaves
+    // the rest of its write pool idle, and a lone slow round (a merge, a GC) would otherwise halve the
+    // limit to a point where it can no longer keep up with a busy leader.
+    this.#min = Math.min(options.min ?? 2, this.#max);
     this.#limit = clamp(options.initial ?? 2, this.#min, this.#max);
     this.#minOperations = options.minOperations ?? 64;
     this.#memory = options.memory ?? 20;

@@ -70,7 +70,7 @@ describe('WriteBudget', () => {
   });
 
   it('lets a waiting request leave on its own abort', async () => {
-    const budget = new WriteBudget({ initial: 1 });
+    const budget = new WriteBudget({ initial: 1, min: 1 });
     const held = new HeldBulks();
     const first = budget.run(1000, held.bulk, signal);
     const abort = new AbortController();

@@ -73,6 +73,16 @@ describe('AdaptiveConcurrency', () => {
     expect(c.limit).to.equal(2);
   });
 
+  it('keeps two in flight by default however slow or throttled the follower, unless max is lower', () => {
+    const c = new AdaptiveConcurrency({ initial: 6 });
+    rounds(c, 1, () => bulk(100, { saturated: false }));
+    rounds(c, 10, () => bulk(1_000));
+    for (let i = 0; i < 20; i += 1) c.record(bulk(100, { throttled: true }));
+    expect(c.limit).to.equal(2);
+    const one = new AdaptiveConcurrency({ initial: 3, max: 1 });
+    expect(one.limit).to.equal(1);
+  });
+
   it('leaves small bulks out of the latency comparison', () => {
     const c = new AdaptiveConcurrency({ initial: 3 });
     rounds(c, 1, () => bulk(100, { saturated: false }));
