@@ -110,24 +110,27 @@ export class ClusterClient {
    * `shardSeqNos` of many indices, in one `_stats` request per run of names that fits a request
    * line (docs/architecture.md, shard step 1). An index is left out of the answer when it is
    * missing, closed, not under its own name, or has a primary without sequence numbers: the caller
-   * asks `shardSeqNos` for it alone, whose answer (or error) says why.
+   * asks `shardSeqNos` for it alone, whose answer (or error) says why. `expressions` may name the
+   * indices more briefly (`coveringExpressions`): what matches beyond `indices` is not returned.
    */
-  async shardSeqNosOfMany(indices: readonly string[], signal?: AbortSignal): Promise<Map<string, ShardSeqNoState[]>> {
+  async shardSeqNosOfMany(indices: readonly string[], signal?: AbortSignal, expressions: readonly string[] = indices): Promise<Map<string, ShardSeqNoState[]>> {
     interface Copy { routing?: { primary?: boolean }; seq_no?: { global_checkpoint: number; max_seq_no: number; local_checkpoint: number } }
     interface StatsBody { indices?: Record<string, { shards?: Record<string, Copy[]> }> }
-    const result = new Map<string, ShardSeqNoState[]>();
-    for (const chunk of chunkNames(indices)) {
+    const answered = new Map<string, { shards?: Record<string, Copy[]> }>();
+    for (const chunk of chunkNames(expressions)) {
       const res = await this.#transport.request<StatsBody | undefined>('read shard sequence numbers', {
         method: 'GET',
         path: `/${expressionPath(chunk)}/_stats/docs`,
-        query: { level: 'shards', ignore_unavailable: true, filter_path: 'indices.*.shards.*.routing.primary,indices.*.shards.*.seq_no' },
+        // Patterns match hidden indices too (a data stream's backing indices), but never closed ones, which `_stats` refuses.
+        query: { level: 'shards', ignore_unavailable: true, expand_wildcards: 'open,hidden', filter_path: 'indices.*.shards.*.routing.primary,indices.*.shards.*.seq_no' },
       }, signal);
-      const answered = res.body?.indices ?? {};
-      for (const index of chunk) {
-        const shards = Object.hasOwn(answered, index) ? answered[index]?.shards : undefined;
-        const states = shards === undefined ? undefined : primaryStates(shards);
-        if (states !== undefined && states.length > 0) result.set(index, states);
-      }
+      for (const [name, entry] of Object.entries(res.body?.indices ?? {})) answered.set(name, entry);
+    }
+    const result = new Map<string, ShardSeqNoState[]>();
+    for (const index of indices) {
+      const shards = answered.get(index)?.shards;
+      const states = shards === undefined ? undefined : primaryStates(shards);
+      if (states !== undefined && states.length > 0) result.set(index, states);
     }
     return result;
   }
@@ -341,22 +344,24 @@ export class ClusterClient {
   /**
    * `metadataVersions` of many indices, in one filtered cluster-state read per run of names that
    * fits a request line. An index missing from the answer is left out: the caller asks
-   * `metadataVersions` for it alone, whose answer (or error) says why.
+   * `metadataVersions` for it alone, whose answer (or error) says why. `expressions` as in
+   * `shardSeqNosOfMany`.
    */
-  async metadataVersionsOfMany(indices: readonly string[], signal?: AbortSignal): Promise<Map<string, IndexVersions>> {
-    const result = new Map<string, IndexVersions>();
-    for (const chunk of chunkNames(indices)) {
+  async metadataVersionsOfMany(indices: readonly string[], signal?: AbortSignal, expressions: readonly string[] = indices): Promise<Map<string, IndexVersions>> {
+    const answered = new Map<string, ClusterStateIndex>();
+    for (const chunk of chunkNames(expressions)) {
       const res = await this.#transport.request<{ metadata?: { indices?: Record<string, ClusterStateIndex> } } | undefined>('read index versions', {
         method: 'GET',
         path: `/_cluster/state/metadata/${expressionPath(chunk)}`,
         query: { expand_wildcards: 'all', ignore_unavailable: true, filter_path: VERSIONS_FILTER },
       }, signal);
-      const answered = res.body?.metadata?.indices ?? {};
-      // By its own name only (a data stream's backing index answers all its siblings too).
-      for (const index of chunk) {
-        const s = Object.hasOwn(answered, index) ? answered[index] : undefined;
-        if (s !== undefined) result.set(index, toVersions(s));
-      }
+      for (const [name, entry] of Object.entries(res.body?.metadata?.indices ?? {})) answered.set(name, entry);
+    }
+    // By its own name only (a data stream's backing index answers all its siblings too).
+    const result = new Map<string, IndexVersions>();
+    for (const index of indices) {
+      const s = answered.get(index);
+      if (s !== undefined) result.set(index, toVersions(s));
     }
     return result;
   }

@@ -7,6 +7,7 @@
  */
 import type { ClusterClient } from '../cluster/cluster-client.js';
 import type { IndexVersions, ShardSeqNoState } from '../cluster/types.js';
+import { ClusterIndexNames } from './cluster-index-names.js';
 import { IndexBatchProbe, type IndexProbe } from './index-batch-probe.js';
 
 /** How often an idle index's global checkpoints are read: its first new operation is seen within this. */
@@ -28,6 +29,7 @@ export class ClusterProbes {
   readonly #o: ClusterProbesOptions;
   readonly #checkpoints = new Map<string, IndexBatchProbe<ShardSeqNoState[]>>();
   readonly #metadata = new Map<string, IndexBatchProbe<IndexVersions>>();
+  readonly #names = new Map<string, ClusterIndexNames>();
 
   constructor(options: ClusterProbesOptions = {}) {
     this.#o = options;
@@ -37,8 +39,9 @@ export class ClusterProbes {
   checkpoints(client: ClusterClient): IndexProbe<ShardSeqNoState[]> {
     return lookup(this.#checkpoints, client.alias, () => {
       const c = client.forPurpose('checkpoints');
+      const names = this.#namesOf(client);
       return new IndexBatchProbe<ShardSeqNoState[]>({
-        readMany: (indices, signal) => c.shardSeqNosOfMany(indices, signal),
+        readMany: async (indices, signal) => c.shardSeqNosOfMany(indices, signal, await names.expressionsFor(indices, signal)),
         readOne: (index, signal) => c.shardSeqNos(index, signal),
         tickMs: this.#o.checkpointTickMs ?? CHECKPOINT_TICK_MS,
       });
@@ -49,10 +52,24 @@ export class ClusterProbes {
   metadata(client: ClusterClient): IndexProbe<IndexVersions> {
     return lookup(this.#metadata, client.alias, () => {
       const c = client.forPurpose('metadata');
+      const names = this.#namesOf(client);
       return new IndexBatchProbe<IndexVersions>({
-        readMany: (indices, signal) => c.metadataVersionsOfMany(indices, signal),
+        readMany: async (indices, signal) => c.metadataVersionsOfMany(indices, signal, await names.expressionsFor(indices, signal)),
         readOne: (index, signal) => c.metadataVersions(index, signal),
         tickMs: this.#o.metadataTickMs ?? METADATA_TICK_MS,
+      });
+    });
+  }
+
+  /** The cluster's names, listed for both probes of `client`'s cluster (counted as metadata requests). */
+  #namesOf(client: ClusterClient): ClusterIndexNames {
+    return lookup(this.#names, client.alias, () => {
+      const c = client.forPurpose('metadata');
+      return new ClusterIndexNames({
+        list: async (signal) => {
+          const all = await c.resolveIndex(['*'], signal);
+          return [...all.indices, ...all.aliases, ...all.data_streams].map((entry) => entry.name);
+        },
       });
     });
   }
@@ -61,6 +78,7 @@ export class ClusterProbes {
     for (const probe of [...this.#checkpoints.values(), ...this.#metadata.values()]) probe.close();
     this.#checkpoints.clear();
     this.#metadata.clear();
+    this.#names.clear();
   }
 }
 

@@ -67,6 +67,21 @@ describe('ClusterClient batched reads of many indices', () => {
     expect(String(t.sent[0]!.query!.filter_path)).to.include('settings.index.uuid');
   });
 
+  it('asks by the shorter expressions it is given and answers only the indices asked for', async () => {
+    const existing = [...names, 'tenant-extra', 'other'];
+    const matching = (asked: string[]): string[] => existing.filter((n) => asked.some((e) => e.endsWith('*') ? n.startsWith(e.slice(0, -1)) : e === n));
+    const stats = new NamesTransport((asked) => ({ indices: Object.fromEntries(matching(asked).map((n) => [n, { shards: { 0: [primary(1)] } }])) }));
+    const checkpoints = await client(stats).shardSeqNosOfMany(names, undefined, ['tenant-0*']);
+    expect(stats.sent).to.have.length(1);
+    expect(stats.sent[0]!.query).to.include({ expand_wildcards: 'open,hidden' });
+    expect([...checkpoints.keys()]).to.deep.equal(names);
+    const state = new NamesTransport((asked) => ({ metadata: { indices: Object.fromEntries(matching(asked).map((n) => [n, { settings: { index: { uuid: `u-${n}` } } }])) } }));
+    const versions = await client(state).metadataVersionsOfMany(['other', names[3]!], undefined, ['other', 'tenant-*']);
+    expect(state.sent).to.have.length(1);
+    expect([...versions.keys()]).to.deep.equal(['other', names[3]]);
+    expect(versions.get('other')!.uuid).to.equal('u-other');
+  });
+
   it('counts every request under the purpose of the view that sent it', async () => {
     const t = new NamesTransport(() => ({ indices: {} }));
     const base = client(t);
