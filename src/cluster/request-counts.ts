@@ -30,6 +30,7 @@ export class RequestCounts {
   readonly #total = zeros();
   /** Requests per purpose in each second (epoch seconds) of the window and the current one. */
   readonly #seconds = new Map<number, Record<RequestPurpose, number>>();
+  #rate: { readonly second: number; readonly perSecond: PerPurpose } | undefined;
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
@@ -49,6 +50,15 @@ export class RequestCounts {
 
   stats(): RequestStats {
     const current = Math.floor(this.#now() / 1000);
+    return { per_second: this.#perSecond(current), total: { ...this.#total } };
+  }
+
+  /**
+   * The rate over the whole seconds before `current`: they no longer change, so it is summed once
+   * per second (every follower of a cluster shows its counts, and stats list hundreds of them).
+   */
+  #perSecond(current: number): PerPurpose {
+    if (this.#rate?.second === current) return this.#rate.perSecond;
     this.#forgetBefore(current - RATE_WINDOW_S);
     const sum = zeros();
     // Whole seconds only: the current one has not ended yet.
@@ -58,7 +68,8 @@ export class RequestCounts {
     }
     const perSecond = zeros();
     for (const p of REQUEST_PURPOSES) perSecond[p] = sum[p] / RATE_WINDOW_S;
-    return { per_second: perSecond, total: { ...this.#total } };
+    this.#rate = { second: current, perSecond };
+    return perSecond;
   }
 
   #forgetBefore(second: number): void {

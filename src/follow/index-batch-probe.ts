@@ -138,6 +138,14 @@ export class IndexBatchProbe<T> implements IndexProbe<T> {
     this.#arm(lane);
   }
 
+  #keep(lane: ProbeLane, index: string, callers: Set<Caller<T>>): void {
+    const waiting = this.#lanes[lane].waiting;
+    const arrived = waiting.get(index);
+    if (arrived === undefined) waiting.set(index, callers);
+    else for (const c of callers) arrived.add(c);
+    this.#arm(lane);
+  }
+
   #arm(name: ProbeLane): void {
     const lane = this.#lanes[name];
     if (lane.cancel !== undefined) return;
@@ -155,9 +163,15 @@ export class IndexBatchProbe<T> implements IndexProbe<T> {
     if (batch.size === 0) return;
     const signal = this.#lifetime.signal;
     const settle = (index: string, outcome: { value: T } | { error: unknown }): void => {
-      for (const c of batch.get(index) ?? []) {
-        if (c.aborted()) continue;
+      const callers = batch.get(index);
+      if (callers === undefined) return;
+      for (const c of callers) {
+        if (c.aborted()) {
+          callers.delete(c);
+          continue;
+        }
         if ('error' in outcome) {
+          callers.delete(c);
           c.reject(outcome.error);
           continue;
         }
@@ -165,14 +179,20 @@ export class IndexBatchProbe<T> implements IndexProbe<T> {
         try {
           news = c.until === undefined || c.until(outcome.value);
         } catch (err) {
+          callers.delete(c);
           c.reject(err);
           continue;
         }
-        if (news) c.resolve(outcome.value);
-        // No news for this caller: it waits for the next round (unless the probe closed meanwhile).
-        else if (signal.aborted) c.reject(abortError());
-        else this.#enqueue(lane, index, c);
+        if (news) {
+          callers.delete(c);
+          c.resolve(outcome.value);
+        } else if (signal.aborted) {
+          callers.delete(c);
+          c.reject(abortError());
+        }
       }
+      // Those left had no news: they wait for the next round, in the same set (an idle index, every tick).
+      if (callers.size > 0) this.#keep(lane, index, callers);
     };
     this.#rounds += 1;
     let answers: ReadonlyMap<string, T>;

@@ -237,6 +237,8 @@ export class LeaderIndexWatcher {
     let moved = false;
     for (const s of shards) {
       const before = this.#latest.get(s.shard);
+      // The same answer as last time (an idle index, every tick): nothing to store.
+      if (before !== undefined && s.globalCheckpoint === before.globalCheckpoint && s.maxSeqNo === before.maxSeqNo && s.localCheckpoint === before.localCheckpoint) continue;
       if (!before || s.globalCheckpoint > before.globalCheckpoint) moved = true;
       // Keep the checkpoint monotonic: a copy promoted to primary may briefly report an older one.
       const globalCheckpoint = Math.max(s.globalCheckpoint, before?.globalCheckpoint ?? -1);

@@ -20,4 +20,16 @@ describe('RequestCounts', () => {
     expect(stats.per_second.metadata).to.equal(0);
     expect(stats.total).to.include({ reads: 100, checkpoints: 3 * RATE_WINDOW_S, metadata: 1 });
   });
+
+  it('sums the rate once a second, and takes in the second just ended at the next', () => {
+    let now = 5_000_000;
+    const counts = new RequestCounts(() => now);
+    counts.count('reads');
+    const first = counts.stats();
+    counts.count('reads');
+    expect(counts.stats().per_second).to.equal(first.per_second);
+    expect(counts.stats().total.reads).to.equal(2);
+    now += 1000;
+    expect(counts.stats().per_second.reads).to.equal(2 / RATE_WINDOW_S);
+  });
 });
