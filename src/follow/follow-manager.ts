@@ -178,10 +178,16 @@ export class FollowManager {
     try {
       const leader = await this.#client(req.leaderCluster);
       const follower = await this.#client(req.followerCluster);
-      const leaderMeta = await this.#call(req.leaderCluster, () => leader.indexMetadata(req.leaderIndex), `leader index [${req.leaderIndex}]`);
+      // Asked at once (hundreds of starts come together when a daemon is set up), judged in this order.
+      const [leaderRead, streamRead, existsRead] = await Promise.allSettled([
+        this.#call(req.leaderCluster, () => leader.indexMetadata(req.leaderIndex), `leader index [${req.leaderIndex}]`),
+        this.#streamName(req, leader),
+        this.#call(req.followerCluster, () => follower.indexExists(req.followerIndex)),
+      ]);
+      const leaderMeta = settledValue(leaderRead);
       if (leaderMeta.state !== 'open') throw new FollowError('illegal_state_exception', `leader index [${req.leaderIndex}] is closed`);
-      const stream = await this.#streamName(req, leader);
-      if (await this.#call(req.followerCluster, () => follower.indexExists(req.followerIndex))) {
+      const stream = settledValue(streamRead);
+      if (settledValue(existsRead)) {
         throw new FollowError('resource_already_exists_exception',
           `follower index [${req.followerIndex}] already exists on [${req.followerCluster}] and is not a follower; choose another name or delete it`);
       }
@@ -571,4 +577,9 @@ export class FollowManager {
       throw toFollowError(err, `cluster [${alias}]`, subject);
     }
   }
+}
+
+function settledValue<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
 }

@@ -12,7 +12,8 @@ class NamesTransport implements RestTransport {
   async request<T>(_operation: string, req: RestRequest): Promise<RestResponse<T>> {
     this.sent.push(req);
     const list = req.path.startsWith('/_cluster/state/metadata/') ? req.path.slice('/_cluster/state/metadata/'.length) : req.path.split('/')[1]!;
-    return { status: 200, headers: {}, body: this.answer(list.split(',').map(decodeURIComponent), req) as T };
+    const answer = this.answer(list.split(',').map(decodeURIComponent), req);
+    return { status: 200, headers: {}, body: (req.rawResponse === true ? Buffer.from(JSON.stringify(answer)) : answer) as T };
   }
 
   async close(): Promise<void> {}
