@@ -6,6 +6,7 @@
  */
 import type { ShardProgress } from '../shard/shard-stats.js';
 import type { Logger } from '../util/logger.js';
+import { everyClockTick } from '../util/clock-tick.js';
 import { formatDuration } from '../util/units.js';
 
 /** How often the follower checks whether it has caught up. */
@@ -21,14 +22,15 @@ export interface CatchUpSources {
 }
 
 export class CatchUpLogger {
-  readonly #timer: NodeJS.Timeout;
+  readonly #stop: () => void;
 
   constructor(sources: CatchUpSources, logger: Logger, now: () => number = Date.now) {
     const startedAt = now();
     let behindSince: number | undefined = startedAt;
     let afterStart = true;
     let maxLagMillis = 0;
-    this.#timer = setInterval(() => {
+    // On the clock's seconds: every follower's check in the same wake-up of the process.
+    this.#stop = everyClockTick(() => {
       const stats = sources.progress();
       if (!stats.every((s) => sources.leaderSeen(s.shard_id))) return;
       const at = now();
@@ -44,11 +46,10 @@ export class CatchUpLogger {
       behindSince = undefined;
       afterStart = false;
       maxLagMillis = 0;
-    }, CATCH_UP_CHECK_MS);
-    this.#timer.unref();
+    }, CATCH_UP_CHECK_MS, { now });
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#stop();
   }
 }
