@@ -72,12 +72,20 @@ export function coveringExpressions(wanted: readonly string[], known: Iterable<s
       const prefix = name.slice(0, length);
       let last = i;
       while (last + 1 <= end && all[last + 1]!.startsWith(prefix)) last += 1;
-      // The group's own longest common prefix: as exact, and matches fewer indices created later.
-      expressions.push(last === i ? name : `${name.slice(0, commonPrefix(name, all[last]))}*`);
+      // The group's own longest common prefix: as exact, and matches fewer indices created later;
+      // never cut inside a character (half a surrogate pair cannot be put in a URL).
+      let cut = commonPrefix(name, all[last]);
+      if (isHighSurrogate(name.charCodeAt(cut - 1))) cut -= 1;
+      if (last === i || cut < length) expressions.push(...all.slice(i, last + 1));
+      else expressions.push(`${name.slice(0, cut)}*`);
       i = last + 1;
     }
   }
   return expressions;
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }
 
 function byCodeUnits(a: string, b: string): number {

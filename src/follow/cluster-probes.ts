@@ -41,7 +41,7 @@ export class ClusterProbes {
       const c = client.forPurpose('checkpoints');
       const names = this.#namesOf(client);
       return new IndexBatchProbe<ShardSeqNoState[]>({
-        readMany: async (indices, signal) => c.shardSeqNosOfMany(indices, signal, await names.expressionsFor(indices, signal)),
+        readMany: (indices, signal) => names.read(indices, signal, (expressions) => c.shardSeqNosOfMany(indices, signal, expressions)),
         readOne: (index, signal) => c.shardSeqNos(index, signal),
         tickMs: this.#o.checkpointTickMs ?? CHECKPOINT_TICK_MS,
       });
@@ -54,7 +54,7 @@ export class ClusterProbes {
       const c = client.forPurpose('metadata');
       const names = this.#namesOf(client);
       return new IndexBatchProbe<IndexVersions>({
-        readMany: async (indices, signal) => c.metadataVersionsOfMany(indices, signal, await names.expressionsFor(indices, signal)),
+        readMany: (indices, signal) => names.read(indices, signal, (expressions) => c.metadataVersionsOfMany(indices, signal, expressions)),
         readOne: (index, signal) => c.metadataVersions(index, signal),
         tickMs: this.#o.metadataTickMs ?? METADATA_TICK_MS,
       });

@@ -55,6 +55,17 @@ describe('coveringExpressions', () => {
     }
   });
 
+  it('never cuts a prefix inside a character: every expression can be put in a URL', () => {
+    const wanted = ['logs-\u{1F600}-a', 'logs-\u{1F600}-b', 'logs-\u{1F601}', 'logs-\u{1F602}'];
+    const known = [...wanted, 'logs-\u{1F603}', 'metrics'];
+    const expressions = coveringExpressions(wanted, known);
+    expectExactCover(expressions, wanted, known);
+    for (const e of expressions) expect(() => encodeURIComponent(e)).to.not.throw();
+    expect(chunkNames(expressions).flat()).to.deep.equal(expressions);
+    // Two names whose common prefix ends half-way through their last character.
+    expect(coveringExpressions(['logs-\u{1F600}', 'logs-\u{1F601}'], ['metrics'])).to.deep.equal(['logs-*']);
+  });
+
   it('returns nothing for nothing wanted', () => {
     expect(coveringExpressions([], ['a', 'b'])).to.deep.equal([]);
   });
