@@ -117,8 +117,8 @@ export class ClusterClient {
     interface Copy { routing?: { primary?: boolean }; seq_no?: { global_checkpoint: number; max_seq_no: number; local_checkpoint: number } }
     interface StatsBody { indices?: Record<string, { shards?: Record<string, Copy[]> }> }
     const answered = new Map<string, { shards?: Record<string, Copy[]> }>();
+    const operation = 'read shard sequence numbers';
     for (const chunk of chunkNames(expressions)) {
-      const operation = 'read shard sequence numbers';
       const res = await this.#transport.request<Buffer>(operation, {
         method: 'GET',
         path: `/${expressionPath(chunk)}/_stats/docs`,
@@ -352,8 +352,8 @@ export class ClusterClient {
    */
   async metadataVersionsOfMany(indices: readonly string[], signal?: AbortSignal, expressions: readonly string[] = indices): Promise<Map<string, IndexVersions>> {
     const answered = new Map<string, ClusterStateIndex>();
+    const operation = 'read index versions';
     for (const chunk of chunkNames(expressions)) {
-      const operation = 'read index versions';
       const res = await this.#transport.request<Buffer>(operation, {
         method: 'GET',
         path: `/_cluster/state/metadata/${expressionPath(chunk)}`,

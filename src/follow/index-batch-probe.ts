@@ -16,6 +16,7 @@
  * as without the probe. A failed batch fails every caller of that round; each caller's own retry
  * decides what next.
  */
+import { unrefTimer } from '../util/clock-tick.js';
 import { abortError } from '../util/sleep.js';
 
 export type ProbeLane = 'soon' | 'tick';
@@ -62,13 +63,6 @@ export interface ProbeStats {
   readonly readAlone: number;
 }
 
-function unrefTimer(fn: () => void, ms: number): () => void {
-  const timer = setTimeout(fn, ms);
-  // A pending round must not keep a finished process alive.
-  timer.unref();
-  return () => clearTimeout(timer);
-}
-
 export class IndexBatchProbe<T> implements IndexProbe<T> {
   readonly #o: IndexBatchProbeOptions<T>;
   readonly #now: () => number;
@@ -86,6 +80,7 @@ export class IndexBatchProbe<T> implements IndexProbe<T> {
   constructor(options: IndexBatchProbeOptions<T>) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    // A pending round must not keep a finished process alive.
     this.#schedule = options.schedule ?? unrefTimer;
   }
 

@@ -11,9 +11,9 @@ export interface ClockTickOptions {
   readonly schedule?: (fn: () => void, ms: number) => () => void;
 }
 
-function unrefTimer(fn: () => void, ms: number): () => void {
+/** Arms a timer that never keeps a finished process alive on its own; returns its cancel. */
+export function unrefTimer(fn: () => void, ms: number): () => void {
   const timer = setTimeout(fn, ms);
-  // A periodic check never keeps a finished process alive on its own.
   timer.unref();
   return () => clearTimeout(timer);
 }
